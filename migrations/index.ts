@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as directory from './2026_11_23_001_directory';
+import * as intake from './2026_11_23_002_intake';
+
+/**
+ * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
+ * TypeScript sources under jest and from the compiled `dist/` in production.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_23_001_directory': directory,
+  '2026_11_23_002_intake': intake,
+};

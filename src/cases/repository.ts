@@ -1,0 +1,179 @@
+import { sql } from 'kysely';
+import type { Db, DbOrTx, Tx } from '../db/connection';
+import type { CaseStatus, HoldReason } from '../db/schema';
+import type { ParsedMessage } from '../intake/parse';
+
+export const CASE_STATUSES: readonly CaseStatus[] = ['new', 'open', 'suspended', 'ignored'];
+
+/** Creates a case in status `new` from its first message; the caller's transaction owns it. */
+export async function createCase(tx: Tx, rawMessageId: string, message: ParsedMessage, receivedAt: Date): Promise<{ id: string; reference: string }> {
+  const created = await tx
+    .insertInto('cases')
+    .values({ requester_email: message.fromEmail, requester_name: message.fromName, subject: message.subject, hold_reason: null, company_id: null, infrastructure_id: null, route: null, decided_at: null })
+    .returning(['id', 'reference'])
+    .executeTakeFirstOrThrow();
+  await addMessage(tx, created.id, rawMessageId, message, receivedAt);
+  await recordEvent(tx, created.id, 'created', 'intake', { rawMessageId });
+  return created;
+}
+
+async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: ParsedMessage, receivedAt: Date): Promise<void> {
+  const { id } = await tx
+    .insertInto('messages')
+    .values({
+      case_id: caseId,
+      raw_message_id: rawMessageId,
+      message_id: m.messageId,
+      from_email: m.fromEmail,
+      from_name: m.fromName,
+      recipients: m.recipients,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+      sent_at: m.sentAt,
+      received_at: receivedAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (m.attachments.length) {
+    await tx
+      .insertInto('attachments')
+      .values(m.attachments.map((a) => ({ message_id: id, filename: a.filename, content_type: a.contentType, size: a.size, sha256: a.sha256, content: a.content })))
+      .execute();
+  }
+}
+
+export async function recordEvent(db: DbOrTx, caseId: string, kind: string, actor: string, detail: Record<string, unknown> = {}): Promise<void> {
+  await db.insertInto('case_events').values({ case_id: caseId, kind, actor, detail: JSON.stringify(detail) }).execute();
+}
+
+/** What matching needs of a case: its sender and the recipients of its first message. */
+export async function findCaseForMatching(db: DbOrTx, caseId: string): Promise<{ status: CaseStatus; requesterEmail: string; recipients: string[] } | undefined> {
+  const row = await db
+    .selectFrom('cases as c')
+    .innerJoin('messages as m', 'm.case_id', 'c.id')
+    .select(['c.status', 'c.requester_email', 'm.recipients'])
+    .where('c.id', '=', caseId)
+    .orderBy('m.id')
+    .limit(1)
+    .executeTakeFirst();
+  return row && { status: row.status, requesterEmail: row.requester_email, recipients: row.recipients };
+}
+
+export interface CaseDecision {
+  status: Exclude<CaseStatus, 'new'>;
+  holdReason: HoldReason | null;
+  companyId: string | null;
+  infrastructureId: string | null;
+  route: string | null;
+}
+
+/**
+ * Records the matching decision if, and only if, the case is still `new`: a retried or
+ * duplicated job finds nothing to update and changes nothing. Returns whether it applied.
+ */
+export async function applyDecision(db: Db, caseId: string, d: CaseDecision): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const updated = await tx
+      .updateTable('cases')
+      .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
+      .where('id', '=', caseId)
+      .where('status', '=', 'new')
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) return false;
+    await recordEvent(tx, caseId, 'decided', 'matching', { status: d.status, holdReason: d.holdReason, route: d.route });
+    return true;
+  });
+}
+
+/** Cases still waiting for a decision: the recovery sweep queues them again. */
+export async function findUndecidedCaseIds(db: DbOrTx, olderThan: Date, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('cases').select('id').where('status', '=', 'new').where('created_at', '<', olderThan).orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}
+
+export interface CaseSummary {
+  reference: string;
+  status: CaseStatus;
+  holdReason: HoldReason | null;
+  requesterEmail: string;
+  infrastructure: string | null;
+  company: string | null;
+  subject: string;
+  createdAt: string;
+  decidedAt: string | null;
+}
+
+function summaries(db: DbOrTx) {
+  return db
+    .selectFrom('cases as c')
+    .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
+    .leftJoin('companies as co', 'co.id', 'c.company_id')
+    .select(['c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'i.key as infrastructure', 'co.key as company', 'c.subject', 'c.created_at', 'c.decided_at']);
+}
+
+type SummaryRow = Awaited<ReturnType<ReturnType<typeof summaries>['executeTakeFirstOrThrow']>>;
+
+function toSummary(r: SummaryRow): CaseSummary {
+  return {
+    reference: r.reference,
+    status: r.status,
+    holdReason: r.hold_reason,
+    requesterEmail: r.requester_email,
+    infrastructure: r.infrastructure,
+    company: r.company,
+    subject: r.subject,
+    createdAt: r.created_at.toISOString(),
+    decidedAt: r.decided_at ? r.decided_at.toISOString() : null,
+  };
+}
+
+export async function listCases(db: DbOrTx, filter: { status?: CaseStatus; limit: number }): Promise<CaseSummary[]> {
+  const rows = await summaries(db)
+    .$if(filter.status !== undefined, (q) => q.where('c.status', '=', filter.status!))
+    .orderBy('c.id', 'desc')
+    .limit(filter.limit)
+    .execute();
+  return rows.map(toSummary);
+}
+
+export interface CaseDetail extends CaseSummary {
+  messages: Array<{
+    from: string;
+    subject: string;
+    text: string;
+    receivedAt: string;
+    attachments: Array<{ filename: string | null; contentType: string; size: number }>;
+  }>;
+}
+
+export async function getCaseByReference(db: DbOrTx, reference: string): Promise<CaseDetail | undefined> {
+  const row = await summaries(db).where('c.reference', '=', reference.toUpperCase()).executeTakeFirst();
+  if (!row) return undefined;
+  const messages = await db
+    .selectFrom('messages')
+    .select(['id', 'from_email', 'subject', 'text', 'received_at'])
+    .where('case_id', '=', row.id)
+    .orderBy('id')
+    .execute();
+  const attachments = messages.length
+    ? await db
+        .selectFrom('attachments')
+        .select(['message_id', 'filename', 'content_type', 'size'])
+        .where('message_id', 'in', messages.map((m) => m.id))
+        .orderBy('id')
+        .execute()
+    : [];
+  return {
+    ...toSummary(row),
+    messages: messages.map((m) => ({
+      from: m.from_email,
+      subject: m.subject,
+      text: m.text,
+      receivedAt: m.received_at.toISOString(),
+      attachments: attachments
+        .filter((a) => a.message_id === m.id)
+        .map((a) => ({ filename: a.filename, contentType: a.content_type, size: a.size })),
+    })),
+  };
+}

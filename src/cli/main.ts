@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { closeContext, createContext, startService } from '../app';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/config';
+import { createDb } from '../db/connection';
+import { migrateToLatest } from '../db/migrate';
+import { parseDirectoryFile } from '../directory/file-format';
+import { importDirectory } from '../directory/import';
+import { DomainError } from '../errors';
+import { takeIn } from '../intake/ingest';
+import { createLogger } from '../log';
+
+/** sysexits(3) codes: an MTA piping into `ingest` retries on 75 and bounces on the others. */
+export const EXIT = { ok: 0, failure: 1, usage: 64, dataError: 65, unavailable: 69, tempFail: 75, config: 78 } as const;
+
+const USAGE = `Usage: case-intake <command>
+
+Commands:
+  migrate                          apply database migrations
+  start                            run the mailbox watcher, queue workers and HTTP server
+  ingest                           take in one raw RFC 5322 message from standard input
+  directory import FILE [--replace]
+                                   upsert companies, infrastructures and contacts from JSON;
+                                   --replace also removes what listed companies no longer list
+
+Configuration comes from the environment (and a .env file); see README.md.`;
+
+class UsageError extends Error {}
+
+function describeConnectionError(err: unknown, config: Config): string | null {
+  const code = (err as { code?: string } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === '3D000' || /ECONNREFUSED/.test(message)) {
+    const target = /6379|redis/i.test(message) ? `Redis (${config.redisUrl})` : `PostgreSQL (${new URL(config.databaseUrl).host})`;
+    return `cannot reach ${target}: ${message}. Is it running? See README.md, "Running it".`;
+  }
+  return null;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  loadDotEnv();
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return EXIT.config;
+    }
+    throw err;
+  }
+  try {
+    return await run(command, rest, config);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (err instanceof DomainError) {
+      console.error(err.message);
+      return err.code === 'unavailable' ? EXIT.unavailable : EXIT.dataError;
+    }
+    const connection = describeConnectionError(err, config);
+    if (connection) {
+      console.error(connection);
+      return command === 'ingest' ? EXIT.tempFail : EXIT.unavailable;
+    }
+    console.error(`case-intake ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+    return command === 'ingest' ? EXIT.tempFail : EXIT.failure;
+  }
+}
+
+async function run(command: string, args: string[], config: Config): Promise<number> {
+  switch (command) {
+    case 'migrate': {
+      const db = createDb(config.databaseUrl, { max: 2 });
+      try {
+        const results = await migrateToLatest(db);
+        console.log(results.length ? results.map((r) => `applied ${r.migrationName}`).join('\n') : 'database is up to date');
+      } finally {
+        await db.destroy();
+      }
+      return EXIT.ok;
+    }
+    case 'directory': {
+      const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { replace: { type: 'boolean', default: false } } });
+      const [sub, file] = positionals;
+      if (sub !== 'import' || !file || positionals.length !== 2) throw new UsageError('usage: case-intake directory import FILE [--replace]');
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new DomainError('invalid_input', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const directory = parseDirectoryFile(json);
+      const db = createDb(config.databaseUrl, { max: 2 });
+      try {
+        await migrateToLatest(db);
+        const s = await importDirectory(db, directory, { replace: values.replace });
+        console.log(
+          `imported ${s.companies} companies, ${s.infrastructures} infrastructures, ${s.contacts} contacts, ${s.permissions} permissions` +
+            (values.replace ? `; removed ${s.removedContacts} contacts, ${s.removedPermissions} permissions` : ''),
+        );
+      } finally {
+        await db.destroy();
+      }
+      return EXIT.ok;
+    }
+    case 'ingest': {
+      if (args.length) throw new UsageError('ingest takes no arguments; it reads the message from standard input');
+      const raw = await readStdin();
+      if (raw.length === 0) throw new DomainError('invalid_input', 'no message on standard input');
+      const ctx = createContext(config, createLogger(config.logLevel, 2));
+      try {
+        const result = await takeIn(ctx.intake, raw, { source: 'pipe' });
+        const said = result.outcome === 'case' ? `stored as ${result.reference}` : result.outcome === 'duplicate' ? 'already stored (duplicate)' : `stored (${result.outcome})`;
+        console.log(said);
+      } finally {
+        await closeContext(ctx);
+      }
+      return EXIT.ok;
+    }
+    case 'start': {
+      if (args.length) throw new UsageError('start takes no arguments');
+      const ctx = createContext(config, createLogger(config.logLevel, 1));
+      const service = await startService(ctx).catch(async (err: unknown) => {
+        await closeContext(ctx);
+        throw err;
+      });
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: string) => {
+          ctx.log.info({ signal }, 'shutting down');
+          resolve();
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+      await service.stop();
+      await closeContext(ctx);
+      ctx.log.flush();
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}

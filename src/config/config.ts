@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/** A configuration problem found at start; one line per problem, never a secret's value. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEV_LINK_SECRET = 'dev-only-link-secret-change-me-000000';
+const DEV_API_TOKEN = 'dev-api-token';
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/case_intake'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // Empty disables the watcher (the MTA pipe or the development SMTP server feed intake instead).
+  IMAP_URL: z.union([z.literal(''), url(['imap:', 'imaps:'])]).default('imap://support:support@127.0.0.1:143/INBOX'),
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:2525'),
+  SUPPORT_ADDRESS: z.email({ message: 'must be an email address' }).default('support@example.com'),
+  PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LINK_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seconds between mailbox polls, the fallback for servers or networks where IDLE stalls. */
+  IMAP_POLL_SECONDS: z.coerce.number().positive().default(30),
+  /** Optional folder processed messages are moved to; unset keeps them in place, flagged \Seen. */
+  IMAP_PROCESSED_FOLDER: z.string().optional(),
+  MATCH_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  QUEUE_PREFIX: z.string().min(1).default('case-intake'),
+  /** host:port for the embedded development SMTP server (demo); unset in production. */
+  DEV_SMTP_LISTEN: z.string().regex(/^[^:]+:\d+$/, { message: 'must be host:port' }).optional(),
+});
+
+type RawConfig = z.infer<typeof schema>;
+
+export interface ImapTarget {
+  /** Stable name for checkpoints and leases: the URL without its password. */
+  id: string;
+  secure: boolean;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  mailbox: string;
+}
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  databaseUrl: string;
+  redisUrl: string;
+  imap: ImapTarget | null;
+  imapPollMs: number;
+  imapProcessedFolder: string | null;
+  smtpUrl: string;
+  supportAddress: string;
+  publicUrl: string;
+  host: string;
+  port: number;
+  linkSecret: string;
+  apiToken: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  matchConcurrency: number;
+  queuePrefix: string;
+  devSmtp: { host: string; port: number } | null;
+}
+
+export function parseImapUrl(value: string): ImapTarget {
+  const u = new URL(value);
+  const secure = u.protocol === 'imaps:';
+  const mailbox = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'INBOX';
+  const user = decodeURIComponent(u.username);
+  const port = u.port ? Number(u.port) : secure ? 993 : 143;
+  return {
+    id: `${u.protocol}//${encodeURIComponent(user)}@${u.hostname}:${port}/${mailbox}`,
+    secure,
+    host: u.hostname,
+    port,
+    user,
+    password: decodeURIComponent(u.password),
+    mailbox,
+  };
+}
+
+/**
+ * Reads and validates the environment once. Every problem is reported, not just the first,
+ * so an operator fixes a deployment in one go.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  const production = c.NODE_ENV === 'production';
+  if (production && !c.LINK_SECRET) problems.push('LINK_SECRET: required in production (at least 32 characters)');
+  if (production && !c.API_TOKEN) problems.push('API_TOKEN: required in production (at least 16 characters)');
+  if (problems.length) throw new ConfigError(problems);
+
+  let devSmtp: Config['devSmtp'] = null;
+  if (c.DEV_SMTP_LISTEN) {
+    const [host, port] = c.DEV_SMTP_LISTEN.split(':') as [string, string];
+    devSmtp = { host, port: Number(port) };
+  }
+  return {
+    env: c.NODE_ENV,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    imap: c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null,
+    imapPollMs: c.IMAP_POLL_SECONDS * 1000,
+    imapProcessedFolder: c.IMAP_PROCESSED_FOLDER || null,
+    smtpUrl: c.SMTP_URL,
+    supportAddress: c.SUPPORT_ADDRESS.toLowerCase(),
+    publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
+    host: c.HOST,
+    port: c.PORT,
+    linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
+    apiToken: c.API_TOKEN ?? DEV_API_TOKEN,
+    logLevel: c.LOG_LEVEL,
+    matchConcurrency: c.MATCH_CONCURRENCY,
+    queuePrefix: c.QUEUE_PREFIX,
+    devSmtp,
+  };
+}
+
+/** Loads `.env` from the working directory, if there is one, without overriding the real environment. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

@@ -1,0 +1,156 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Column types as kysely sees them; one interface per table, named after it. */
+
+/** Optional on insert: every timestamp column either defaults to now() or is set explicitly. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+type Id = ColumnType<string, never, never>;
+
+export type CaseStatus = 'new' | 'open' | 'suspended' | 'ignored';
+export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted';
+export type CompanyRole = 'admin' | 'member';
+export type ContactStatus = 'active' | 'pending';
+export type PermissionRole = 'administrator' | 'user';
+export type RawSource = 'imap' | 'pipe' | 'smtp';
+export type RawStatus = 'received' | 'case' | 'quarantined';
+
+export interface CompaniesTable {
+  id: Id;
+  key: string;
+  name: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CompanyDomainsTable {
+  company_id: Int8;
+  domain: string;
+}
+
+export interface InfrastructuresTable {
+  id: Id;
+  company_id: Int8;
+  key: string;
+  name: string;
+  is_default: boolean;
+}
+
+export interface InfrastructureAddressesTable {
+  address: string;
+  infrastructure_id: Int8;
+}
+
+export interface ContactsTable {
+  id: Id;
+  company_id: Int8;
+  email: string;
+  name: string | null;
+  company_role: CompanyRole;
+  status: ContactStatus;
+  source: Generated<string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PermissionsTable {
+  infrastructure_id: Int8;
+  contact_id: Int8;
+  role: PermissionRole;
+  cc_all_cases: boolean;
+  source: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface RawMessagesTable {
+  id: Id;
+  source: RawSource;
+  mailbox: string | null;
+  uidvalidity: Int8 | null;
+  uid: Int8 | null;
+  dedupe_key: string;
+  message_id: string | null;
+  sha256: string;
+  size: number;
+  raw: Buffer;
+  status: Generated<RawStatus>;
+  error: string | null;
+  case_id: Int8 | null;
+  received_at: Timestamp;
+  processed_at: Timestamp | null;
+}
+
+export interface CasesTable {
+  id: Id;
+  reference: ColumnType<string, never, never>;
+  status: Generated<CaseStatus>;
+  hold_reason: HoldReason | null;
+  requester_email: string;
+  requester_name: string | null;
+  subject: string;
+  company_id: Int8 | null;
+  infrastructure_id: Int8 | null;
+  /** How the case was routed to its infrastructure (which matching rule), for the audit trail. */
+  route: string | null;
+  created_at: Timestamp;
+  decided_at: Timestamp | null;
+}
+
+export interface MessagesTable {
+  id: Id;
+  case_id: Int8;
+  raw_message_id: Int8;
+  message_id: string | null;
+  from_email: string;
+  from_name: string | null;
+  recipients: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  sent_at: Timestamp | null;
+  received_at: Timestamp;
+}
+
+export interface AttachmentsTable {
+  id: Id;
+  message_id: Int8;
+  filename: string | null;
+  content_type: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
+
+export interface CaseEventsTable {
+  id: Id;
+  case_id: Int8;
+  kind: string;
+  actor: string;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  at: Timestamp;
+}
+
+export interface MailboxStateTable {
+  mailbox: string;
+  uidvalidity: Int8;
+  last_uid: Int8;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  companies: CompaniesTable;
+  company_domains: CompanyDomainsTable;
+  infrastructures: InfrastructuresTable;
+  infrastructure_addresses: InfrastructureAddressesTable;
+  contacts: ContactsTable;
+  permissions: PermissionsTable;
+  raw_messages: RawMessagesTable;
+  cases: CasesTable;
+  messages: MessagesTable;
+  attachments: AttachmentsTable;
+  case_events: CaseEventsTable;
+  mailbox_state: MailboxStateTable;
+}
+
+export type CaseRow = Selectable<CasesTable>;
+export type NewRawMessage = Insertable<RawMessagesTable>;

@@ -1,0 +1,16 @@
+/**
+ * Domain errors carry a code the edges translate: the HTTP layer into a status, the CLI into an
+ * exit code and a one-line message. Anything else that escapes is a bug and is logged as such.
+ */
+export type DomainErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(details.length ? `${message}\n${details.map((d) => `  - ${d}`).join('\n')}` : message);
+    this.name = 'DomainError';
+  }
+}

@@ -1,0 +1,90 @@
+import type { Logger } from 'pino';
+import { createCase } from '../cases/repository';
+import type { Db } from '../db/connection';
+import type { JobSink } from '../queue/jobs';
+import { dedupeKey, headerValue, normaliseMessageId, sha256 } from './headers';
+import { parseMessage, UnreadableMessageError } from './parse';
+import { claimForCase, insertRaw, loadRaw, quarantine, type Origin } from './raw-store';
+
+export interface IntakeDeps {
+  db: Db;
+  jobs: JobSink;
+  log: Logger;
+}
+
+export type IntakeResult =
+  | { outcome: 'case'; rawId: string; caseId: string; reference: string }
+  | { outcome: 'quarantined'; rawId: string; error: string }
+  | { outcome: 'duplicate' }
+  /** Stored durably; the recovery sweep finishes it (the database failed after the raw copy). */
+  | { outcome: 'stored'; rawId: string };
+
+/**
+ * Takes one raw message in, the same way for every source (mailbox, MTA pipe, development SMTP).
+ * Once this resolves, the message is durably stored; it throws only if it could not be stored,
+ * in which case the caller must keep the message where it is and try again.
+ */
+export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Promise<IntakeResult> {
+  const hash = sha256(raw);
+  const messageId = normaliseMessageId(headerValue(raw, 'message-id'));
+  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(messageId, hash), messageId, sha256: hash, raw });
+  if (!stored) {
+    deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
+    return { outcome: 'duplicate' };
+  }
+  try {
+    return await processRaw(deps, stored.id, raw, stored.receivedAt);
+  } catch (err) {
+    deps.log.error({ rawId: stored.id, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
+    return { outcome: 'stored', rawId: stored.id };
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:
+ * a message already turned into a case is left alone.
+ */
+export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date): Promise<IntakeResult> {
+  let parsed;
+  try {
+    parsed = await parseMessage(raw);
+  } catch (err) {
+    if (!(err instanceof UnreadableMessageError)) throw err;
+    await quarantine(deps.db, rawId, err.message);
+    deps.log.warn({ rawId, reason: err.message }, 'message quarantined');
+    return { outcome: 'quarantined', rawId, error: err.message };
+  }
+
+  const created = await deps.db.transaction().execute(async (tx) => {
+    const c = await createCase(tx, rawId, parsed, receivedAt);
+    // Losing the claim means another process made the case: roll ours back.
+    if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
+    return c;
+  }).catch((err: unknown) => {
+    if (err instanceof AlreadyProcessed) return null;
+    throw err;
+  });
+  if (!created) return { outcome: 'duplicate' };
+
+  deps.log.info({ case: created.reference, rawId }, 'case created');
+  try {
+    await deps.jobs.enqueue('match', { caseId: created.id });
+  } catch (err) {
+    // The case is safe in PostgreSQL as `new`; the recovery sweep queues it once Redis is back.
+    deps.log.warn({ case: created.reference, err: errorText(err) }, 'could not queue matching yet');
+  }
+  return { outcome: 'case', rawId, caseId: created.id, reference: created.reference };
+}
+
+class AlreadyProcessed extends Error {}
+
+/** Re-runs processing for a stored message by id (recovery sweep). */
+export async function reprocessRaw(deps: IntakeDeps, rawId: string): Promise<IntakeResult | null> {
+  const row = await loadRaw(deps.db, rawId);
+  if (!row || row.status !== 'received') return null;
+  return processRaw(deps, rawId, row.raw, row.receivedAt);
+}

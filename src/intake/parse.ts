@@ -1,0 +1,85 @@
+import { simpleParser, type AddressObject } from 'mailparser';
+import { sha256 } from './headers';
+
+export interface ParsedAttachment {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
+
+export interface ParsedMessage {
+  messageId: string | null;
+  fromEmail: string;
+  fromName: string | null;
+  /** To, Cc, Delivered-To and X-Original-To addresses, lower-cased, in that order, without repeats. */
+  recipients: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  sentAt: Date | null;
+  attachments: ParsedAttachment[];
+}
+
+/** Thrown for a message that cannot become a case; the raw copy is kept with this reason. */
+export class UnreadableMessageError extends Error {
+  override name = 'UnreadableMessageError';
+}
+
+function addresses(field: AddressObject | AddressObject[] | undefined): Array<{ address: string; name: string }> {
+  const list = Array.isArray(field) ? field : field ? [field] : [];
+  const flat: Array<{ address: string; name: string }> = [];
+  const walk = (entries: AddressObject['value']): void => {
+    for (const e of entries) {
+      if (e.group) walk(e.group);
+      else if (e.address) flat.push({ address: e.address.toLowerCase(), name: e.name });
+    }
+  };
+  for (const obj of list) walk(obj.value);
+  return flat;
+}
+
+function headerAddresses(value: unknown): string[] {
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return values.flatMap((v) => {
+    const text = typeof v === 'string' ? v : typeof v === 'object' && v && 'text' in v ? String(v.text) : '';
+    return [...text.matchAll(/[^\s<>,;"]+@[^\s<>,;"]+/g)].map((m) => m[0].toLowerCase());
+  });
+}
+
+export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  let mail;
+  try {
+    mail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+  } catch (err) {
+    throw new UnreadableMessageError(`the MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const from = addresses(mail.from)[0];
+  if (!from) throw new UnreadableMessageError('the message has no sender address (From)');
+
+  const recipients = [
+    ...addresses(mail.to).map((a) => a.address),
+    ...addresses(mail.cc).map((a) => a.address),
+    ...headerAddresses(mail.headers.get('delivered-to')),
+    ...headerAddresses(mail.headers.get('x-original-to')),
+  ];
+  const html = typeof mail.html === 'string' ? mail.html : null;
+  return {
+    messageId: mail.messageId ? mail.messageId.replace(/^<|>$/g, '') : null,
+    fromEmail: from.address,
+    fromName: from.name || null,
+    recipients: [...new Set(recipients)],
+    subject: (mail.subject ?? '').trim() || '(no subject)',
+    text: mail.text ?? '',
+    html,
+    sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+    attachments: mail.attachments.map((a) => ({
+      filename: a.filename ?? null,
+      contentType: a.contentType || 'application/octet-stream',
+      size: a.content.length,
+      sha256: sha256(a.content),
+      content: a.content,
+    })),
+  };
+}

@@ -1,0 +1,24 @@
+import { findUndecidedCaseIds } from '../cases/repository';
+import { reprocessRaw, type IntakeDeps } from './ingest';
+import { findUnprocessedRawIds } from './raw-store';
+
+export interface RecoveryCounts {
+  reprocessed: number;
+  requeued: number;
+}
+
+/**
+ * Finishes whatever a crash interrupted: raw messages stored but not yet a case, and cases
+ * created but never queued for matching. Everything it does is idempotent, so it may run in
+ * every process at once; `graceMs` keeps it off work that is merely in flight right now.
+ */
+export async function recoverInterrupted(deps: IntakeDeps, graceMs: number, batch = 500): Promise<RecoveryCounts> {
+  const before = new Date(Date.now() - graceMs);
+  let reprocessed = 0;
+  for (const id of await findUnprocessedRawIds(deps.db, before, batch)) {
+    if (await reprocessRaw(deps, id)) reprocessed++;
+  }
+  const caseIds = await findUndecidedCaseIds(deps.db, before, batch);
+  await deps.jobs.enqueueMany('match', caseIds.map((caseId) => ({ caseId })));
+  return { reprocessed, requeued: caseIds.length };
+}

@@ -1,0 +1,206 @@
+import { ImapFlow } from 'imapflow';
+import type { ImapTarget } from '../config/config';
+import { Backoff } from './backoff';
+import { loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
+import { takeIn, type IntakeDeps } from './ingest';
+import { MailboxLease } from './lease';
+
+export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+export interface WatcherStatus {
+  mailbox: string;
+  state: WatcherState;
+  /** IDLE when the server offers it, else polling only. */
+  mode: 'idle' | 'polling' | null;
+  lastSyncAt: string | null;
+  lastMessageAt: string | null;
+  lastError: string | null;
+  reconnects: number;
+}
+
+export interface WatcherOptions {
+  target: ImapTarget;
+  databaseUrl: string;
+  pollMs: number;
+  processedFolder: string | null;
+  /** How often a standby process tries to take the lease, and the live one checks it. */
+  leaseCheckMs?: number;
+  /** UIDs fetched per FETCH command: bounds memory while keeping round trips few. */
+  fetchBatch?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * Watches one mailbox: holds the lease, keeps an IMAP connection in IDLE (with a periodic poll as
+ * fallback), takes every message past the UID checkpoint in, and only then flags it \Seen (or
+ * moves it) and advances the checkpoint. Any failure drops the connection and reconnects with
+ * backoff; nothing is flagged that is not stored.
+ */
+export class MailboxWatcher {
+  private readonly lease: MailboxLease;
+  private readonly backoff = new Backoff();
+  private readonly abort = new AbortController();
+  private client: ImapFlow | null = null;
+  private loop: Promise<void> | null = null;
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+  private readonly s: WatcherStatus;
+
+  constructor(private readonly deps: IntakeDeps, private readonly opts: WatcherOptions) {
+    this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
+    this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0 };
+  }
+
+  status(): WatcherStatus {
+    return { ...this.s };
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.client?.close();
+    await this.loop;
+    await this.lease.release();
+    this.s.state = 'stopped';
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.deps.log.child({ mailbox: this.opts.target.id });
+    while (!this.stopped) {
+      if (!(await this.lease.tryAcquire())) {
+        this.s.state = 'standby';
+        await sleep(this.opts.leaseCheckMs ?? 2000, this.abort.signal);
+        continue;
+      }
+      try {
+        await this.session();
+      } catch (err) {
+        if (this.stopped) break;
+        this.s.state = 'disconnected';
+        this.s.lastError = err instanceof Error ? err.message : String(err);
+        this.s.reconnects++;
+        const wait = this.backoff.next();
+        log.warn({ err: this.s.lastError, retryInMs: wait }, 'mailbox connection lost');
+        await sleep(wait, this.abort.signal);
+      }
+    }
+  }
+
+  /** One connection's life: resolves when stopped, rejects when the connection or the lease fails. */
+  private async session(): Promise<void> {
+    const t = this.opts.target;
+    this.s.state = 'connecting';
+    const client = new ImapFlow({ host: t.host, port: t.port, secure: t.secure, auth: { user: t.user, pass: t.password }, logger: false });
+    this.client = client;
+    let failure: ((err: Error) => void) | null = null;
+    const failed = new Promise<never>((_, reject) => { failure = reject; });
+    failed.catch(() => undefined);
+    client.on('error', (err: Error) => failure?.(err));
+    client.on('close', () => failure?.(new Error('connection closed')));
+    client.on('exists', () => this.requestSync());
+
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      await client.connect();
+      await client.mailboxOpen(t.mailbox);
+      this.s.state = 'connected';
+      this.s.mode = client.capabilities.has('IDLE') ? 'idle' : 'polling';
+      this.s.lastError = null;
+      this.backoff.reset();
+      timers.push(setInterval(() => this.requestSync(), this.opts.pollMs));
+      timers.push(
+        setInterval(() => {
+          void this.lease.check().then((ok) => { if (!ok) failure?.(new Error('mailbox lease lost')); });
+        }, this.opts.leaseCheckMs ?? 2000),
+      );
+      this.requestSync();
+      const stopped = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([stopped, failed]);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      failure = null;
+      this.client = null;
+      await this.syncing?.catch(() => undefined);
+      if (client.usable) await client.logout().catch(() => undefined);
+      client.close();
+      if (!this.stopped && this.s.state === 'connected') this.s.state = 'disconnected';
+    }
+  }
+
+  /** Runs one sync at a time; a request that arrives during a sync runs another right after. */
+  private requestSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = (async () => {
+      do {
+        this.syncAgain = false;
+        await this.syncOnce();
+      } while (this.syncAgain && !this.stopped);
+    })()
+      .catch((err: unknown) => {
+        // A failed sync drops the connection; the reconnect starts again from the checkpoint.
+        this.s.lastError = err instanceof Error ? err.message : String(err);
+        this.client?.close();
+      })
+      .finally(() => {
+        this.syncing = null;
+      });
+  }
+
+  private async syncOnce(): Promise<void> {
+    const client = this.client;
+    if (!client || !client.mailbox || this.stopped) return;
+    const mailbox = this.opts.target.id;
+    const uidvalidity = String(client.mailbox.uidValidity);
+    const checkpoint = await loadCheckpoint(this.deps.db, mailbox);
+    if (checkpoint && checkpoint.uidvalidity !== uidvalidity) {
+      this.deps.log.warn({ mailbox, from: checkpoint.uidvalidity, to: uidvalidity }, 'UIDVALIDITY changed; rescanning, duplicates are skipped by Message-ID');
+    }
+    const start = checkpoint && checkpoint.uidvalidity === uidvalidity ? checkpoint.lastUid + 1 : 1;
+    const found = await client.search({ uid: `${start}:*` }, { uid: true });
+    const uids = pendingUids(found || [], checkpoint, uidvalidity);
+    const batch = this.opts.fetchBatch ?? 50;
+    for (let i = 0; i < uids.length && !this.stopped; i += batch) {
+      const chunk = uids.slice(i, i + batch);
+      const stored: number[] = [];
+      let firstError: unknown = null;
+      // The fetch stream is read to its end even after a failure: abandoning it mid-way would
+      // leave the IMAP connection out of step.
+      for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
+        if (firstError || !msg.source) continue;
+        try {
+          await takeIn(this.deps, msg.source, { source: 'imap', mailbox, uidvalidity, uid: msg.uid });
+          stored.push(msg.uid);
+          this.s.lastMessageAt = new Date().toISOString();
+        } catch (err) {
+          firstError = err;
+        }
+      }
+      // Stored messages are flagged and checkpointed even when a later one failed, so the
+      // retry starts right after them.
+      const done = firstError ? chunk.slice(0, chunk.findIndex((u) => !stored.includes(u))) : stored;
+      if (done.length) {
+        if (this.opts.processedFolder) await client.messageMove(done.join(','), this.opts.processedFolder, { uid: true });
+        else await client.messageFlagsAdd(done.join(','), ['\\Seen'], { uid: true });
+        await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: Math.max(...done) });
+      }
+      if (firstError) throw firstError;
+    }
+    if (!uids.length && !checkpoint) await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: 0 });
+    this.s.lastSyncAt = new Date().toISOString();
+  }
+}

@@ -1,0 +1,108 @@
+import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { jobIdFor, QUEUE_NAMES, type JobHandlers, type JobPayloads, type JobSink, type QueueName } from './jobs';
+
+// The only file that imports BullMQ: the rest of the code sees JobSink and JobHandlers.
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  // Completed jobs are kept a day so a re-add with the same id stays a no-op while a duplicate
+  // could still arrive; failed jobs are kept until someone looks at them.
+  removeOnComplete: { age: 24 * 3600, count: 10000 },
+  removeOnFail: false,
+};
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  failed: number;
+  delayed: number;
+  completed: number;
+}
+
+function redisOptions(redisUrl: string, producer: boolean): ConnectionOptions {
+  const u = new URL(redisUrl);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 6379,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    // Producers fail fast while Redis is away (the recovery sweep queues the work later);
+    // workers wait for it to come back.
+    maxRetriesPerRequest: producer ? 1 : null,
+    enableOfflineQueue: !producer,
+  };
+}
+
+export class BullQueues implements JobSink {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(redisUrl: string, private readonly prefix: string) {
+    for (const name of QUEUE_NAMES) {
+      const queue = new Queue(name, { connection: redisOptions(redisUrl, true), prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', () => undefined); // surfaced through health checks, not as crashes
+      this.queues.set(name, queue);
+    }
+  }
+
+  private queue(name: QueueName): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`unknown queue ${name}`);
+    return q;
+  }
+
+  async enqueue<N extends QueueName>(name: N, data: JobPayloads[N]): Promise<void> {
+    await this.queue(name).add(name, data, { jobId: jobIdFor(name, data) });
+  }
+
+  async enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
+    if (!data.length) return;
+    await this.queue(name).addBulk(data.map((d) => ({ name, data: d, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(name, d) } })));
+  }
+
+  async counts(): Promise<Record<QueueName, QueueCounts>> {
+    const entries = await Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const c = await this.queue(name).getJobCounts('waiting', 'active', 'failed', 'delayed', 'completed');
+        return [name, { waiting: c.waiting ?? 0, active: c.active ?? 0, failed: c.failed ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0 }] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
+  }
+
+  get queuePrefix(): string {
+    return this.prefix;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+export class BullWorkers {
+  private readonly workers: Worker[] = [];
+
+  constructor(redisUrl: string, prefix: string, handlers: JobHandlers, options: { concurrency: Record<QueueName, number>; log: Logger }) {
+    for (const name of QUEUE_NAMES) {
+      const handler = handlers[name] as (data: unknown) => Promise<unknown>;
+      const worker = new Worker(name, async (job) => handler(job.data), {
+        connection: redisOptions(redisUrl, false),
+        prefix,
+        concurrency: options.concurrency[name],
+      });
+      worker.on('failed', (job, err) => {
+        options.log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed');
+      });
+      worker.on('error', (err) => options.log.warn({ queue: name, err: err.message }, 'worker error'));
+      this.workers.push(worker);
+    }
+  }
+
+  /** Waits for in-flight jobs to finish, then disconnects. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

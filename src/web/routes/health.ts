@@ -1,0 +1,13 @@
+import type { FastifyInstance } from 'fastify';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  database: 'up' | 'down';
+  redis: 'up' | 'down';
+  mailbox: { state: string; mode: string | null; lastSyncAt: string | null; lastMessageAt: string | null; lastError: string | null } | { state: 'disabled' };
+}
+
+export function registerHealthRoutes(app: FastifyInstance, health: () => Promise<HealthReport>): void {
+  // Liveness: 200 while the process serves requests; the body tells what it depends on.
+  app.get('/healthz', async () => health());
+}

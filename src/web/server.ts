@@ -1,0 +1,30 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../db/connection';
+import { DomainError, type DomainErrorCode } from '../errors';
+import { registerApiRoutes } from './routes/api';
+import { registerHealthRoutes, type HealthReport } from './routes/health';
+
+export interface WebDeps {
+  db: Db;
+  log: Logger;
+  apiToken: string;
+  health: () => Promise<HealthReport>;
+}
+
+const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, not_found: 404, conflict: 409, unavailable: 503 };
+
+/** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
+export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, trustProxy: true });
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof DomainError) return reply.status(STATUS_BY_CODE[err.code]).send({ error: err.code, message: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status < 500) return reply.status(status).send({ error: 'bad_request', message: (err as Error).message });
+    request.log.error({ err, reqId: request.id }, 'unhandled error');
+    return reply.status(500).send({ error: 'internal', message: `internal error (request ${request.id})` });
+  });
+  registerHealthRoutes(app, deps.health);
+  await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
+  return app;
+}

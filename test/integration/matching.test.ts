@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jobHandlers } from '../../src/app';
+import { getCaseByReference } from '../../src/cases/repository';
+import { parseDirectoryFile } from '../../src/directory/file-format';
+import { importDirectory } from '../../src/directory/import';
+import { takeIn } from '../../src/intake/ingest';
+import { BullWorkers } from '../../src/queue/bullmq';
+import { createTestApp, eventually, TEST_REDIS, type TestApp } from '../support/env';
+
+const FIXTURES = join(__dirname, '../../fixtures');
+
+// Each fixture is a real message; the table is the matching policy as the issue states it.
+const expectations: Array<[file: string, status: string, holdReason: string | null, infrastructure: string | null, company: string | null]> = [
+  ['member-permission-default.eml', 'open', null, 'acme-prod', 'acme'],
+  ['member-uppercase.eml', 'open', null, 'acme-prod', 'acme'],
+  ['pending-member.eml', 'open', null, 'acme-prod', 'acme'],
+  ['contractor-other-domain.eml', 'open', null, 'acme-prod', 'acme'],
+  ['admin-infra-address.eml', 'open', null, 'acme-dev', 'acme'],
+  ['admin-other-address.eml', 'open', null, 'globex-main', 'globex'],
+  ['delivered-to-route.eml', 'open', null, 'acme-dev', 'acme'],
+  ['contact-without-permission.eml', 'suspended', 'not_permitted', 'acme-prod', 'acme'],
+  ['x-original-to-route.eml', 'suspended', 'not_permitted', 'acme-dev', 'acme'],
+  ['stranger-same-domain.eml', 'suspended', 'unknown_sender', 'acme-prod', 'acme'],
+  ['stranger-infra-address.eml', 'suspended', 'unknown_sender', 'acme-dev', 'acme'],
+  ['member-other-company-address.eml', 'suspended', 'unknown_sender', 'globex-main', 'globex'],
+  ['cc-route.eml', 'suspended', 'unknown_sender', 'globex-main', 'globex'],
+  ['domain-without-default.eml', 'suspended', 'unrouted', null, 'initech'],
+  ['stranger-unknown-domain.eml', 'suspended', 'unrouted', null, null],
+];
+
+describe('matching through the match queue', () => {
+  let app: TestApp;
+  let workers: BullWorkers;
+
+  beforeAll(async () => {
+    app = await createTestApp();
+    const directory = parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8')));
+    await importDirectory(app.ctx.db, directory, { replace: false });
+    workers = new BullWorkers(TEST_REDIS, app.ctx.config.queuePrefix, jobHandlers(app.ctx), { concurrency: { match: 4 }, log: app.ctx.log });
+  });
+
+  afterAll(async () => {
+    await workers.close();
+    await app.close();
+  });
+
+  it.each(expectations)('%s → %s / %s on %s', async (file, status, holdReason, infrastructure, company) => {
+    const raw = await readFile(join(FIXTURES, 'matching', file));
+    const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
+    const decided = await eventually(async () => {
+      const c = await getCaseByReference(app.ctx.db, result.reference);
+      return c && c.status !== 'new' ? c : undefined;
+    }, 15000, `decision on ${result.reference}`);
+    expect({ status: decided.status, holdReason: decided.holdReason, infrastructure: decided.infrastructure, company: decided.company }).toEqual({
+      status,
+      holdReason,
+      infrastructure,
+      company,
+    });
+    expect(decided.decidedAt).not.toBeNull();
+  });
+
+  it('decides once: a re-run of the job for a decided case changes nothing', async () => {
+    const raw = await readFile(join(FIXTURES, 'matching', 'stranger-unknown-domain.eml'));
+    const again = await takeIn(app.ctx.intake, Buffer.from(raw.toString().replace('stranger-unknown-domain@', 'rerun@')), { source: 'pipe' });
+    if (again.outcome !== 'case') throw new Error('expected a case');
+    await eventually(async () => (await getCaseByReference(app.ctx.db, again.reference))?.status === 'suspended');
+    // Make the directory say something else now: a decided case must not be re-decided.
+    await app.ctx.db.insertInto('company_domains').values({ company_id: (await app.ctx.db.selectFrom('companies').select('id').where('key', '=', 'globex').executeTakeFirstOrThrow()).id, domain: 'nowhere.test' }).execute();
+    const outcome = await jobHandlers(app.ctx).match({ caseId: again.caseId });
+    expect(outcome).toEqual({ result: 'skipped', reason: 'already_decided' });
+    const events = await app.ctx.db.selectFrom('case_events').select('kind').where('case_id', '=', again.caseId).where('kind', '=', 'decided').execute();
+    expect(events).toHaveLength(1);
+    expect((await getCaseByReference(app.ctx.db, again.reference))?.holdReason).toBe('unrouted');
+  });
+});
