@@ -21,6 +21,17 @@ export interface QueueCounts {
   completed: number;
 }
 
+/** Producers must not hang the intake path while Redis is away: the recovery sweep catches up. */
+const PRODUCER_TIMEOUT_MS = 5000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 function redisOptions(redisUrl: string, producer: boolean): ConnectionOptions {
   const u = new URL(redisUrl);
   return {
@@ -55,12 +66,13 @@ export class BullQueues implements JobSink {
   }
 
   async enqueue<N extends QueueName>(name: N, data: JobPayloads[N]): Promise<void> {
-    await this.queue(name).add(name, data, { jobId: jobIdFor(name, data) });
+    await withTimeout(this.queue(name).add(name, data, { jobId: jobIdFor(name, data) }), PRODUCER_TIMEOUT_MS, `queue ${name}`);
   }
 
   async enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
     if (!data.length) return;
-    await this.queue(name).addBulk(data.map((d) => ({ name, data: d, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(name, d) } })));
+    const jobs = data.map((d) => ({ name, data: d, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(name, d) } }));
+    await withTimeout(this.queue(name).addBulk(jobs), PRODUCER_TIMEOUT_MS, `queue ${name}`);
   }
 
   async counts(): Promise<Record<QueueName, QueueCounts>> {
@@ -78,7 +90,9 @@ export class BullQueues implements JobSink {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all(
+      [...this.queues.values()].map((q) => withTimeout(q.close(), PRODUCER_TIMEOUT_MS, 'close').catch(() => q.disconnect())),
+    );
   }
 }
 

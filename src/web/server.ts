@@ -16,7 +16,9 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, no
 
 /** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, trustProxy: true });
+  // Per-request lines are noise at info level; errors still reach the log.
+  const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
+  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: true });
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof DomainError) return reply.status(STATUS_BY_CODE[err.code]).send({ error: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode;

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+import { createTestApp, deleteRedisPrefix, uniqueName, type TestApp } from '../support/env';
+
+describe('case-intake ingest (pipe from the MTA)', () => {
+  let app: TestApp;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    app = await createTestApp();
+    env = { DATABASE_URL: app.database.url, REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: app.ctx.config.queuePrefix, LOG_LEVEL: 'silent' };
+  });
+  afterAll(() => app.close());
+
+  it('stores a message from standard input, exits 0 and names the case; a second delivery is a no-op', async () => {
+    const raw = await readFile(join(__dirname, '../../fixtures/matching/member-permission-default.eml'));
+    const first = await runCli(['ingest'], env, raw);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/stored as CASE-\d{6}/);
+    const second = await runCli(['ingest'], env, raw);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/duplicate/);
+    const cases = await app.ctx.db.selectFrom('cases').select('id').execute();
+    expect(cases).toHaveLength(1);
+  });
+
+  it('still stores the message (exit 0) when Redis is unreachable; the case waits as new for the sweep', async () => {
+    const raw = await readFile(join(__dirname, '../../fixtures/matching/pending-member.eml'));
+    const result = await runCli(['ingest'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' }, raw);
+    expect(result.code).toBe(0);
+    const c = await app.ctx.db.selectFrom('cases').select('status').where('subject', '=', 'Pending member writes').executeTakeFirstOrThrow();
+    expect(c.status).toBe('new');
+  });
+
+  it('exits 75 (temporary failure, the MTA retries) when PostgreSQL is unreachable', async () => {
+    const prefix = uniqueName('ci');
+    const result = await runCli(['ingest'], { ...env, QUEUE_PREFIX: prefix, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, 'From: a@b.test\r\n\r\nx');
+    expect(result.code).toBe(75);
+    expect(result.stderr).toMatch(/cannot reach PostgreSQL/);
+    await deleteRedisPrefix(prefix);
+  });
+
+  it('refuses empty input with a clear message', async () => {
+    const result = await runCli(['ingest'], env, '');
+    expect(result.code).toBe(65);
+    expect(result.stderr).toMatch(/no message on standard input/);
+  });
+
+  it('reports every configuration problem at once', async () => {
+    const result = await runCli(['migrate'], { PORT: 'x', DATABASE_URL: 'mysql://nope', NODE_ENV: 'production' });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/DATABASE_URL/);
+    expect(result.stderr).toMatch(/PORT/);
+  });
+});
