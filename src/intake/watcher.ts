@@ -29,6 +29,8 @@ export interface WatcherOptions {
   fetchBatch?: number;
 }
 
+const IDLE_AFTER_MS = 300;
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
@@ -102,7 +104,15 @@ export class MailboxWatcher {
   private async session(): Promise<void> {
     const t = this.opts.target;
     this.s.state = 'connecting';
-    const client = new ImapFlow({ host: t.host, port: t.port, secure: t.secure, auth: { user: t.user, pass: t.password }, logger: false });
+    const client = new ImapFlow({
+      host: t.host,
+      port: t.port,
+      secure: t.secure,
+      auth: { user: t.user, pass: t.password },
+      logger: false,
+      // imapflow waits 15 s of quiet before it enters IDLE; new mail would wait as long.
+      autoIdleDelay: IDLE_AFTER_MS,
+    });
     this.client = client;
     let failure: ((err: Error) => void) | null = null;
     const failed = new Promise<never>((_, reject) => { failure = reject; });

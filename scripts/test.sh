@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test suite, from a fresh clone: installs what is missing, starts what is not running,
+# then runs the type check, the linter and jest against real PostgreSQL, Redis and Dovecot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Dependencies: `npm ci` when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+bash scripts/ensure-dovecot.sh
+bash scripts/ensure-services.sh
+
+npx tsc --noEmit -p .
+npx eslint .
+npx jest "$@"
