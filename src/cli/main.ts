@@ -133,19 +133,18 @@ async function run(command: string, args: string[], config: Config): Promise<num
     }
     case 'start': {
       if (args.length) throw new UsageError('start takes no arguments');
+      // Listen for signals before anything starts: a SIGTERM during start-up waits for start-up
+      // to finish, then shuts down cleanly like any other.
+      const signalled = new Promise<string>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
       const ctx = createContext(config, createLogger(config.logLevel, 1));
       const service = await startService(ctx).catch(async (err: unknown) => {
         await closeContext(ctx);
         throw err;
       });
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: string) => {
-          ctx.log.info({ signal }, 'shutting down');
-          resolve();
-        };
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
-      });
+      ctx.log.info({ signal: await signalled }, 'shutting down');
       await service.stop();
       await closeContext(ctx);
       ctx.log.flush();

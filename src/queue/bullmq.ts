@@ -106,6 +106,12 @@ export class BullWorkers {
         connection: redisOptions(redisUrl, false),
         prefix,
         concurrency: options.concurrency[name],
+        // A worker killed mid-job leaves its job active until the lock expires; short locks
+        // (renewed every half period while the job runs) get it retried within seconds.
+        // Handlers are idempotent, so a job that stalls repeatedly is retried, not failed.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
+        maxStalledCount: 10,
       });
       worker.on('failed', (job, err) => {
         options.log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed');

@@ -17,8 +17,9 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
   let env: NodeJS.ProcessEnv;
   const children = new Set<ChildProcess>();
 
-  const startProcess = () => {
-    const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const startProcess = (extraEnv: NodeJS.ProcessEnv = {}) => {
+    const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.resume();
     children.add(child);
     child.on('exit', () => children.delete(child));
     return child;
@@ -55,13 +56,14 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     const appending = (async () => {
       for (; appended < TOTAL; appended++) {
         await appendMessage(dovecot, makeMessage({ from: SENDERS[appended % SENDERS.length]!, subject: `crash test ${appended}`, id: `crash-${appended}` }));
-        if (appended % 10 === 0) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 60)); // paced so mail keeps arriving across the kills
       }
     })();
 
     // Kill the service at uneven moments while mail keeps arriving.
     const storedAtKill: number[] = [];
-    for (const delay of [700, 350, 900, 150, 600, 1100, 250]) {
+    // A process needs about 0.7 s to start; the delays land before, during and after its first sync.
+    for (const delay of [1500, 400, 2300, 1200, 2700, 1800, 3100]) {
       const child = startProcess();
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
@@ -72,11 +74,19 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     // The killed processes really were taking mail in when they died (else this test proves nothing).
     expect(storedAtKill.filter((n, i) => n > (storedAtKill[i - 1] ?? 0)).length).toBeGreaterThanOrEqual(2);
 
-    const survivor = startProcess();
+    const survivor = startProcess({ LOG_LEVEL: 'info' });
+    let survivorLog = '';
+    survivor.stdout?.on('data', (d: Buffer) => (survivorLog += d.toString()));
+    survivor.stderr?.on('data', (d: Buffer) => (survivorLog += d.toString()));
     const counts = await eventually(async () => {
       const rows = await app.ctx.db.selectFrom('cases').select(['status']).execute();
       return rows.length === TOTAL && rows.every((r) => r.status !== 'new') ? rows : undefined;
-    }, 60000, `all ${TOTAL} cases decided`);
+    }, 30000, `all ${TOTAL} cases decided`).catch(async (err: Error) => {
+      const raws = await app.ctx.db.selectFrom('raw_messages').select(['status']).execute();
+      const cases = await app.ctx.db.selectFrom('cases').select(['status']).execute();
+      const mailbox = await app.ctx.db.selectFrom('mailbox_state').selectAll().execute();
+      throw new Error(`${err.message}: ${raws.length} raw (${raws.filter((r) => r.status !== 'case').length} not a case), ${cases.length} cases (${cases.filter((c) => c.status === 'new').length} new), checkpoint ${JSON.stringify(mailbox)}\n${survivorLog.slice(-3000)}`);
+    });
     expect(counts).toHaveLength(TOTAL);
 
     const raws = await app.ctx.db.selectFrom('raw_messages').select(['message_id', 'status']).execute();
@@ -87,7 +97,8 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     const decisions = await app.ctx.db.selectFrom('case_events').select('case_id').where('kind', '=', 'decided').execute();
     expect(decisions).toHaveLength(TOTAL);
 
-    // SIGTERM shuts down cleanly.
+    // SIGTERM shuts down cleanly (once the process is up: before that, Node's default handler applies).
+    await eventually(async () => survivorLog.includes('case-intake started'), 10000, 'the survivor to be up');
     survivor.kill('SIGTERM');
     expect(await exited(survivor)).toBe(0);
   }, 120000);
