@@ -27,6 +27,8 @@ export interface WatcherOptions {
   leaseCheckMs?: number;
   /** UIDs fetched per FETCH command: bounds memory while keeping round trips few. */
   fetchBatch?: number;
+  /** Messages stored and parsed at once within a batch. */
+  concurrency?: number;
 }
 
 const IDLE_AFTER_MS = 300;
@@ -52,9 +54,11 @@ export class MailboxWatcher {
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
   private readonly s: WatcherStatus;
+  private readonly concurrency: number;
 
   constructor(private readonly deps: IntakeDeps, private readonly opts: WatcherOptions) {
     this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
+    this.concurrency = opts.concurrency ?? 8;
     this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0 };
   }
 
@@ -186,23 +190,32 @@ export class MailboxWatcher {
     const batch = this.opts.fetchBatch ?? 50;
     for (let i = 0; i < uids.length && !this.stopped; i += batch) {
       const chunk = uids.slice(i, i + batch);
-      const stored: number[] = [];
+      const stored = new Set<number>();
       let firstError: unknown = null;
+      const inFlight = new Set<Promise<void>>();
       // The fetch stream is read to its end even after a failure: abandoning it mid-way would
-      // leave the IMAP connection out of step.
+      // leave the IMAP connection out of step. Messages are stored concurrently, a few at a time.
       for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
         if (firstError || !msg.source) continue;
-        try {
-          await takeIn(this.deps, msg.source, { source: 'imap', mailbox, uidvalidity, uid: msg.uid });
-          stored.push(msg.uid);
-          this.s.lastMessageAt = new Date().toISOString();
-        } catch (err) {
-          firstError = err;
-        }
+        const source = msg.source;
+        const uid = msg.uid;
+        const work = takeIn(this.deps, source, { source: 'imap', mailbox, uidvalidity, uid }).then(
+          () => {
+            stored.add(uid);
+            this.s.lastMessageAt = new Date().toISOString();
+          },
+          (err: unknown) => {
+            firstError ??= err;
+          },
+        );
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+        if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
       // Stored messages are flagged and checkpointed even when a later one failed, so the
       // retry starts right after them.
-      const done = firstError ? chunk.slice(0, chunk.findIndex((u) => !stored.includes(u))) : stored;
+      const done = firstError ? chunk.slice(0, chunk.findIndex((u) => !stored.has(u))) : chunk.filter((u) => stored.has(u));
       if (done.length) {
         if (this.opts.processedFolder) await client.messageMove(done.join(','), this.opts.processedFolder, { uid: true });
         else await client.messageFlagsAdd(done.join(','), ['\\Seen'], { uid: true });

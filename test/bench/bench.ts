@@ -1,0 +1,147 @@
+/**
+ * `npm run bench`: N generated messages through a real Dovecot mailbox into decided cases.
+ *
+ * Phase 1 (backlog): N messages wait in the mailbox before the service starts; emails/s is
+ * measured from the first message stored to the last case decided.
+ * Phase 2 (steady): messages arrive at a fixed rate while the service idles on the mailbox;
+ * latency is from the end of each APPEND (arrival) to the case's decision.
+ * Prints one JSON line. Sizes: BENCH_N (default 2000), BENCH_RATE (default 50/s), BENCH_STEADY_SECONDS (default 10).
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import pino from 'pino';
+import { closeContext, createContext, startService } from '../../src/app';
+import { migrateToLatest } from '../../src/db/migrate';
+import { parseDirectoryFile } from '../../src/directory/file-format';
+import { importDirectory } from '../../src/directory/import';
+import { startDovecot } from '../support/dovecot';
+import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
+import { makeMessage } from '../support/messages';
+
+const N = Number(process.env.BENCH_N ?? 2000);
+const RATE = Number(process.env.BENCH_RATE ?? 50);
+const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
+const ROOT = join(__dirname, '../../..');
+
+const MEMBERS = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test', 'alice@acme.test', 'gina@globex.test'];
+const STRANGERS = ['mallory@acme.test', 'zed@nowhere.test', 'trent@elsewhere.test', 'ivan@initech.test'];
+
+/** ~70% members, ~25% strangers, ~5% automatic replies; every 20th carries a 64 KiB attachment. */
+function generate(i: number, phase: string): Buffer {
+  const id = `${phase}-${i}`;
+  const roll = i % 20;
+  if (roll === 0) {
+    const attachment = Buffer.alloc(64 * 1024, i % 251).toString('base64').replace(/.{76}/g, '$&\r\n');
+    return Buffer.from(
+      [
+        `From: ${MEMBERS[i % MEMBERS.length]}`,
+        'To: support@support.example.com',
+        `Subject: ${phase} ${i} with logs`,
+        `Message-ID: <${id}@bench.test>`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'Logs attached.',
+        '--b',
+        'Content-Type: application/octet-stream; name="log.bin"',
+        'Content-Disposition: attachment; filename="log.bin"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        attachment,
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+  }
+  if (roll === 1) {
+    return Buffer.from(makeMessage({ from: MEMBERS[i % MEMBERS.length]!, subject: `Out of office: ${phase} ${i}`, id }).toString().replace('MIME-Version', 'Auto-Submitted: auto-replied\r\nMIME-Version'));
+  }
+  const from = roll < 16 ? MEMBERS[i % MEMBERS.length]! : STRANGERS[i % STRANGERS.length]!;
+  return makeMessage({ from, subject: `${phase} ${i}`, id });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
+  const dovecot = await startDovecot();
+  const database = await createTestDatabase();
+  const config = testConfig(database.url, { IMAP_URL: dovecot.url, IMAP_POLL_SECONDS: '30' });
+  const ctx = createContext(config, pino({ level: 'silent' }));
+  try {
+    await migrateToLatest(ctx.db);
+    await importDirectory(ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8'))), { replace: false });
+
+    const imap = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+    await imap.connect();
+    for (let i = 0; i < N; i++) await imap.append('INBOX', generate(i, 'backlog'));
+
+    const service = await startService(ctx);
+    const decidedCount = async () => Number((await ctx.db.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '!=', 'new').executeTakeFirstOrThrow()).n);
+    while ((await decidedCount()) < N) await new Promise((r) => setTimeout(r, 100));
+    const span = await ctx.db
+      .selectFrom('raw_messages')
+      .select((eb) => [eb.fn.min('received_at').as('first'), eb.fn.max('received_at').as('lastStored')])
+      .executeTakeFirstOrThrow();
+    const last = await ctx.db.selectFrom('cases').select((eb) => eb.fn.max('decided_at').as('last')).executeTakeFirstOrThrow();
+    const storeSeconds = (new Date(span.lastStored as unknown as string).getTime() - new Date(span.first as unknown as string).getTime()) / 1000;
+    const backlogSeconds = (new Date(last.last as unknown as string).getTime() - new Date(span.first as unknown as string).getTime()) / 1000;
+
+    // Steady phase: fixed-rate arrivals while the watcher idles.
+    const arrivals = new Map<string, number>();
+    const steadyCount = RATE * STEADY_SECONDS;
+    const started = Date.now();
+    for (let i = 0; i < steadyCount; i++) {
+      const due = started + (i * 1000) / RATE;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      await imap.append('INBOX', generate(i, 'steady'));
+      arrivals.set(`steady ${i}`, Date.now());
+    }
+    while ((await decidedCount()) < N + steadyCount) await new Promise((r) => setTimeout(r, 100));
+    const steady = await ctx.db.selectFrom('cases').select(['subject', 'decided_at']).where('subject', 'like', '%steady %').execute();
+    const latencies = steady
+      .map((c) => {
+        const key = /steady \d+/.exec(c.subject)?.[0];
+        const arrived = key ? arrivals.get(key) : undefined;
+        return arrived && c.decided_at ? c.decided_at.getTime() - arrived : NaN;
+      })
+      .filter((x) => Number.isFinite(x))
+      .sort((a, b) => a - b);
+
+    await imap.logout();
+    await service.stop();
+    clearInterval(rssTimer);
+    console.log(
+      JSON.stringify({
+        n: N,
+        emailsPerSecond: Math.round((N / backlogSeconds) * 10) / 10,
+        backlogSeconds: Math.round(backlogSeconds * 100) / 100,
+        storedWithinSeconds: Math.round(storeSeconds * 100) / 100,
+        steady: { rate: RATE, messages: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) },
+        watcherMode: service ? 'idle' : null,
+        peakRssMb: Math.round(peakRss / 1024 / 1024),
+        machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      }),
+    );
+  } finally {
+    clearInterval(rssTimer);
+    await closeContext(ctx);
+    await database.drop();
+    await deleteRedisPrefix(config.queuePrefix);
+    await dovecot.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
