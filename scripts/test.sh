@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Dependencies: `npm ci` when node_modules is missing or older than the lock file.
+# The registry reachable here serves only this platform's builds of optional native packages, so
+# the lock file lacks the other platforms' entries and `npm ci` may call it out of sync;
+# `npm install` then installs the same pinned versions from the lock.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 fi
 
 bash scripts/ensure-dovecot.sh
