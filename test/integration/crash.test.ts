@@ -67,10 +67,10 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
       const child = startProcess();
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await exited(child);
+      await Promise.race([exited(child), new Promise((_, reject) => setTimeout(() => reject(new Error('a killed process did not exit')), 10000))]);
       storedAtKill.push((await app.ctx.db.selectFrom('raw_messages').select('id').execute()).length);
     }
-    await appending;
+    await Promise.race([appending, new Promise((_, reject) => setTimeout(() => reject(new Error(`appending stalled at ${appended}/${TOTAL}`)), 30000))]);
     // The killed processes really were taking mail in when they died (else this test proves nothing).
     expect(storedAtKill.filter((n, i) => n > (storedAtKill[i - 1] ?? 0)).length).toBeGreaterThanOrEqual(2);
 

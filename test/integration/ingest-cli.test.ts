@@ -18,7 +18,7 @@ describe('case-intake ingest (pipe from the MTA)', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/stored as CASE-\d{6}/);
     const second = await runCli(['ingest'], env, raw);
-    expect(second.code).toBe(0);
+    expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: '' });
     expect(second.stdout).toMatch(/duplicate/);
     const cases = await app.ctx.db.selectFrom('cases').select('id').execute();
     expect(cases).toHaveLength(1);
