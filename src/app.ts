@@ -103,10 +103,15 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(recoveryTimer);
-        await server.close();
-        await devSmtp?.close();
-        await watcher?.stop();
-        await workers.close();
+        const step = async (what: string, work: () => Promise<unknown> | undefined) => {
+          const started = Date.now();
+          await work();
+          log.info({ step: what, ms: Date.now() - started }, 'stopped');
+        };
+        await step('http', () => server.close());
+        await step('dev-smtp', () => devSmtp?.close());
+        await step('watcher', () => watcher?.stop());
+        await step('workers', () => workers.close());
         redis.disconnect();
       })()),
   };

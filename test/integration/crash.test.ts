@@ -100,6 +100,8 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     // SIGTERM shuts down cleanly (once the process is up: before that, Node's default handler applies).
     await eventually(async () => survivorLog.includes('case-intake started'), 10000, 'the survivor to be up');
     survivor.kill('SIGTERM');
-    expect(await exited(survivor)).toBe(0);
+    const code = await Promise.race([exited(survivor), new Promise((r) => setTimeout(() => r('hung'), 15000))]);
+    if (code === 'hung') throw new Error(`survivor did not stop:\n${survivorLog.slice(-4000)}`);
+    expect(code).toBe(0);
   }, 120000);
 });
