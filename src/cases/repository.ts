@@ -86,9 +86,16 @@ export async function applyDecision(db: Db, caseId: string, d: CaseDecision): Pr
   });
 }
 
-/** Cases still waiting for a decision: the recovery sweep queues them again. */
-export async function findUndecidedCaseIds(db: DbOrTx, olderThan: Date, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('cases').select('id').where('status', '=', 'new').where('created_at', '<', olderThan).orderBy('id').limit(limit).execute();
+/** Cases still waiting for a decision after `graceMs` (database clock): the recovery sweep queues them again. */
+export async function findUndecidedCaseIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('cases')
+    .select('id')
+    .where('status', '=', 'new')
+    .where('created_at', '<=', sql<Date>`now() - make_interval(secs => ${graceMs / 1000})`)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }
 

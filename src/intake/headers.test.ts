@@ -24,8 +24,18 @@ describe('normaliseMessageId', () => {
 });
 
 describe('dedupeKey', () => {
-  it('uses the Message-ID when there is one, the hash otherwise', () => {
-    expect(dedupeKey('a@b', 'ff')).toBe('mid:a@b');
-    expect(dedupeKey(null, 'ff')).toBe('sha256:ff');
+  const message = raw('Message-ID: <a@b>\nSubject: s\n\nbody\n');
+  it('is the same for a second delivery that only gained trace headers', () => {
+    const relayed = Buffer.concat([raw('Received: by relay.test\nDelivered-To: x@y.test\n'), message]);
+    expect(dedupeKey(relayed, 'a@b')).toBe(dedupeKey(message, 'a@b'));
+    expect(dedupeKey(message, 'a@b')).toMatch(/^mid:a@b:[0-9a-f]{32}$/);
+  });
+
+  it('differs for two messages that share a Message-ID but not a body', () => {
+    expect(dedupeKey(raw('Message-ID: <a@b>\n\nother body\n'), 'a@b')).not.toBe(dedupeKey(message, 'a@b'));
+  });
+
+  it('falls back to the whole message hash without a Message-ID', () => {
+    expect(dedupeKey(message, null)).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });

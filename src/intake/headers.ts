@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
 
+/** Where the body starts: just after the first empty line (or the end, for a header-only message). */
+export function bodyOffset(raw: Buffer): number {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  const hits = [crlf === -1 ? Infinity : crlf + 4, lf === -1 ? Infinity : lf + 2];
+  const first = Math.min(...hits);
+  return first === Infinity ? raw.length : first;
+}
+
 /** The header block of a raw message: everything before the first empty line. */
 export function headerBlock(raw: Buffer): string {
   // Headers are 7-bit in practice (RFC 6532 allows UTF-8); latin1 never throws and keeps byte offsets.
@@ -33,9 +42,12 @@ export function sha256(data: Buffer | string): string {
 }
 
 /**
- * The key that makes a second delivery of the same message a no-op: its Message-ID, or its
- * content hash when it has none (a resent copy without Message-ID is byte-identical anyway).
+ * The key that makes a second delivery of the same message a no-op. A second delivery carries
+ * the same Message-ID and body, while relays add trace headers (Received, Delivered-To), so the
+ * key is the Message-ID with the body's hash. Two different messages that merely share a
+ * Message-ID (broken mailers do that) both stay. Without a Message-ID, the whole message's hash.
  */
-export function dedupeKey(messageId: string | null, hash: string): string {
-  return messageId ? `mid:${messageId}` : `sha256:${hash}`;
+export function dedupeKey(raw: Buffer, messageId: string | null): string {
+  if (!messageId) return `sha256:${sha256(raw)}`;
+  return `mid:${messageId}:${sha256(raw.subarray(bodyOffset(raw))).slice(0, 32)}`;
 }

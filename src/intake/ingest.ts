@@ -27,7 +27,7 @@ export type IntakeResult =
 export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Promise<IntakeResult> {
   const hash = sha256(raw);
   const messageId = normaliseMessageId(headerValue(raw, 'message-id'));
-  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(messageId, hash), messageId, sha256: hash, raw });
+  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(raw, messageId), messageId, sha256: hash, raw });
   if (!stored) {
     deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
     return { outcome: 'duplicate' };
@@ -59,16 +59,23 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     return { outcome: 'quarantined', rawId, error: err.message };
   }
 
-  const created = await deps.db.transaction().execute(async (tx) => {
-    const c = await createCase(tx, rawId, parsed, receivedAt);
-    // Losing the claim means another process made the case: roll ours back.
-    if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
-    return c;
-  }).catch((err: unknown) => {
-    if (err instanceof AlreadyProcessed) return null;
-    throw err;
-  });
-  if (!created) return { outcome: 'duplicate' };
+  let created;
+  try {
+    created = await deps.db.transaction().execute(async (tx) => {
+      const c = await createCase(tx, rawId, parsed, receivedAt);
+      // Losing the claim means another process made the case: roll ours back.
+      if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
+      return c;
+    });
+  } catch (err) {
+    if (err instanceof AlreadyProcessed) return { outcome: 'duplicate' };
+    if (!isDataError(err)) throw err;
+    // The database refuses this message's content: retrying cannot help, so keep it raw.
+    const reason = `the database refused the message: ${errorText(err)}`;
+    await quarantine(deps.db, rawId, reason);
+    deps.log.warn({ rawId, reason }, 'message quarantined');
+    return { outcome: 'quarantined', rawId, error: reason };
+  }
 
   deps.log.info({ case: created.reference, rawId }, 'case created');
   try {
@@ -81,6 +88,12 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
 }
 
 class AlreadyProcessed extends Error {}
+
+/** PostgreSQL SQLSTATE class 22 (data exception): the content is at fault, not the connection. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
 
 /** Re-runs processing for a stored message by id (recovery sweep). */
 export async function reprocessRaw(deps: IntakeDeps, rawId: string): Promise<IntakeResult | null> {

@@ -48,6 +48,10 @@ function headerAddresses(value: unknown): string[] {
   });
 }
 
+// PostgreSQL text cannot hold NUL; some mailers put it in bodies (seen in real bounces).
+const clean = (value: string): string => value.replaceAll('\u0000', '');
+const cleanOrNull = (value: string | null | undefined): string | null => (value ? clean(value) : null);
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   let mail;
   try {
@@ -66,16 +70,16 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   ];
   const html = typeof mail.html === 'string' ? mail.html : null;
   return {
-    messageId: mail.messageId ? mail.messageId.replace(/^<|>$/g, '') : null,
-    fromEmail: from.address,
-    fromName: from.name || null,
-    recipients: [...new Set(recipients)],
-    subject: (mail.subject ?? '').trim() || '(no subject)',
-    text: mail.text ?? '',
-    html,
+    messageId: mail.messageId ? clean(mail.messageId.replace(/^<|>$/g, '')) : null,
+    fromEmail: clean(from.address),
+    fromName: cleanOrNull(from.name),
+    recipients: [...new Set(recipients.map(clean))],
+    subject: clean(mail.subject ?? '').trim() || '(no subject)',
+    text: clean(mail.text ?? ''),
+    html: cleanOrNull(html),
     sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
     attachments: mail.attachments.map((a) => ({
-      filename: a.filename ?? null,
+      filename: cleanOrNull(a.filename),
       contentType: a.contentType || 'application/octet-stream',
       size: a.content.length,
       sha256: sha256(a.content),

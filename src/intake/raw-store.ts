@@ -72,7 +72,15 @@ export async function quarantine(db: DbOrTx, id: string, error: string): Promise
     .execute();
 }
 
-export async function findUnprocessedRawIds(db: DbOrTx, olderThan: Date, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('raw_messages').select('id').where('status', '=', 'received').where('received_at', '<', olderThan).orderBy('id').limit(limit).execute();
+/** Messages still `received` after `graceMs` (measured on the database's clock, like received_at). */
+export async function findUnprocessedRawIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('raw_messages')
+    .select('id')
+    .where('status', '=', 'received')
+    .where('received_at', '<=', sql<Date>`now() - make_interval(secs => ${graceMs / 1000})`)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.id);
 }

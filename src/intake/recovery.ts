@@ -13,12 +13,11 @@ export interface RecoveryCounts {
  * every process at once; `graceMs` keeps it off work that is merely in flight right now.
  */
 export async function recoverInterrupted(deps: IntakeDeps, graceMs: number, batch = 500): Promise<RecoveryCounts> {
-  const before = new Date(Date.now() - graceMs);
   let reprocessed = 0;
-  for (const id of await findUnprocessedRawIds(deps.db, before, batch)) {
+  for (const id of await findUnprocessedRawIds(deps.db, graceMs, batch)) {
     if (await reprocessRaw(deps, id)) reprocessed++;
   }
-  const caseIds = await findUndecidedCaseIds(deps.db, before, batch);
+  const caseIds = await findUndecidedCaseIds(deps.db, graceMs, batch);
   await deps.jobs.enqueueMany('match', caseIds.map((caseId) => ({ caseId })));
   return { reprocessed, requeued: caseIds.length };
 }
