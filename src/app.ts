@@ -45,6 +45,7 @@ export function jobHandlers(ctx: AppContext): JobHandlers {
 
 export interface RunningService {
   address: string | null;
+  health(): Promise<HealthReport>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +101,7 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   let stopping: Promise<void> | null = null;
   return {
     address,
+    health,
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(recoveryTimer);

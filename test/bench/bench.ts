@@ -117,6 +117,7 @@ async function main(): Promise<void> {
       .filter((x) => Number.isFinite(x))
       .sort((a, b) => a - b);
 
+    const health = await service.health();
     await imap.logout();
     await service.stop();
     clearInterval(rssTimer);
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
         backlogSeconds: Math.round(backlogSeconds * 100) / 100,
         storedWithinSeconds: Math.round(storeSeconds * 100) / 100,
         steady: { rate: RATE, messages: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) },
-        watcherMode: service ? 'idle' : null,
+        watcherMode: 'mode' in health.mailbox ? health.mailbox.mode : null,
         peakRssMb: Math.round(peakRss / 1024 / 1024),
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       }),
