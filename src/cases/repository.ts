@@ -1,12 +1,25 @@
 import { sql } from 'kysely';
+import { databaseTimeAgo } from '../db/clock';
 import type { Db, DbOrTx, Tx } from '../db/connection';
 import type { CaseStatus, HoldReason } from '../db/schema';
-import type { ParsedMessage } from '../intake/parse';
+
+/** What a case needs of an incoming message (intake's parser produces it). */
+export interface IncomingMessage {
+  messageId: string | null;
+  fromEmail: string;
+  fromName: string | null;
+  recipients: string[];
+  subject: string;
+  text: string;
+  html: string | null;
+  sentAt: Date | null;
+  attachments: Array<{ filename: string | null; contentType: string; size: number; sha256: string; content: Buffer }>;
+}
 
 export const CASE_STATUSES: readonly CaseStatus[] = ['new', 'open', 'suspended', 'ignored'];
 
 /** Creates a case in status `new` from its first message; the caller's transaction owns it. */
-export async function createCase(tx: Tx, rawMessageId: string, message: ParsedMessage, receivedAt: Date): Promise<{ id: string; reference: string }> {
+export async function createCase(tx: Tx, rawMessageId: string, message: IncomingMessage, receivedAt: Date): Promise<{ id: string; reference: string }> {
   const created = await tx
     .insertInto('cases')
     .values({ requester_email: message.fromEmail, requester_name: message.fromName, subject: message.subject, hold_reason: null, company_id: null, infrastructure_id: null, route: null, decided_at: null })
@@ -17,7 +30,7 @@ export async function createCase(tx: Tx, rawMessageId: string, message: ParsedMe
   return created;
 }
 
-async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: ParsedMessage, receivedAt: Date): Promise<void> {
+async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date): Promise<void> {
   const { id } = await tx
     .insertInto('messages')
     .values({
@@ -92,7 +105,7 @@ export async function findUndecidedCaseIds(db: DbOrTx, graceMs: number, limit: n
     .selectFrom('cases')
     .select('id')
     .where('status', '=', 'new')
-    .where('created_at', '<=', sql<Date>`now() - make_interval(secs => ${graceMs / 1000})`)
+    .where('created_at', '<=', databaseTimeAgo(graceMs))
     .orderBy('id')
     .limit(limit)
     .execute();

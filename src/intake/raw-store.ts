@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { databaseTimeAgo } from '../db/clock';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { RawSource } from '../db/schema';
 
@@ -78,7 +79,7 @@ export async function findUnprocessedRawIds(db: DbOrTx, graceMs: number, limit: 
     .selectFrom('raw_messages')
     .select('id')
     .where('status', '=', 'received')
-    .where('received_at', '<=', sql<Date>`now() - make_interval(secs => ${graceMs / 1000})`)
+    .where('received_at', '<=', databaseTimeAgo(graceMs))
     .orderBy('id')
     .limit(limit)
     .execute();
