@@ -33,11 +33,23 @@ export interface WatcherOptions {
 
 const IDLE_AFTER_MS = 300;
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+/**
+ * Waits `ms` or until the signal aborts, whichever comes first; at once if it already has
+ * aborted (the event never fires twice). Removes its listener, so a standby that waits for days
+ * does not pile listeners on the signal.
+ */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
+}
 
 /**
  * Watches one mailbox: holds the lease, keeps an IMAP connection in IDLE (with a periodic poll as
@@ -118,11 +130,16 @@ export class MailboxWatcher {
       autoIdleDelay: IDLE_AFTER_MS,
     });
     this.client = client;
-    let failure: ((err: Error) => void) | null = null;
-    const failed = new Promise<never>((_, reject) => { failure = reject; });
-    failed.catch(() => undefined);
-    client.on('error', (err: Error) => failure?.(err));
-    client.on('close', () => failure?.(new Error('connection closed')));
+    // The session ends on stop (resolve) or on the first failure of the connection or the lease
+    // (reject); whichever comes first wins, later ones are ignored.
+    let end!: (err?: Error) => void;
+    const ended = new Promise<void>((resolve, reject) => (end = (err) => (err ? reject(err) : resolve())));
+    ended.catch(() => undefined);
+    const onStop = () => end();
+    if (this.stopped) end();
+    else this.abort.signal.addEventListener('abort', onStop, { once: true });
+    client.on('error', (err: Error) => end(err));
+    client.on('close', () => end(new Error('connection closed')));
     client.on('exists', () => this.requestSync());
 
     const timers: NodeJS.Timeout[] = [];
@@ -136,15 +153,16 @@ export class MailboxWatcher {
       timers.push(setInterval(() => this.requestSync(), this.opts.pollMs));
       timers.push(
         setInterval(() => {
-          void this.lease.check().then((ok) => { if (!ok) failure?.(new Error('mailbox lease lost')); });
+          void this.lease.check().then((ok) => {
+            if (!ok) end(new Error('mailbox lease lost'));
+          });
         }, this.opts.leaseCheckMs ?? 2000),
       );
       this.requestSync();
-      const stopped = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
-      await Promise.race([stopped, failed]);
+      await ended;
     } finally {
       for (const timer of timers) clearInterval(timer);
-      failure = null;
+      this.abort.signal.removeEventListener('abort', onStop);
       this.client = null;
       await this.syncing?.catch(() => undefined);
       if (client.usable) await client.logout().catch(() => undefined);

@@ -72,6 +72,18 @@ describe('MailboxWatcher against a real Dovecot', () => {
     await eventually(async () => (await caseCount()) === 5, 10000, 'case after takeover');
   });
 
+  it('stops promptly when asked while it is still connecting', async () => {
+    // Regression: a stop that arrived before the session started waited for an abort event
+    // that had already fired, and SIGTERM hung the process.
+    for (const delay of [0, 5, 20, 60]) {
+      const w = newWatcher();
+      w.start();
+      await new Promise((r) => setTimeout(r, delay));
+      const outcome = await Promise.race([w.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+      expect(outcome).toBe('stopped');
+    }
+  });
+
   it('reconnects after the IMAP server restarts, and misses nothing appended meanwhile', async () => {
     const active = watchers[1]!;
     const before = active.status().reconnects;
