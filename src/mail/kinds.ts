@@ -1,0 +1,64 @@
+/**
+ * Every kind of automatic mail and the data its templates receive. Values are plain strings
+ * prepared by the caller (dates already formatted); templates only lay them out, and handlebars
+ * escapes every value in the HTML bodies.
+ */
+export interface CaseView {
+  reference: string;
+  subject: string;
+  /** The first lines of the customer's message, plain text. */
+  excerpt: string;
+  requesterEmail: string;
+  requesterName: string | null;
+  /** e.g. "23 Nov 2026, 08:00 UTC" */
+  receivedAt: string;
+}
+
+export interface InfrastructureView {
+  key: string;
+  name: string;
+  companyName: string;
+}
+
+export interface ApprovalLinks {
+  /** PUBLIC_URL/approvals/<token>: a page that shows the case and the two buttons. */
+  page: string;
+  /** The same page with Authorize preselected (still needs a click: scanners open links). */
+  authorize: string;
+  ignore: string;
+  /** Reply-To address that carries the token, for approval by reply. */
+  replyAddress: string;
+  /** e.g. "30 Nov 2026, 08:00 UTC" */
+  expiresAt: string;
+}
+
+export interface MailProps {
+  /** To the requester: the case is open. */
+  acknowledgement: { case: CaseView; infrastructure: InfrastructureView | null };
+  /** To the requester: the case waits for their company's administrators (never named). */
+  held_notice: { case: CaseView };
+  /** To one approver: authorize or ignore this requester. */
+  approval_request: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
+  /** To one approver: the request above still waits. */
+  approval_reminder: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
+  /** To the requester: an administrator authorized them; the case is open now. */
+  released_notice: { case: CaseView; infrastructure: InfrastructureView };
+  /** To the approver who replied by mail: what their reply did. */
+  decision_confirmation: {
+    case: CaseView;
+    infrastructure: InfrastructureView;
+    decision: 'authorize' | 'ignore';
+    /** Set when the reply came after someone else had decided: it changed nothing. */
+    earlier: { by: string; channel: string; at: string; decision: 'authorize' | 'ignore' } | null;
+    releasedCases: number;
+  };
+}
+
+export type MailKind = keyof MailProps;
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'decision_confirmation'];
+
+export interface RenderedMail {
+  subject: string;
+  text: string;
+  html: string;
+}
