@@ -19,6 +19,7 @@ COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev --ignore-scripts --no-audit --no-fund || npm install --omit=dev --ignore-scripts --no-audit --no-fund) \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY templates ./templates
 COPY bin ./bin
 COPY fixtures ./fixtures
 USER node

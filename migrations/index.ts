@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as directory from './2026_11_23_001_directory';
 import * as intake from './2026_11_23_002_intake';
+import * as approvalsOutbox from './2026_11_23_003_approvals_outbox';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -9,4 +10,5 @@ import * as intake from './2026_11_23_002_intake';
 export const migrations: Record<string, Migration> = {
   '2026_11_23_001_directory': directory,
   '2026_11_23_002_intake': intake,
+  '2026_11_23_003_approvals_outbox': approvalsOutbox,
 };

@@ -1,5 +1,9 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ApprovalDeps } from './approvals/context';
+import { runApprovalClock } from './approvals/maintenance';
+import { handleApprovalReply } from './approvals/reply';
+import { onCaseDecided } from './approvals/requests';
 import type { Config } from './config/config';
 import { createDb, type Db } from './db/connection';
 import { migrateToLatest } from './db/migrate';
@@ -8,8 +12,13 @@ import { startDevSmtp } from './intake/dev-smtp';
 import type { IntakeDeps } from './intake/ingest';
 import { recoverInterrupted } from './intake/recovery';
 import { MailboxWatcher } from './intake/watcher';
+import { deliverOutboxRow } from './mail/deliver';
+import { findPendingOutboxIds } from './mail/outbox';
+import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
+import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { BullQueues, BullWorkers } from './queue/bullmq';
 import type { JobHandlers } from './queue/jobs';
+import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
 
@@ -20,27 +29,79 @@ export interface AppContext {
   db: Db;
   jobs: BullQueues;
   intake: IntakeDeps;
+  approvals: ApprovalDeps;
+  transport: MailTransport;
 }
 
-export function createContext(config: Config, log: Logger): AppContext {
+export async function createContext(config: Config, log: Logger): Promise<AppContext> {
+  const renderer = await MailRenderer.load(TEMPLATES_DIR);
   const db = createDb(config.databaseUrl);
   const jobs = new BullQueues(config.redisUrl, config.queuePrefix);
-  return { config, log, db, jobs, intake: { db, jobs, log } };
+  const approvals: ApprovalDeps = {
+    db,
+    log,
+    outbox: { renderer, supportAddress: config.supportAddress },
+    settings: {
+      publicUrl: config.publicUrl,
+      linkSecret: config.linkSecret,
+      linkSecretPrevious: config.linkSecretPrevious,
+      ttlMs: config.approvalTtlMs,
+      remindAfterMs: config.approvalRemindAfterMs,
+      mailPerHour: config.approvalMailPerHour,
+      inboundAuthservId: config.inboundAuthservId,
+    },
+  };
+  const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
+  return { config, log, db, jobs, intake: { db, jobs, log, supportAddress: config.supportAddress }, approvals, transport };
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {
+  ctx.transport.close();
   await ctx.jobs.close().catch(() => undefined);
   await ctx.db.destroy();
 }
 
+/** Queues delivery of outbox rows written by a committed transaction. */
+export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
+  try {
+    await ctx.jobs.enqueueMany('send', outboxIds.map((outboxId) => ({ outboxId })));
+  } catch (err) {
+    // The rows are pending in PostgreSQL; the maintenance sweep queues them.
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err), count: outboxIds.length }, 'could not queue mail yet');
+  }
+}
+
+/** One thin handler per queue: each calls a domain function and queues the mail it wrote. */
 export function jobHandlers(ctx: AppContext): JobHandlers {
   return {
     match: async ({ caseId }) => {
-      const outcome = await matchCase(ctx.db, caseId);
-      if (outcome.result === 'decided') ctx.log.info({ caseId, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
+      const outcome = await matchCase(ctx.db, caseId, (tx, id) => onCaseDecided(tx, ctx.approvals, id));
+      if (outcome.result === 'decided') {
+        ctx.log.info({ caseId, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
+        await sendLater(ctx, outcome.outboxIds);
+      }
+      return outcome;
+    },
+    send: async ({ outboxId }) => deliverOutboxRow({ db: ctx.db, transport: ctx.transport, log: ctx.log }, outboxId),
+    'approval-reply': async ({ rawId }) => {
+      const outcome = await handleApprovalReply(ctx.approvals, rawId);
+      await sendLater(ctx, outcome.outboxIds);
       return outcome;
     },
   };
+}
+
+/**
+ * The periodic sweep every process runs: finish interrupted intake, queue mail nobody queued,
+ * and move the approval clock (expiry, reminders, capped requests). All of it is idempotent.
+ */
+export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<void> {
+  const recovered = await recoverInterrupted(ctx.intake, graceMs);
+  if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
+  await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500));
+  const clock = await runApprovalClock(ctx.approvals);
+  if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
+  await sendLater(ctx, clock.outboxIds);
 }
 
 export interface RunningService {
@@ -58,16 +119,15 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   await migrateToLatest(ctx.db);
 
   const workers = new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx), {
-    concurrency: { match: config.matchConcurrency },
+    concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
     log,
   });
 
   const recover = async (graceMs: number) => {
     try {
-      const counts = await recoverInterrupted(ctx.intake, graceMs);
-      if (counts.reprocessed || counts.requeued) log.info(counts, 'recovered interrupted intake');
+      await runMaintenance(ctx, graceMs);
     } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'recovery sweep failed; will retry');
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'maintenance sweep failed; will retry');
     }
   };
   // At start nothing of ours is in flight, so everything unfinished is a crash's leftover.
@@ -94,7 +154,8 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
     return { status: database === 'up' && redisUp === 'up' && mailboxOk ? 'ok' : 'degraded', database, redis: redisUp, mailbox };
   };
 
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health });
+  const pages = await PageRenderer.load(TEMPLATES_DIR);
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids) });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { databaseTimeAgo } from '../db/clock';
-import type { Db, DbOrTx, Tx } from '../db/connection';
+import type { DbOrTx, Tx } from '../db/connection';
 import type { CaseStatus, HoldReason } from '../db/schema';
 
 /** What a case needs of an incoming message (intake's parser produces it). */
@@ -85,18 +85,16 @@ export interface CaseDecision {
  * Records the matching decision if, and only if, the case is still `new`: a retried or
  * duplicated job finds nothing to update and changes nothing. Returns whether it applied.
  */
-export async function applyDecision(db: Db, caseId: string, d: CaseDecision): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
-    const updated = await tx
-      .updateTable('cases')
-      .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
-      .where('id', '=', caseId)
-      .where('status', '=', 'new')
-      .executeTakeFirst();
-    if (updated.numUpdatedRows === 0n) return false;
-    await recordEvent(tx, caseId, 'decided', 'matching', { status: d.status, holdReason: d.holdReason, route: d.route });
-    return true;
-  });
+export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Promise<boolean> {
+  const updated = await tx
+    .updateTable('cases')
+    .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
+    .where('id', '=', caseId)
+    .where('status', '=', 'new')
+    .executeTakeFirst();
+  if (updated.numUpdatedRows === 0n) return false;
+  await recordEvent(tx, caseId, 'decided', 'matching', { status: d.status, holdReason: d.holdReason, route: d.route });
+  return true;
 }
 
 /** Cases still waiting for a decision after `graceMs` (database clock): the recovery sweep queues them again. */
@@ -129,7 +127,7 @@ function summaries(db: DbOrTx) {
     .selectFrom('cases as c')
     .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
     .leftJoin('companies as co', 'co.id', 'c.company_id')
-    .select(['c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'i.key as infrastructure', 'co.key as company', 'c.subject', 'c.created_at', 'c.decided_at']);
+    .select(['c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'i.key as infrastructure', 'co.key as company', 'c.subject', 'c.created_at', 'c.decided_at', 'c.approval_id']);
 }
 
 type SummaryRow = Awaited<ReturnType<ReturnType<typeof summaries>['executeTakeFirstOrThrow']>>;
@@ -158,6 +156,7 @@ export async function listCases(db: DbOrTx, filter: { status?: CaseStatus; limit
 }
 
 export interface CaseDetail extends CaseSummary {
+  approvalId: string | null;
   messages: Array<{
     from: string;
     subject: string;
@@ -186,6 +185,7 @@ export async function getCaseByReference(db: DbOrTx, reference: string): Promise
     : [];
   return {
     ...toSummary(row),
+    approvalId: row.approval_id,
     messages: messages.map((m) => ({
       from: m.from_email,
       subject: m.subject,

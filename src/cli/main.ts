@@ -121,7 +121,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
       if (args.length) throw new UsageError('ingest takes no arguments; it reads the message from standard input');
       const raw = await readStdin();
       if (raw.length === 0) throw new DomainError('invalid_input', 'no message on standard input');
-      const ctx = createContext(config, createLogger(config.logLevel, 2));
+      const ctx = await createContext(config, createLogger(config.logLevel, 2));
       try {
         const result = await takeIn(ctx.intake, raw, { source: 'pipe' });
         const said = result.outcome === 'case' ? `stored as ${result.reference}` : result.outcome === 'duplicate' ? 'already stored (duplicate)' : `stored (${result.outcome})`;
@@ -139,7 +139,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
-      const ctx = createContext(config, createLogger(config.logLevel, 1));
+      const ctx = await createContext(config, createLogger(config.logLevel, 1));
       const service = await startService(ctx).catch(async (err: unknown) => {
         await closeContext(ctx);
         throw err;

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseImapUrl } from './config';
+import { ConfigError, loadConfig, parseDuration, parseImapUrl } from './config';
 
 describe('loadConfig', () => {
   it('has local defaults for every URL outside production', () => {
@@ -35,5 +35,26 @@ describe('parseImapUrl', () => {
     const t = parseImapUrl('imaps://help%40acme.test:p%40ss%3Aword@mail.acme.test/Support%20Inbox');
     expect(t).toMatchObject({ secure: true, port: 993, user: 'help@acme.test', password: 'p@ss:word', mailbox: 'Support Inbox' });
     expect(t.id).not.toContain('p%40ss');
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads the units an operator writes', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('24h')).toBe(86_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('45')).toBe(45_000);
+  });
+
+  it('refuses nonsense and zero', () => {
+    expect(parseDuration('soon')).toBeNull();
+    expect(parseDuration('0s')).toBeNull();
+    expect(parseDuration('-5m')).toBeNull();
+  });
+
+  it('is validated at start like every other setting', () => {
+    expect(() => loadConfig({ APPROVAL_TTL: 'a week' })).toThrow(/APPROVAL_TTL: must be a duration/);
+    expect(loadConfig({ APPROVAL_TTL: '90s' }).approvalTtlMs).toBe(90_000);
   });
 });

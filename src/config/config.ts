@@ -12,6 +12,26 @@ export class ConfigError extends Error {
 const DEV_LINK_SECRET = 'dev-only-link-secret-change-me-000000';
 const DEV_API_TOKEN = 'dev-api-token';
 
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `90s`, `15m`, `24h`, `7d`, `2w` (or a plain number of seconds) → milliseconds; null if unreadable. */
+export function parseDuration(value: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$/i.exec(value);
+  if (!m) return null;
+  const ms = Number(m[1]) * DURATION_UNITS_MS[(m[2] || 's').toLowerCase()]!;
+  return ms > 0 ? ms : null;
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 90s, 15m, 24h or 7d' });
+      return ms ?? 0;
+    });
+
 const url = (protocols: string[]) =>
   z.string().refine(
     (value) => {
@@ -36,6 +56,15 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   LINK_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  /** The secret before a rotation: links signed with it stay valid until they expire. */
+  LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+  APPROVAL_TTL: duration('7d'),
+  APPROVAL_REMIND_AFTER: duration('24h'),
+  /** Approval mails (requests and reminders) per company per hour; the rest wait, held and visible. */
+  APPROVAL_MAIL_PER_HOUR: z.coerce.number().int().min(1).default(30),
+  /** authserv-id of the receiving server whose Authentication-Results header is trusted. */
+  INBOUND_AUTHSERV_ID: z.string().min(1).optional(),
+  SEND_CONCURRENCY: z.coerce.number().int().positive().default(4),
   API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between mailbox polls, the fallback for servers or networks where IDLE stalls. */
@@ -74,6 +103,12 @@ export interface Config {
   host: string;
   port: number;
   linkSecret: string;
+  linkSecretPrevious: string | null;
+  approvalTtlMs: number;
+  approvalRemindAfterMs: number;
+  approvalMailPerHour: number;
+  inboundAuthservId: string | null;
+  sendConcurrency: number;
   apiToken: string;
   logLevel: RawConfig['LOG_LEVEL'];
   matchConcurrency: number;
@@ -133,6 +168,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     port: c.PORT,
     linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
+    linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
+    approvalTtlMs: c.APPROVAL_TTL,
+    approvalRemindAfterMs: c.APPROVAL_REMIND_AFTER,
+    approvalMailPerHour: c.APPROVAL_MAIL_PER_HOUR,
+    inboundAuthservId: c.INBOUND_AUTHSERV_ID ?? null,
+    sendConcurrency: c.SEND_CONCURRENCY,
     apiToken: c.API_TOKEN ?? DEV_API_TOKEN,
     logLevel: c.LOG_LEVEL,
     matchConcurrency: c.MATCH_CONCURRENCY,

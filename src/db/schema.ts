@@ -6,6 +6,8 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
 type Id = ColumnType<string, never, never>;
+/** A nullable bigint column that may be left out on insert. */
+type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
 
 export type CaseStatus = 'new' | 'open' | 'suspended' | 'ignored';
 export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted';
@@ -13,7 +15,10 @@ export type CompanyRole = 'admin' | 'member';
 export type ContactStatus = 'active' | 'pending';
 export type PermissionRole = 'administrator' | 'user';
 export type RawSource = 'imap' | 'pipe' | 'smtp';
-export type RawStatus = 'received' | 'case' | 'quarantined';
+export type RawStatus = 'received' | 'case' | 'quarantined' | 'kept';
+export type ApprovalStatus = 'pending' | 'authorized' | 'ignored' | 'expired';
+export type ApprovalChannel = 'link' | 'reply' | 'portal' | 'staff' | 'expiry';
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'bounced';
 
 export interface CompaniesTable {
   id: Id;
@@ -59,6 +64,8 @@ export interface PermissionsTable {
   role: PermissionRole;
   cc_all_cases: boolean;
   source: Generated<string>;
+  granted_by: Generated<string | null>;
+  granted_via: Generated<string | null>;
   created_at: Timestamp;
 }
 
@@ -74,6 +81,8 @@ export interface RawMessagesTable {
   size: number;
   raw: Buffer;
   status: Generated<RawStatus>;
+  /** For kept messages: what they are (e.g. approval_reply). */
+  kind: Generated<string | null>;
   error: string | null;
   case_id: Int8 | null;
   received_at: Timestamp;
@@ -92,6 +101,7 @@ export interface CasesTable {
   infrastructure_id: Int8 | null;
   /** How the case was routed to its infrastructure (which matching rule), for the audit trail. */
   route: string | null;
+  approval_id: OptionalInt8;
   created_at: Timestamp;
   decided_at: Timestamp | null;
 }
@@ -137,6 +147,65 @@ export interface MailboxStateTable {
   updated_at: Timestamp;
 }
 
+export interface ApprovalsTable {
+  id: Id;
+  company_id: Int8;
+  infrastructure_id: Int8;
+  requester_email: string;
+  status: ApprovalStatus;
+  mail_held: 'no_approvers' | 'capped' | null;
+  first_case_id: Int8;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  remind_at: Timestamp | null;
+  reminded_at: Timestamp | null;
+  decided_at: Timestamp | null;
+  decided_by: string | null;
+  channel: ApprovalChannel | null;
+}
+
+export interface ApprovalApproversTable {
+  approval_id: Int8;
+  contact_id: Int8;
+  email: string;
+}
+
+export interface OutboxTable {
+  id: Id;
+  kind: string;
+  case_id: Int8 | null;
+  approval_id: Int8 | null;
+  company_id: Int8 | null;
+  to_address: string;
+  subject: string;
+  text: string;
+  html: string;
+  message_id: string;
+  in_reply_to: string | null;
+  references: string | null;
+  reply_to: string | null;
+  status: Generated<OutboxStatus>;
+  attempts: Generated<number>;
+  last_error: Generated<string | null>;
+  smtp_response: Generated<string | null>;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Id;
+  at: Timestamp;
+  actor: string;
+  channel: string;
+  action: string;
+  company_id: Int8 | null;
+  infrastructure_id: Int8 | null;
+  case_id: Int8 | null;
+  approval_id: Int8 | null;
+  subject_email: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
 export interface Database {
   companies: CompaniesTable;
   company_domains: CompanyDomainsTable;
@@ -150,6 +219,10 @@ export interface Database {
   attachments: AttachmentsTable;
   case_events: CaseEventsTable;
   mailbox_state: MailboxStateTable;
+  approvals: ApprovalsTable;
+  approval_approvers: ApprovalApproversTable;
+  outbox: OutboxTable;
+  audit_log: AuditLogTable;
 }
 
 export type CaseRow = Selectable<CasesTable>;

@@ -1,29 +1,37 @@
 import { applyDecision, findCaseForMatching } from '../cases/repository';
-import type { Db } from '../db/connection';
+import type { Db, Tx } from '../db/connection';
 import { decide } from './matching';
 import { loadSenderFacts } from './repository';
 
 export type MatchOutcome =
-  | { result: 'decided'; status: 'open' | 'suspended'; holdReason: string | null }
+  | { result: 'decided'; status: 'open' | 'suspended'; holdReason: string | null; outboxIds: string[] }
   | { result: 'skipped'; reason: 'missing' | 'already_decided' };
 
+/** What follows a decision inside its transaction (notices, approval requests); returns outbox ids. */
+export type AfterDecision = (tx: Tx, caseId: string) => Promise<string[]>;
+
 /**
- * The match job's work: route the case, authorize its sender, record the decision. Safe to run
- * any number of times for the same case; only the first run that finds it `new` decides.
+ * The match job's work: route the case, authorize its sender, record the decision and what
+ * follows from it in one transaction. Safe to run any number of times for the same case; only
+ * the first run that finds it `new` decides.
  */
-export async function matchCase(db: Db, caseId: string): Promise<MatchOutcome> {
+export async function matchCase(db: Db, caseId: string, afterDecision: AfterDecision = async () => []): Promise<MatchOutcome> {
   const found = await findCaseForMatching(db, caseId);
   if (!found) return { result: 'skipped', reason: 'missing' };
   if (found.status !== 'new') return { result: 'skipped', reason: 'already_decided' };
 
   const decision = decide(await loadSenderFacts(db, found.requesterEmail, found.recipients));
-  const applied = await applyDecision(db, caseId, {
-    status: decision.status,
-    holdReason: decision.status === 'open' ? null : decision.holdReason,
-    companyId: decision.route?.companyId ?? (decision.route === null ? decision.companyId : null),
-    infrastructureId: decision.route?.infrastructureId ?? null,
-    route: decision.route?.rule ?? null,
+  const holdReason = decision.status === 'open' ? null : decision.holdReason;
+  const outboxIds = await db.transaction().execute(async (tx) => {
+    const applied = await applyDecision(tx, caseId, {
+      status: decision.status,
+      holdReason,
+      companyId: decision.route?.companyId ?? (decision.route === null ? decision.companyId : null),
+      infrastructureId: decision.route?.infrastructureId ?? null,
+      route: decision.route?.rule ?? null,
+    });
+    return applied ? afterDecision(tx, caseId) : null;
   });
-  if (!applied) return { result: 'skipped', reason: 'already_decided' };
-  return { result: 'decided', status: decision.status, holdReason: decision.status === 'open' ? null : decision.holdReason };
+  if (outboxIds === null) return { result: 'skipped', reason: 'already_decided' };
+  return { result: 'decided', status: decision.status, holdReason, outboxIds };
 }

@@ -1,20 +1,25 @@
 import type { Logger } from 'pino';
 import { createCase } from '../cases/repository';
 import type { Db } from '../db/connection';
-import type { JobSink } from '../queue/jobs';
+import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
 import { dedupeKey, headerValue, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError } from './parse';
-import { claimForCase, insertRaw, loadRaw, quarantine, type Origin } from './raw-store';
+import { tokenFromReplyAddress } from '../approvals/tokens';
+import { claimForCase, insertRaw, keep, loadRaw, quarantine, type Origin } from './raw-store';
 
 export interface IntakeDeps {
   db: Db;
   jobs: JobSink;
   log: Logger;
+  /** Mail to its `+approve-<token>` addresses is a reply to an approval request, never a case. */
+  supportAddress: string;
 }
 
 export type IntakeResult =
   | { outcome: 'case'; rawId: string; caseId: string; reference: string }
   | { outcome: 'quarantined'; rawId: string; error: string }
+  /** Stored and never a case: an approval reply, handed to its own queue. */
+  | { outcome: 'kept'; rawId: string; kind: string }
   | { outcome: 'duplicate' }
   /** Stored durably; the recovery sweep finishes it (the database failed after the raw copy). */
   | { outcome: 'stored'; rawId: string };
@@ -59,6 +64,12 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     return { outcome: 'quarantined', rawId, error: err.message };
   }
 
+  if (parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null)) {
+    if (!(await keep(deps.db, rawId, 'approval_reply'))) return { outcome: 'duplicate' };
+    await enqueueOrLeave(deps, 'approval-reply', { rawId }, { rawId });
+    return { outcome: 'kept', rawId, kind: 'approval_reply' };
+  }
+
   let created;
   try {
     created = await deps.db.transaction().execute(async (tx) => {
@@ -78,13 +89,17 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   }
 
   deps.log.info({ case: created.reference, rawId }, 'case created');
-  try {
-    await deps.jobs.enqueue('match', { caseId: created.id });
-  } catch (err) {
-    // The case is safe in PostgreSQL as `new`; the recovery sweep queues it once Redis is back.
-    deps.log.warn({ case: created.reference, err: errorText(err) }, 'could not queue matching yet');
-  }
+  await enqueueOrLeave(deps, 'match', { caseId: created.id }, { case: created.reference });
   return { outcome: 'case', rawId, caseId: created.id, reference: created.reference };
+}
+
+/** The row is safe in PostgreSQL; if Redis is away, the recovery sweep queues the job later. */
+async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name: N, data: JobPayloads[N], logContext: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.jobs.enqueue(name, data);
+  } catch (err) {
+    deps.log.warn({ ...logContext, queue: name, err: errorText(err) }, 'could not queue yet; the recovery sweep will');
+  }
 }
 
 class AlreadyProcessed extends Error {}

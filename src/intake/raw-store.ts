@@ -74,6 +74,32 @@ export async function quarantine(db: DbOrTx, id: string, error: string): Promise
 }
 
 /** Messages still `received` after `graceMs` (measured on the database's clock, like received_at). */
+/** Marks a received message as kept (stored, never a case) with what it is. */
+export async function keep(db: DbOrTx, id: string, kind: string): Promise<boolean> {
+  const r = await db
+    .updateTable('raw_messages')
+    .set({ status: 'kept', kind, processed_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'received')
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+/** Kept approval replies nobody has acted on yet (their note is still empty). */
+export async function findUnhandledReplyIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('raw_messages')
+    .select('id')
+    .where('status', '=', 'kept')
+    .where('kind', '=', 'approval_reply')
+    .where('error', 'is', null)
+    .where('received_at', '<=', databaseTimeAgo(graceMs))
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 export async function findUnprocessedRawIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
   const rows = await db
     .selectFrom('raw_messages')

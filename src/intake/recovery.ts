@@ -1,6 +1,6 @@
 import { findUndecidedCaseIds } from '../cases/repository';
 import { reprocessRaw, type IntakeDeps } from './ingest';
-import { findUnprocessedRawIds } from './raw-store';
+import { findUnhandledReplyIds, findUnprocessedRawIds } from './raw-store';
 
 export interface RecoveryCounts {
   reprocessed: number;
@@ -19,5 +19,7 @@ export async function recoverInterrupted(deps: IntakeDeps, graceMs: number, batc
   }
   const caseIds = await findUndecidedCaseIds(deps.db, graceMs, batch);
   await deps.jobs.enqueueMany('match', caseIds.map((caseId) => ({ caseId })));
-  return { reprocessed, requeued: caseIds.length };
+  const replyIds = await findUnhandledReplyIds(deps.db, graceMs, batch);
+  await deps.jobs.enqueueMany('approval-reply', replyIds.map((rawId) => ({ rawId })));
+  return { reprocessed, requeued: caseIds.length + replyIds.length };
 }

@@ -1,12 +1,14 @@
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { jobIdFor, QUEUE_NAMES, type JobHandlers, type JobPayloads, type JobSink, type QueueName } from './jobs';
+import { jobIdFor, QUEUE_NAMES, RETRY, type JobHandlers, type JobPayloads, type JobSink, type QueueName } from './jobs';
 
 // The only file that imports BullMQ: the rest of the code sees JobSink and JobHandlers.
 
-const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1000 },
+function jobOptions(name: QueueName): JobsOptions {
+  return { ...KEEP, attempts: RETRY[name].attempts, backoff: { type: 'exponential', delay: RETRY[name].backoffMs } };
+}
+
+const KEEP: JobsOptions = {
   // Completed jobs are kept a day so a re-add with the same id stays a no-op while a duplicate
   // could still arrive; failed jobs are kept until someone looks at them.
   removeOnComplete: { age: 24 * 3600, count: 10000 },
@@ -53,7 +55,7 @@ export class BullQueues implements JobSink {
 
   constructor(redisUrl: string, private readonly prefix: string) {
     for (const name of QUEUE_NAMES) {
-      const queue = new Queue(name, { connection: redisOptions(redisUrl, true), prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      const queue = new Queue(name, { connection: redisOptions(redisUrl, true), prefix, defaultJobOptions: jobOptions(name) });
       queue.on('error', () => undefined); // surfaced through health checks, not as crashes
       this.queues.set(name, queue);
     }
@@ -71,7 +73,7 @@ export class BullQueues implements JobSink {
 
   async enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
     if (!data.length) return;
-    const jobs = data.map((d) => ({ name, data: d, opts: { ...DEFAULT_JOB_OPTIONS, jobId: jobIdFor(name, d) } }));
+    const jobs = data.map((d) => ({ name, data: d, opts: { ...jobOptions(name), jobId: jobIdFor(name, d) } }));
     await withTimeout(this.queue(name).addBulk(jobs), PRODUCER_TIMEOUT_MS, `queue ${name}`);
   }
 

@@ -1,8 +1,12 @@
+import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ApprovalDeps } from '../approvals/context';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
+import type { PageRenderer } from './pages';
 import { registerApiRoutes } from './routes/api';
+import { registerApprovalRoutes } from './routes/approvals';
 import { registerHealthRoutes, type HealthReport } from './routes/health';
 
 export interface WebDeps {
@@ -10,6 +14,9 @@ export interface WebDeps {
   log: Logger;
   apiToken: string;
   health: () => Promise<HealthReport>;
+  approvals: ApprovalDeps;
+  pages: PageRenderer;
+  sendLater(outboxIds: string[]): Promise<void>;
 }
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, not_found: 404, conflict: 409, unavailable: 503 };
@@ -26,7 +33,13 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
     request.log.error({ err, reqId: request.id }, 'unhandled error');
     return reply.status(500).send({ error: 'internal', message: `internal error (request ${request.id})` });
   });
+  // HTML forms post urlencoded bodies; small ones only.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, parseForm(body as string));
+  });
+  app.get('/static/pages.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.css));
   registerHealthRoutes(app, deps.health);
+  registerApprovalRoutes(app, deps);
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
   return app;
 }

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const dovecot = await startDovecot();
   const database = await createTestDatabase();
   const config = testConfig(database.url, { IMAP_URL: dovecot.url, IMAP_POLL_SECONDS: '30' });
-  const ctx = createContext(config, pino({ level: 'silent' }));
+  const ctx = await createContext(config, pino({ level: 'silent' }));
   try {
     await migrateToLatest(ctx.db);
     await importDirectory(ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8'))), { replace: false });

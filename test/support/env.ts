@@ -63,7 +63,7 @@ export interface TestApp {
 /** A migrated database plus an application context wired to it, for integration tests. */
 export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const ctx = createContext(testConfig(database.url, overrides), pino({ level: 'silent' }));
+  const ctx = await createContext(testConfig(database.url, overrides), pino({ level: 'silent' }));
   await migrateToLatest(ctx.db);
   return {
     ctx,

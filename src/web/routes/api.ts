@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { approvalSummary } from '../../approvals/repository';
 import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
@@ -43,6 +44,7 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
   api.get<{ Params: { reference: string } }>('/cases/:reference', async (request) => {
     const found = await getCaseByReference(deps.db, request.params.reference);
     if (!found) throw new DomainError('not_found', `no case ${request.params.reference}`);
-    return found;
+    const { approvalId, ...rest } = found;
+    return { ...rest, approval: approvalId ? await approvalSummary(deps.db, approvalId) : null };
   });
 }

@@ -1,0 +1,113 @@
+import { sql } from 'kysely';
+import { recordEvent } from '../cases/repository';
+import type { Tx } from '../db/connection';
+import type { ApprovalChannel } from '../db/schema';
+import { queueMail } from '../mail/outbox';
+import type { ApprovalDeps } from './context';
+import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
+import { loadCaseContext } from './views';
+
+export type Decision = 'authorize' | 'ignore';
+
+export interface DecisionRequest {
+  approvalId: string;
+  decision: Decision;
+  channel: ApprovalChannel;
+  /** Who decides, as recorded: an approver's email, or `staff:<email>`. */
+  actor: string;
+  /** The approver contact the token was issued to; null for staff, who are checked by the caller. */
+  approverContactId: string | null;
+}
+
+export type DecisionOutcome =
+  | { result: 'decided'; approval: ApprovalRow; releasedCaseIds: string[]; outboxIds: string[] }
+  /** Someone decided first: nothing changed. */
+  | { result: 'already_decided'; approval: ApprovalRow }
+  | { result: 'not_approver'; approval: ApprovalRow }
+  | { result: 'not_found' };
+
+/**
+ * Decides an approval. The approval row is locked for the transaction, so of two approvers
+ * deciding at once exactly one wins; the other sees who did. Authorize adds the requester as an
+ * active contact with a `user` permission on the infrastructure, opens every held case of theirs
+ * there and tells them; ignore marks the request's held cases ignored and mails nobody.
+ */
+export async function decideApproval(
+  deps: ApprovalDeps,
+  req: DecisionRequest,
+  /** More mail to write in the same transaction, whatever the outcome (a reply's confirmation). */
+  followUp?: (tx: Tx, outcome: DecisionOutcome) => Promise<string[]>,
+): Promise<DecisionOutcome & { followUpIds: string[] }> {
+  return deps.db.transaction().execute(async (tx) => {
+    const approval = await lockApproval(tx, req.approvalId);
+    let outcome: DecisionOutcome;
+    if (!approval) outcome = { result: 'not_found' };
+    else if (approval.status !== 'pending') outcome = { result: 'already_decided', approval };
+    else if (req.approverContactId !== null && !(await isStillApprover(tx, approval, req.approverContactId))) outcome = { result: 'not_approver', approval };
+    else outcome = await apply(tx, deps, approval, req);
+    return { ...outcome, followUpIds: followUp ? await followUp(tx, outcome) : [] };
+  });
+}
+
+async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: DecisionRequest): Promise<DecisionOutcome> {
+  const status = req.decision === 'authorize' ? 'authorized' : 'ignored';
+  await setDecision(tx, approval.id, status, req.actor, req.channel);
+  const scope = { companyId: approval.company_id, infrastructureId: approval.infrastructure_id, approvalId: approval.id, subjectEmail: approval.requester_email };
+  await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}` });
+  const decided = (await lockApproval(tx, approval.id))!;
+  if (req.decision === 'ignore') {
+    const ignored = await tx
+      .updateTable('cases')
+      .set({ status: 'ignored', decided_at: sql`now()` })
+      .where('approval_id', '=', approval.id)
+      .where('status', '=', 'suspended')
+      .returning('id')
+      .execute();
+    for (const c of ignored) await recordEvent(tx, c.id, 'ignored', req.actor, { channel: req.channel, approvalId: approval.id });
+    return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
+  }
+
+  const contact = await tx
+    .insertInto('contacts')
+    .values({ company_id: approval.company_id, email: approval.requester_email, name: null, company_role: 'member', status: 'active', source: 'approval' })
+    .onConflict((oc) => oc.columns(['company_id', 'email']).doUpdateSet({ status: 'active', updated_at: sql`now()` }))
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const granted = await tx
+    .insertInto('permissions')
+    .values({ infrastructure_id: approval.infrastructure_id, contact_id: contact.id, role: 'user', cc_all_cases: false, source: 'approval', granted_by: req.actor, granted_via: req.channel })
+    .onConflict((oc) => oc.columns(['infrastructure_id', 'contact_id']).doNothing())
+    .returning('contact_id')
+    .executeTakeFirst();
+  if (granted) {
+    await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: 'permission_granted', detail: { role: 'user' } });
+  }
+
+  // Every held case of theirs on this infrastructure opens, including ones from expired requests.
+  const released = await tx
+    .updateTable('cases')
+    .set({ status: 'open', hold_reason: null, decided_at: sql`now()` })
+    .where('requester_email', '=', approval.requester_email)
+    .where('infrastructure_id', '=', approval.infrastructure_id)
+    .where('status', '=', 'suspended')
+    .where('hold_reason', 'in', ['unknown_sender', 'not_permitted'])
+    .returning('id')
+    .execute();
+  const outboxIds: string[] = [];
+  for (const { id } of released) {
+    await recordEvent(tx, id, 'released', req.actor, { channel: req.channel, approvalId: approval.id });
+    const c = await loadCaseContext(tx, id);
+    if (!c?.infrastructure) continue;
+    outboxIds.push(
+      await queueMail(tx, deps.outbox, {
+        kind: 'released_notice',
+        props: { case: c.view, infrastructure: c.infrastructure },
+        to: c.requesterEmail,
+        caseId: id,
+        companyId: approval.company_id,
+        inReplyTo: c.messageId,
+      }),
+    );
+  }
+  return { result: 'decided', approval: decided, releasedCaseIds: released.map((r) => r.id), outboxIds };
+}

@@ -1,0 +1,105 @@
+import { sql } from 'kysely';
+import type { Tx } from '../db/connection';
+import { trustedAuthResults } from '../intake/auth-results';
+import { parseMessage } from '../intake/parse';
+import { queueMail } from '../mail/outbox';
+import type { ApprovalDeps } from './context';
+import { decideApproval, type Decision, type DecisionOutcome } from './decide';
+import { audit } from './repository';
+import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
+import { formatDate, loadCaseContext } from './views';
+
+const AUTHORIZE = new Set(['authorize', 'authorise', 'approve', 'approved', 'yes', 'ok', 'accept']);
+const IGNORE = new Set(['ignore', 'no', 'deny', 'reject', 'decline']);
+
+/**
+ * What the first line a person wrote above the quoted request says: one of the words above,
+ * alone or followed by punctuation or more words ("Yes, please"). Anything else decides nothing.
+ */
+export function replyDecision(text: string): Decision | null {
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    if (/^\s*>/.test(line)) return null;
+    const word = /^\s*([a-z]+)/i.exec(line)?.[1]?.toLowerCase() ?? '';
+    if (AUTHORIZE.has(word)) return 'authorize';
+    if (IGNORE.has(word)) return 'ignore';
+    return null;
+  }
+  return null;
+}
+
+export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: [] };
+
+/**
+ * Acts on a reply to an approval request. It decides only when the token is genuine and unexpired,
+ * the reply comes from the approver it was issued to (who still is one), the first line says
+ * what to do, and (with INBOUND_AUTHSERV_ID) our server saw DMARC pass. Anything else is recorded
+ * with its reason and changes nothing; a reply never becomes a case.
+ */
+export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Promise<ReplyOutcome> {
+  const row = await deps.db.selectFrom('raw_messages').select(['raw', 'kind']).where('id', '=', rawId).executeTakeFirst();
+  if (!row || row.kind !== 'approval_reply') return { result: 'rejected', reason: 'not an approval reply', outboxIds: [] };
+  const parsed = await parseMessage(row.raw);
+  const sender = parsed.fromEmail;
+  const reject = async (reason: string, approvalId: string | null = null): Promise<ReplyOutcome> => {
+    await note(deps, rawId, `rejected: ${reason}`);
+    await audit(deps.db, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId } });
+    deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
+    return { result: 'rejected', reason, outboxIds: [] };
+  };
+
+  const token = parsed.recipients.map((r) => tokenFromReplyAddress(r, deps.outbox.supportAddress)).find((t) => t !== null);
+  if (!token) return reject('no approval token among the recipients');
+  const check = verifyApprovalToken(token, [deps.settings.linkSecret, deps.settings.linkSecretPrevious]);
+  if (!check.ok) return reject(`token ${check.reason.replace('_', ' ')}`);
+  const { approvalId, approverId } = check.claims;
+  const issuedTo = await deps.db.selectFrom('approval_approvers').select('email').where('approval_id', '=', approvalId).where('contact_id', '=', approverId).executeTakeFirst();
+  if (!issuedTo) return reject('unknown approval', approvalId);
+  if (issuedTo.email !== sender) return reject(`sent by ${sender}, not by the approver the request was sent to`, approvalId);
+  if (deps.settings.inboundAuthservId) {
+    const results = trustedAuthResults(row.raw, deps.settings.inboundAuthservId);
+    if (results?.dmarc !== 'pass') return reject(`sender not verified (dmarc=${results?.dmarc ?? 'none'})`, approvalId);
+  }
+  const decision = replyDecision(parsed.text);
+  if (!decision) return reject('the first line says neither authorize nor ignore', approvalId);
+
+  const outcome = await decideApproval(
+    deps,
+    { approvalId, decision, channel: 'reply', actor: sender, approverContactId: approverId },
+    (tx, o) => confirm(tx, deps, o, decision, sender, parsed.messageId),
+  );
+  if (outcome.result === 'not_found') return reject('unknown approval', approvalId);
+  if (outcome.result === 'not_approver') return reject(`${sender} is no longer an approver`, approvalId);
+  await note(deps, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
+  return { result: outcome.result, decision, outboxIds: [...(outcome.result === 'decided' ? outcome.outboxIds : []), ...outcome.followUpIds] };
+}
+
+async function note(deps: ApprovalDeps, rawId: string, text: string): Promise<void> {
+  await deps.db.updateTable('raw_messages').set({ error: text, processed_at: sql`now()` }).where('id', '=', rawId).execute();
+}
+
+/**
+ * The approver's confirmation, in the decision's transaction: what their reply did, or, for a
+ * reply that came after someone else decided, that it changed nothing and who decided.
+ */
+async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, decision: Decision, approverEmail: string, replyMessageId: string | null): Promise<string[]> {
+  if (outcome.result !== 'decided' && outcome.result !== 'already_decided') return [];
+  const approval = outcome.approval;
+  const c = await loadCaseContext(tx, approval.first_case_id);
+  if (!c?.infrastructure) return [];
+  const earlier =
+    outcome.result === 'already_decided'
+      ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as Decision }
+      : null;
+  return [
+    await queueMail(tx, deps.outbox, {
+      kind: 'decision_confirmation',
+      props: { case: c.view, infrastructure: c.infrastructure, decision, earlier, releasedCases: outcome.result === 'decided' ? outcome.releasedCaseIds.length : 0 },
+      to: approverEmail,
+      caseId: c.id,
+      approvalId: approval.id,
+      companyId: approval.company_id,
+      inReplyTo: replyMessageId,
+    }),
+  ];
+}

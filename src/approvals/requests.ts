@@ -1,0 +1,126 @@
+import { sql } from 'kysely';
+import type { Tx } from '../db/connection';
+import type { ApprovalLinks } from '../mail/kinds';
+import { approvalMailsLastHour, queueMail } from '../mail/outbox';
+import type { ApprovalDeps } from './context';
+import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
+import { replyAddressFor, signApprovalToken } from './tokens';
+import { formatDate, loadCaseContext, type CaseContext } from './views';
+
+/** The links one approver gets for one approval: their own token, in the URL and the Reply-To. */
+export function approvalLinks(deps: ApprovalDeps, approval: Pick<ApprovalRow, 'id' | 'expires_at'>, approverContactId: string): ApprovalLinks {
+  const token = signApprovalToken(deps.settings.linkSecret, {
+    approvalId: approval.id,
+    approverId: approverContactId,
+    expiresAt: Math.floor(approval.expires_at.getTime() / 1000),
+  });
+  const page = `${deps.settings.publicUrl}/approvals/${token}`;
+  return {
+    page,
+    authorize: `${page}?decision=authorize`,
+    ignore: `${page}?decision=ignore`,
+    replyAddress: replyAddressFor(token, deps.outbox.supportAddress),
+    expiresAt: formatDate(approval.expires_at),
+  };
+}
+
+async function pendingCaseCount(tx: Tx, approvalId: string): Promise<number> {
+  const r = await tx.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('approval_id', '=', approvalId).where('status', '=', 'suspended').executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * Mails every approver of an approval their own request (or reminder), unless the company's
+ * hourly cap is reached. Returns the outbox ids, or null when the cap held the round back.
+ */
+export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, c: CaseContext, kind: 'approval_request' | 'approval_reminder'): Promise<string[] | null> {
+  const approvers = await approvalApprovers(tx, approval.id);
+  if (!c.infrastructure || !approvers.length) return [];
+  if ((await approvalMailsLastHour(tx, approval.company_id)) + approvers.length > deps.settings.mailPerHour) return null;
+  const pendingCases = await pendingCaseCount(tx, approval.id);
+  const ids: string[] = [];
+  for (const approver of approvers) {
+    const links = approvalLinks(deps, approval, approver.contactId);
+    ids.push(
+      await queueMail(tx, deps.outbox, {
+        kind,
+        props: { case: c.view, infrastructure: c.infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
+        to: approver.email,
+        caseId: c.id,
+        approvalId: approval.id,
+        companyId: approval.company_id,
+        replyTo: links.replyAddress,
+      }),
+    );
+  }
+  return ids;
+}
+
+async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { companyId: string; infrastructureId: string }, approvers: Approver[]): Promise<ApprovalRow | undefined> {
+  const remind = deps.settings.remindAfterMs < deps.settings.ttlMs;
+  const created = await tx
+    .insertInto('approvals')
+    .values({
+      company_id: c.companyId,
+      infrastructure_id: c.infrastructureId,
+      requester_email: c.requesterEmail,
+      status: 'pending',
+      mail_held: approvers.length ? null : 'no_approvers',
+      first_case_id: c.id,
+      expires_at: sql<Date>`now() + make_interval(secs => ${deps.settings.ttlMs / 1000})`,
+      remind_at: remind ? sql<Date>`now() + make_interval(secs => ${deps.settings.remindAfterMs / 1000})` : null,
+      reminded_at: null,
+      decided_at: null,
+      decided_by: null,
+      channel: null,
+    })
+    // A concurrent case of the same requester may have opened the request a moment ago.
+    .onConflict((oc) => oc.columns(['requester_email', 'infrastructure_id']).where('status', '=', 'pending').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (created && approvers.length) {
+    await tx.insertInto('approval_approvers').values(approvers.map((a) => ({ approval_id: created.id, contact_id: a.contactId, email: a.email }))).execute();
+  }
+  return created;
+}
+
+/**
+ * What follows a matching decision, in the decision's transaction: the requester's
+ * acknowledgement or held notice, and for a held, routed case the approval request (a new one,
+ * mailed to each approver, or the pending one the case joins without a second round of mail).
+ * Returns the outbox ids to queue once the transaction commits.
+ */
+export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string): Promise<string[]> {
+  const c = await loadCaseContext(tx, caseId);
+  if (!c) return [];
+  const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail };
+  if (c.status === 'open') {
+    return [await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } })];
+  }
+  if (c.status !== 'suspended') return [];
+  const outboxIds = [await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view } })];
+  if (!c.companyId || !c.infrastructureId || (c.holdReason !== 'unknown_sender' && c.holdReason !== 'not_permitted')) return outboxIds;
+
+  const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };
+  let approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);
+  const joined = approval !== undefined;
+  if (!approval) {
+    const approvers = await findApprovers(tx, c.infrastructureId, c.companyId, c.requesterEmail);
+    approval = (await createApproval(tx, deps, routed, approvers)) ?? (await findPendingApproval(tx, c.requesterEmail, c.infrastructureId));
+    if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
+  }
+  await tx.updateTable('cases').set({ approval_id: approval.id }).where('id', '=', c.id).execute();
+  if (joined || approval.first_case_id !== c.id) {
+    await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_joined', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail });
+    return outboxIds;
+  }
+  await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_requested', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail, detail: { mailHeld: approval.mail_held } });
+  if (approval.mail_held) return outboxIds;
+  const sent = await mailApprovers(tx, deps, approval, c, 'approval_request');
+  if (sent === null) {
+    await tx.updateTable('approvals').set({ mail_held: 'capped' }).where('id', '=', approval.id).execute();
+    deps.log.warn({ case: c.reference, approvalId: approval.id }, 'approval mail held back by the hourly cap');
+    return outboxIds;
+  }
+  return [...outboxIds, ...sent];
+}

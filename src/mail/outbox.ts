@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { DbOrTx, Tx } from '../db/connection';
+import type { MailKind, MailProps, RenderedMail } from './kinds';
+
+export interface Renderer {
+  render<K extends MailKind>(kind: K, props: MailProps[K]): RenderedMail;
+}
+
+/** What the outbox needs to know to write and later send a mail. */
+export interface OutboxContext {
+  renderer: Renderer;
+  /** The support address: the From of every mail, and the domain of every Message-ID. */
+  supportAddress: string;
+}
+
+export interface MailToQueue<K extends MailKind> {
+  kind: K;
+  props: MailProps[K];
+  to: string;
+  caseId?: string | null;
+  approvalId?: string | null;
+  companyId?: string | null;
+  /** The message this one answers: sets In-Reply-To and References so mail clients thread them. */
+  inReplyTo?: string | null;
+  references?: string[];
+  replyTo?: string | null;
+}
+
+export function newMessageId(supportAddress: string): string {
+  return `${randomUUID()}@${supportAddress.split('@')[1]}`;
+}
+
+/**
+ * Renders a mail and writes it as an outbox row inside the caller's transaction, so the mail
+ * exists exactly when the state change that caused it commits. Returns the row id to queue.
+ */
+export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string> {
+  const rendered = ctx.renderer.render(mail.kind, mail.props);
+  const references = [...(mail.references ?? []), ...(mail.inReplyTo ? [mail.inReplyTo] : [])];
+  const { id } = await tx
+    .insertInto('outbox')
+    .values({
+      kind: mail.kind,
+      case_id: mail.caseId ?? null,
+      approval_id: mail.approvalId ?? null,
+      company_id: mail.companyId ?? null,
+      to_address: mail.to,
+      subject: rendered.subject,
+      text: rendered.text,
+      html: rendered.html,
+      message_id: newMessageId(ctx.supportAddress),
+      in_reply_to: mail.inReplyTo ?? null,
+      references: references.length ? [...new Set(references)].map((r) => `<${r}>`).join(' ') : null,
+      reply_to: mail.replyTo ?? null,
+      sent_at: null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+/** Approval mails written for a company in the last hour: the flood cap counts these. */
+export async function approvalMailsLastHour(db: DbOrTx, companyId: string): Promise<number> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('company_id', '=', companyId)
+    .where('kind', 'in', ['approval_request', 'approval_reminder'])
+    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export type OutboxRow = NonNullable<Awaited<ReturnType<typeof loadOutbox>>>;
+
+export async function loadOutbox(db: DbOrTx, id: string) {
+  return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function markSent(db: DbOrTx, id: string, smtpResponse: string): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ status: 'sent', smtp_response: smtpResponse.slice(0, 1000), sent_at: sql`now()`, last_error: null })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export async function recordFailure(db: DbOrTx, id: string, error: string, final: boolean): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), ...(final ? { status: 'failed' as const } : {}) }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export async function findPendingOutboxIds(db: DbOrTx, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('outbox').select('id').where('status', '=', 'pending').orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}

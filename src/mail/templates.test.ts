@@ -1,0 +1,269 @@
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Handlebars from 'handlebars';
+import { MAIL_KINDS, type CaseView, type InfrastructureView, type MailKind, type MailProps } from './kinds';
+import { MailRenderer, TEMPLATES_DIR, findTemplatesDir } from './templates';
+
+const escapeHtml = (s: string): string => Handlebars.Utils.escapeExpression(s);
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const HOSTILE = '<script>alert(1)</script>';
+const ADMIN_EMAIL = 'alice.admin@acme.test';
+const ADMIN_NAME = 'Alice Admin';
+
+function caseView(overrides: Partial<CaseView> = {}): CaseView {
+  return {
+    reference: 'CASE-000123',
+    subject: 'Backups fail since Monday',
+    excerpt: 'Hello,\n\nsince Monday the nightly backup of db-02 fails with "disk quota exceeded".\nCan you have a look?',
+    requesterEmail: 'dave@acme.test',
+    requesterName: 'Dave Jones',
+    receivedAt: '23 Nov 2026, 08:00 UTC',
+    ...overrides,
+  };
+}
+
+const infrastructure: InfrastructureView = { key: 'acme-prod', name: 'Acme Production', companyName: 'Acme Ltd' };
+
+const links = {
+  page: 'https://support.example.com/approvals/tok_abc123',
+  authorize: 'https://support.example.com/approvals/tok_abc123?choice=authorize&src=mail',
+  ignore: 'https://support.example.com/approvals/tok_abc123?choice=ignore&src=mail',
+  replyAddress: 'approvals+tok_abc123@support.example.com',
+  expiresAt: '30 Nov 2026, 08:00 UTC',
+};
+
+function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] } {
+  return {
+    acknowledgement: { case: c, infrastructure },
+    held_notice: { case: c },
+    approval_request: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 1 },
+    approval_reminder: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 3 },
+    released_notice: { case: c, infrastructure },
+    decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
+  };
+}
+
+let renderer: MailRenderer;
+beforeAll(async () => {
+  renderer = await MailRenderer.load(TEMPLATES_DIR);
+});
+
+describe('templates directory', () => {
+  it('is found from the sources and from the compiled output', () => {
+    expect(TEMPLATES_DIR).toBe(path.join(REPO_ROOT, 'templates'));
+    expect(findTemplatesDir(path.join(REPO_ROOT, 'dist/src/mail'))).toBe(path.join(REPO_ROOT, 'templates'));
+  });
+});
+
+describe('every kind', () => {
+  it.each(MAIL_KINDS.map((k) => [k]))('%s renders subject, text and a full HTML document', (kind) => {
+    const props = sampleProps()[kind];
+    const mail = renderer.render(kind, props);
+    expect(mail.subject).toMatch(/^\[CASE-000123\] \S/);
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.subject).not.toMatch(/\s{2,}/);
+    expect(mail.text).toContain('CASE-000123');
+    expect(mail.text.endsWith('\n')).toBe(true);
+    expect(mail.text).not.toMatch(/\n{3,}/);
+    expect(mail.text).not.toMatch(/&(lt|gt|amp|quot|#x27|#x3D);/);
+    expect(mail.html).toMatch(/^<!DOCTYPE html>/);
+    expect(mail.html).toContain('</html>');
+    expect(mail.html).toContain('CASE-000123');
+    expect(mail.html).toContain(`<title>${escapeHtml(mail.subject)}</title>`);
+    // No external resources: inline styles only.
+    expect(mail.html).not.toMatch(/<(img|script|link|style)\b/i);
+  });
+
+  it.each(MAIL_KINDS.map((k) => [k]))('%s escapes hostile values in HTML and keeps them plain in text', (kind) => {
+    const hostile = caseView({ subject: `Help ${HOSTILE}`, excerpt: `Look: ${HOSTILE}\n"quoted" & 'single'`, requesterName: `Eve ${HOSTILE}` });
+    const props = sampleProps(hostile)[kind];
+    const mail = renderer.render(kind, props);
+    expect(mail.html).not.toContain('<script');
+    expect(mail.html).not.toContain('alert(1)</');
+    expect(mail.text).not.toContain('&lt;');
+    if (mail.subject.includes('Help')) expect(mail.subject).toContain(HOSTILE);
+    // Every kind shows the requester's name in the case summary or greeting.
+    expect(mail.html).toContain(escapeHtml(HOSTILE));
+    expect(mail.text).toContain(HOSTILE);
+  });
+
+  it('fails on a missing prop instead of rendering a blank', () => {
+    const { subject: _subject, ...partial } = caseView();
+    expect(() => renderer.render('acknowledgement', { case: partial as CaseView, infrastructure })).toThrow(/acknowledgement.*subject/);
+  });
+});
+
+describe('acknowledgement', () => {
+  it('says the case is open and names the infrastructure when known', () => {
+    const mail = renderer.render('acknowledgement', { case: caseView(), infrastructure });
+    expect(mail.subject).toBe('[CASE-000123] We received your request: Backups fail since Monday');
+    expect(mail.text).toContain('opened case CASE-000123 for Acme Production');
+    expect(mail.text).toContain('What happens next');
+    expect(mail.text).toMatch(/^Hello Dave Jones,/);
+  });
+
+  it('works without an infrastructure or a requester name', () => {
+    const mail = renderer.render('acknowledgement', { case: caseView({ requesterName: null }), infrastructure: null });
+    expect(mail.text).toContain('opened case CASE-000123.');
+    expect(mail.text).toMatch(/^Hello,/);
+    expect(mail.text).toContain('From:      dave@acme.test\n');
+  });
+});
+
+describe('held_notice', () => {
+  it('receives only the case', () => {
+    const props: MailProps['held_notice'] = { case: caseView() };
+    expect(Object.keys(props)).toEqual(['case']);
+  });
+
+  it('mentions the administrators without naming them or any address, and has no links', () => {
+    // Even if a caller passed more than the case, the template must not show it.
+    const props = { ...sampleProps().approval_request } as unknown as MailProps['held_notice'];
+    const mail = renderer.render('held_notice', props);
+    expect(mail.subject).toBe('[CASE-000123] Your request is on hold: Backups fail since Monday');
+    for (const body of [mail.text, mail.html]) {
+      expect(body).toContain('administrators');
+      expect(body).toContain('straight through');
+      expect(body).not.toContain(ADMIN_EMAIL);
+      expect(body).not.toContain(ADMIN_NAME);
+      expect(body).not.toContain(infrastructure.companyName);
+      expect(body).not.toContain('http');
+      // The only address shown is the requester's own.
+      expect(body.split('dave@acme.test').join('')).not.toContain('@');
+    }
+    expect(mail.html).not.toMatch(/<a\b/);
+  });
+});
+
+describe('approval_request', () => {
+  const props = (): MailProps['approval_request'] => sampleProps().approval_request;
+
+  it('asks to authorize the requester for the infrastructure', () => {
+    const mail = renderer.render('approval_request', props());
+    expect(mail.subject).toBe('[CASE-000123] Authorize dave@acme.test to open cases for Acme Production?');
+    expect(mail.text).toMatch(/^Hello Alice Admin,/);
+    expect(mail.text).toContain('Dave Jones (dave@acme.test)');
+    expect(mail.text).toContain('Acme Production (Acme Ltd)');
+    expect(mail.text).toContain('23 Nov 2026, 08:00 UTC');
+    expect(mail.text).toContain('> since Monday the nightly backup');
+    expect(mail.text).toContain('single word AUTHORIZE or IGNORE on the first line');
+    expect(mail.text).toContain('one more click');
+    expect(mail.text).toContain('30 Nov 2026, 08:00 UTC');
+    expect(mail.text).not.toContain('cases from dave@acme.test are waiting');
+    // The reply address travels in Reply-To, set by the sender, not in the body.
+    expect(mail.text).not.toContain(links.replyAddress);
+  });
+
+  it('contains both links in the text and the HTML', () => {
+    const mail = renderer.render('approval_request', props());
+    expect(mail.text).toContain(`\n${links.authorize}\n`);
+    expect(mail.text).toContain(`\n${links.ignore}\n`);
+    expect(mail.html).toContain(`href="${escapeHtml(links.authorize)}"`);
+    expect(mail.html).toContain(`href="${escapeHtml(links.ignore)}"`);
+    expect(mail.html).toMatch(/>Authorize<\/a>/);
+    expect(mail.html).toMatch(/>Ignore<\/a>/);
+  });
+
+  it('greets without a name and counts the waiting cases', () => {
+    const mail = renderer.render('approval_request', { ...props(), approver: { name: null, email: ADMIN_EMAIL }, pendingCases: 4 });
+    expect(mail.text).toMatch(/^Hello,/);
+    expect(mail.text).toContain('4 cases from dave@acme.test are waiting');
+    expect(mail.html).toContain('4 cases from dave@acme.test are waiting');
+  });
+});
+
+describe('approval_reminder', () => {
+  it('is the request with a still-waiting lead-in', () => {
+    const p = sampleProps();
+    const reminder = renderer.render('approval_reminder', { ...p.approval_reminder, pendingCases: 1 });
+    const request = renderer.render('approval_request', p.approval_request);
+    expect(reminder.subject).toBe('[CASE-000123] Reminder: authorize dave@acme.test to open cases for Acme Production?');
+    expect(reminder.text).toContain('still waiting');
+    expect(reminder.html).toContain('still waiting');
+    expect(reminder.text.replace(/\nThis request is still waiting for a decision\.\n/, '')).toBe(request.text);
+    expect(reminder.html).toContain(`href="${escapeHtml(links.authorize)}"`);
+  });
+});
+
+describe('released_notice', () => {
+  it('says the case is open and later cases go straight through', () => {
+    const mail = renderer.render('released_notice', sampleProps().released_notice);
+    expect(mail.subject).toBe('[CASE-000123] Your request is open now: Backups fail since Monday');
+    expect(mail.text).toContain('authorized you');
+    expect(mail.text).toContain('is open now');
+    expect(mail.text).toContain('straight through');
+    expect(mail.text).not.toContain(ADMIN_EMAIL);
+  });
+});
+
+describe('decision_confirmation', () => {
+  const base = (): MailProps['decision_confirmation'] => sampleProps().decision_confirmation;
+
+  it('confirms an authorization with the released cases', () => {
+    const mail = renderer.render('decision_confirmation', base());
+    expect(mail.subject).toBe('[CASE-000123] You authorized dave@acme.test for Acme Production');
+    expect(mail.text).toContain('You authorized Dave Jones (dave@acme.test) to open cases for Acme Production');
+    expect(mail.text).toContain('2 waiting cases opened now.');
+    expect(renderer.render('decision_confirmation', { ...base(), releasedCases: 1 }).text).toContain('1 waiting case opened now.');
+    expect(renderer.render('decision_confirmation', { ...base(), releasedCases: 0 }).text).not.toContain('opened now');
+  });
+
+  it('confirms an ignore', () => {
+    const mail = renderer.render('decision_confirmation', { ...base(), decision: 'ignore', releasedCases: 0 });
+    expect(mail.subject).toBe('[CASE-000123] You ignored dave@acme.test for Acme Production');
+    expect(mail.text).toContain('You ignored Dave Jones (dave@acme.test) for Acme Production');
+    expect(mail.html).toContain('<strong>ignored</strong>');
+  });
+
+  it('says nothing changed when someone had decided earlier', () => {
+    const earlier = { by: 'Bob Builder', channel: 'the web page', at: '24 Nov 2026, 09:15 UTC', decision: 'ignore' as const };
+    const mail = renderer.render('decision_confirmation', { ...base(), decision: 'authorize', earlier, releasedCases: 0 });
+    expect(mail.subject).toBe('[CASE-000123] No change: dave@acme.test for Acme Production was already decided');
+    for (const body of [mail.text, mail.html]) {
+      expect(body).toContain('reply (AUTHORIZE). It changed nothing');
+      expect(body).toContain('Bob Builder');
+      expect(body).toContain('already ignored');
+      expect(body).toContain('the web page');
+      expect(body).toContain('24 Nov 2026, 09:15 UTC');
+      expect(body).not.toContain('You authorized');
+    }
+  });
+});
+
+describe('load', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'mail-templates-'));
+    cpSync(TEMPLATES_DIR, tmp, { recursive: true });
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('fails naming a missing kind file', async () => {
+    rmSync(path.join(tmp, 'held_notice/html.hbs'));
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(path.join(tmp, 'held_notice/html.hbs'));
+  });
+
+  it('fails naming a missing layout', async () => {
+    rmSync(path.join(tmp, 'layouts/text.hbs'));
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(path.join(tmp, 'layouts/text.hbs'));
+  });
+
+  it('fails on an unknown partial', async () => {
+    rmSync(path.join(tmp, 'partials/footer.text.hbs'));
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(/unknown partial "footer\.text"/);
+  });
+
+  it('refuses a triple-stashed prop', async () => {
+    writeFileSync(path.join(tmp, 'held_notice/html.hbs'), '<p>{{{case.subject}}}</p>\n');
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(/held_notice\/html\.hbs: \{\{\{case\.subject\}\}\} is not allowed/);
+  });
+
+  it('refuses a syntax error or an unknown helper, naming the file', async () => {
+    writeFileSync(path.join(tmp, 'acknowledgement/subject.hbs'), '[{{case.reference}}] {{shout case.subject}}\n');
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(/acknowledgement\/subject\.hbs: .*shout/);
+    writeFileSync(path.join(tmp, 'acknowledgement/subject.hbs'), '[{{case.reference}} {{#if x}}\n');
+    await expect(MailRenderer.load(tmp)).rejects.toThrow(/acknowledgement\/subject\.hbs/);
+  });
+});
