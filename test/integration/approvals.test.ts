@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { signApprovalToken } from '../../src/approvals/tokens';
 import { eventually } from '../support/env';
 import { linkIn, startTestService, type TestService } from '../support/service';
