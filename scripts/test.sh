@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite, from a fresh clone: installs what is missing, starts what is not running,
-# then runs the type check, the linter and jest against real PostgreSQL, Redis and Dovecot.
+# then runs the type check, the linter and jest against real PostgreSQL, Redis, Dovecot,
+# an SMTP capture server and a headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 bash scripts/ensure-dovecot.sh
+bash scripts/ensure-chromium.sh
 bash scripts/ensure-services.sh
 
 npx tsc --noEmit -p .
