@@ -155,7 +155,7 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   };
 
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids) });
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids), devMail: devSmtp?.captured });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');
 
@@ -172,9 +172,11 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
           log.info({ step: what, ms: Date.now() - started }, 'stopped');
         };
         await step('http', () => server.close());
-        await step('dev-smtp', () => devSmtp?.close());
         await step('watcher', () => watcher?.stop());
         await step('workers', () => workers.close());
+        // Our own pooled SMTP connection to the development server would hold its close open.
+        ctx.transport.close();
+        await step('dev-smtp', () => devSmtp?.close());
         redis.disconnect();
       })()),
   };

@@ -71,6 +71,10 @@ export async function main(argv: string[]): Promise<number> {
       console.error(err.message);
       return err.code === 'unavailable' ? EXIT.unavailable : EXIT.dataError;
     }
+    if ((err as { code?: string } | null)?.code === '42P01') {
+      console.error(`the database has no case-intake tables yet: run \`case-intake migrate\` first (${err instanceof Error ? err.message : String(err)})`);
+      return command === 'ingest' ? EXIT.tempFail : EXIT.unavailable;
+    }
     const connection = describeConnectionError(err, config);
     if (connection) {
       console.error(connection);

@@ -27,6 +27,8 @@ export function startDevSmtp(deps: IntakeDeps, opts: { host: string; port: numbe
     disabledCommands: ['STARTTLS', 'AUTH'],
     size: MAX_BYTES,
     logger: false,
+    // Shutdown does not wait for clients that keep a connection open.
+    closeTimeout: 1000,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

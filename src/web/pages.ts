@@ -2,7 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 
-export type PageData = Record<string, string | number | boolean | null>;
+export type PageValue = string | number | boolean | null | PageData[];
+export interface PageData {
+  [key: string]: PageValue;
+}
 
 /**
  * Server-rendered pages from `templates/pages/*.hbs` inside `layout.hbs`. Every value is escaped

@@ -4,9 +4,11 @@ import type { ApprovalDeps } from '../approvals/context';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
+import type { CapturedMail } from '../intake/dev-smtp';
 import type { PageRenderer } from './pages';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
+import { registerDevMailRoutes } from './routes/dev-mail';
 import { registerHealthRoutes, type HealthReport } from './routes/health';
 
 export interface WebDeps {
@@ -17,6 +19,8 @@ export interface WebDeps {
   approvals: ApprovalDeps;
   pages: PageRenderer;
   sendLater(outboxIds: string[]): Promise<void>;
+  /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
+  devMail?: CapturedMail[];
 }
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, not_found: 404, conflict: 409, unavailable: 503 };
@@ -40,6 +44,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/static/pages.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.css));
   registerHealthRoutes(app, deps.health);
   registerApprovalRoutes(app, deps);
+  if (deps.devMail) registerDevMailRoutes(app, deps.devMail, deps.pages);
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
   return app;
 }

@@ -122,10 +122,10 @@ describe('approval by reply, ignore, and the approval clock', () => {
     const ref = await t.write('nemo@umbrella.test', 'Nobody approves me');
     await t.caseIn(ref, 'suspended');
     const api = await eventually(async () => {
-      const body = await (await fetch(`${t.base}/api/cases/${ref}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json();
+      const body = (await (await fetch(`${t.base}/api/cases/${ref}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json()) as { approval?: unknown };
       return body.approval ? body : undefined;
     });
-    expect(api.approval).toMatchObject({ status: 'pending', mailHeld: 'no_approvers', approvers: [] });
+    expect((api as { approval: unknown }).approval).toMatchObject({ status: 'pending', mailHeld: 'no_approvers', approvers: [] });
   });
 
   it('reminds approvers once after APPROVAL_REMIND_AFTER, and expires the request after APPROVAL_TTL', async () => {

@@ -85,7 +85,7 @@ describe('approval workflow, end to end (PostgreSQL, Redis, SMTP sink, HTTP)', (
         { action: 'permission_granted', actor: 'bob@acme.test', channel: 'link' },
       ]),
     );
-    const api = await (await fetch(`${t.base}/api/cases/${cases[0]!.reference}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json();
+    const api = (await (await fetch(`${t.base}/api/cases/${cases[0]!.reference}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json()) as { approval: unknown };
     expect(api.approval).toMatchObject({ status: 'authorized', approvers: ['bob@acme.test'], decidedBy: 'bob@acme.test', channel: 'link' });
   });
 

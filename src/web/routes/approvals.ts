@@ -3,7 +3,7 @@ import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type Decision } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { formatDate, loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { PAGE_HEADERS, type PageRenderer } from '../pages';
+import { PAGE_HEADERS, type PageData, type PageRenderer } from '../pages';
 
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
@@ -25,7 +25,7 @@ type Verified = { ok: true; approverId: string; view: ApprovalView } | { ok: fal
 export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRouteDeps): void {
   const { approvals, pages } = deps;
 
-  const page = (reply: FastifyReply, status: number, name: string, title: string, data: Record<string, string | number | boolean | null>) =>
+  const page = (reply: FastifyReply, status: number, name: string, title: string, data: PageData) =>
     reply.status(status).headers(PAGE_HEADERS).send(pages.render(name, title, data));
   const notice = (reply: FastifyReply, status: number, heading: string, message: string) => page(reply, status, 'notice', heading, { heading, message, error: status >= 400 });
 
