@@ -165,6 +165,8 @@ cat <<EOF
 
 ==> case-intake is running (pid $SERVICE_PID)
 
+Outbound mail: http://127.0.0.1:3000/dev/mail   (open it in a browser: the approval requests for the
+               held cases are there; click Authorize in one, then look at the case list again)
 Health:       curl -s http://127.0.0.1:3000/healthz
 Cases:        curl -s -H 'Authorization: Bearer $API_TOKEN' http://127.0.0.1:3000/api/cases
   held only:  curl -s -H 'Authorization: Bearer $API_TOKEN' 'http://127.0.0.1:3000/api/cases?status=suspended&limit=20'

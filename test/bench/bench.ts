@@ -19,6 +19,7 @@ import { importDirectory } from '../../src/directory/import';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
 import { makeMessage } from '../support/messages';
+import { startSmtpSink } from '../support/smtp-sink';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 50);
@@ -73,8 +74,10 @@ async function main(): Promise<void> {
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
   const dovecot = await startDovecot();
+  // Outbound mail (acknowledgements, held notices, approval requests) goes to a real SMTP sink.
+  const sink = await startSmtpSink();
   const database = await createTestDatabase();
-  const config = testConfig(database.url, { IMAP_URL: dovecot.url, IMAP_POLL_SECONDS: '30' });
+  const config = testConfig(database.url, { IMAP_URL: dovecot.url, IMAP_POLL_SECONDS: '30', SMTP_URL: sink.url, APPROVAL_MAIL_PER_HOUR: '100000' });
   const ctx = await createContext(config, pino({ level: 'silent' }));
   try {
     await migrateToLatest(ctx.db);
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
         storedWithinSeconds: Math.round(storeSeconds * 100) / 100,
         steady: { rate: RATE, messages: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) },
         watcherMode: 'mode' in health.mailbox ? health.mailbox.mode : null,
+        mailsSent: sink.messages.length,
         peakRssMb: Math.round(peakRss / 1024 / 1024),
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       }),
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
     await database.drop();
     await deleteRedisPrefix(config.queuePrefix);
     await dovecot.stop();
+    await sink.stop();
   }
 }
 

@@ -174,3 +174,30 @@ describe('approval by reply, ignore, and the approval clock', () => {
     expect(await deliverOutboxRow(deps, id)).toEqual({ result: 'skipped', reason: 'failed' });
   });
 });
+
+describe('approval by reply with INBOUND_AUTHSERV_ID set', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService({ INBOUND_AUTHSERV_ID: 'mx.support.example.com' });
+  });
+  afterAll(() => t.close());
+
+  it('decides only when our own server recorded dmarc=pass for the reply', async () => {
+    const ref = await t.write('Vera <vera@acme.test>', 'Verified replies only');
+    await t.caseIn(ref, 'suspended');
+    const request = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes('vera@acme.test')));
+    const address = request.parsed.replyTo!.value[0]!.address!;
+    const noteOf = async (rawId: string) => eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', rawId).executeTakeFirstOrThrow()).error);
+
+    // A header the sender wrote themselves, with another authserv-id, proves nothing.
+    const forged = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.attacker.test; dmarc=pass'] }), { source: 'pipe' });
+    expect(await noteOf((forged as { rawId: string }).rawId)).toMatch(/sender not verified \(dmarc=none\)/);
+    const failing = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; spf=pass; dmarc=fail header.from=acme.test'] }), { source: 'pipe' });
+    expect(await noteOf((failing as { rawId: string }).rawId)).toMatch(/dmarc=fail/);
+    expect((await t.caseIn(ref, 'suspended')).status).toBe('suspended');
+
+    const verified = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; dkim=pass header.d=acme.test; dmarc=pass header.from=acme.test'] }), { source: 'pipe' });
+    expect(await noteOf((verified as { rawId: string }).rawId)).toBe('decided: authorize');
+    await t.caseIn(ref, 'open');
+  });
+});
