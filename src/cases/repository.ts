@@ -8,6 +8,7 @@ export interface IncomingMessage {
   messageId: string | null;
   fromEmail: string;
   fromName: string | null;
+  /** To, Cc, Delivered-To and X-Original-To addresses, lower-cased, in that order, without repeats. */
   recipients: string[];
   subject: string;
   text: string;

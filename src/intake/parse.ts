@@ -1,26 +1,9 @@
 import { simpleParser, type AddressObject } from 'mailparser';
+import type { IncomingMessage } from '../cases/repository';
 import { sha256 } from './headers';
 
-export interface ParsedAttachment {
-  filename: string | null;
-  contentType: string;
-  size: number;
-  sha256: string;
-  content: Buffer;
-}
-
-export interface ParsedMessage {
-  messageId: string | null;
-  fromEmail: string;
-  fromName: string | null;
-  /** To, Cc, Delivered-To and X-Original-To addresses, lower-cased, in that order, without repeats. */
-  recipients: string[];
-  subject: string;
-  text: string;
-  html: string | null;
-  sentAt: Date | null;
-  attachments: ParsedAttachment[];
-}
+/** What the parser makes of a raw message: exactly what a case needs (defined where it is used). */
+export type ParsedMessage = IncomingMessage;
 
 /** Thrown for a message that cannot become a case; the raw copy is kept with this reason. */
 export class UnreadableMessageError extends Error {
