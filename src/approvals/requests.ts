@@ -98,8 +98,9 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string):
     return [await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } })];
   }
   if (c.status !== 'suspended') return [];
-  const outboxIds = [await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view } })];
-  if (!c.companyId || !c.infrastructureId || (c.holdReason !== 'unknown_sender' && c.holdReason !== 'not_permitted')) return outboxIds;
+  const awaitingApproval = Boolean(c.companyId && c.infrastructureId && (c.holdReason === 'unknown_sender' || c.holdReason === 'not_permitted'));
+  const outboxIds = [await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval } })];
+  if (!awaitingApproval || !c.companyId || !c.infrastructureId) return outboxIds;
 
   const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };
   let approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);

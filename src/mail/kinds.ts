@@ -35,8 +35,11 @@ export interface ApprovalLinks {
 export interface MailProps {
   /** To the requester: the case is open. */
   acknowledgement: { case: CaseView; infrastructure: InfrastructureView | null };
-  /** To the requester: the case waits for their company's administrators (never named). */
-  held_notice: { case: CaseView };
+  /**
+   * To the requester: the case is held. With `awaitingApproval`, it waits for their company's
+   * administrators (never named); without, support has to route it first (unrouted).
+   */
+  held_notice: { case: CaseView; awaitingApproval: boolean };
   /** To one approver: authorize or ignore this requester. */
   approval_request: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To one approver: the request above still waits. */
