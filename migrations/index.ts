@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as directory from './2026_11_23_001_directory';
 import * as intake from './2026_11_23_002_intake';
 import * as approvalsOutbox from './2026_11_23_003_approvals_outbox';
+import * as threading from './2026_11_23_004_threading';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_001_directory': directory,
   '2026_11_23_002_intake': intake,
   '2026_11_23_003_approvals_outbox': approvalsOutbox,
+  '2026_11_23_004_threading': threading,
 };

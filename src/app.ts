@@ -52,7 +52,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
     },
   };
   const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
-  return { config, log, db, jobs, intake: { db, jobs, log, supportAddress: config.supportAddress }, approvals, transport };
+  return { config, log, db, jobs, intake: { db, jobs, log, supportAddress: config.supportAddress, replySecrets: [config.linkSecret, config.linkSecretPrevious] }, approvals, transport };
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {
@@ -155,7 +155,7 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   };
 
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids), devMail: devSmtp?.captured });
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids), devMail: devSmtp?.captured, intake: ctx.intake });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');
 

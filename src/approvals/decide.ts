@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { caseReplyAddress } from '../cases/reply-address';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel } from '../db/schema';
@@ -106,6 +107,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
         caseId: id,
         companyId: approval.company_id,
         inReplyTo: c.messageId,
+        replyTo: caseReplyAddress(id, deps.settings.linkSecret, deps.outbox.supportAddress),
       }),
     );
   }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks } from '../mail/kinds';
+import { caseReplyAddress } from '../cases/reply-address';
 import { approvalMailsLastHour, queueMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
@@ -93,7 +94,8 @@ async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { com
 export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string): Promise<string[]> {
   const c = await loadCaseContext(tx, caseId);
   if (!c) return [];
-  const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail };
+  // Mail to the requester threads with their message, and replies to it come back to the case.
+  const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
   if (c.status === 'open') {
     return [await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } })];
   }

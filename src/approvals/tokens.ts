@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mac, sameText } from '../security/signing';
 
 /**
  * Approval tokens: `<approval>.<approver>.<expiry>.<signature>`, numbers in base 36, the
@@ -15,32 +15,8 @@ export interface ApprovalTokenClaims {
 
 export type TokenCheck = { ok: true; claims: ApprovalTokenClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-function base32(bytes: Buffer): string {
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
-
 function signature(secret: string, payload: string): string {
-  return base32(createHmac('sha256', secret).update(`case-intake/approval/${payload}`).digest().subarray(0, 16));
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return mac(secret, 'approval', payload, 16);
 }
 
 export function signApprovalToken(secret: string, claims: ApprovalTokenClaims): string {

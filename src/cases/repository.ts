@@ -10,6 +10,8 @@ export interface IncomingMessage {
   fromName: string | null;
   /** To, Cc, Delivered-To and X-Original-To addresses, lower-cased, in that order, without repeats. */
   recipients: string[];
+  /** The Cc addresses alone: they become the case's participants. */
+  cc: string[];
   subject: string;
   text: string;
   html: string | null;
@@ -29,6 +31,24 @@ export async function createCase(tx: Tx, rawMessageId: string, message: Incoming
   await addMessage(tx, created.id, rawMessageId, message, receivedAt);
   await recordEvent(tx, created.id, 'created', 'intake', { rawMessageId });
   return created;
+}
+
+/** Adds a further message (a reply) to an existing case. */
+export async function appendMessage(tx: Tx, caseId: string, rawMessageId: string, message: IncomingMessage, receivedAt: Date, via: string): Promise<{ id: string; reference: string }> {
+  const c = await tx.selectFrom('cases').select(['id', 'reference']).where('id', '=', caseId).executeTakeFirstOrThrow();
+  await addMessage(tx, caseId, rawMessageId, message, receivedAt);
+  await recordEvent(tx, caseId, 'message_added', 'intake', { rawMessageId, via });
+  return c;
+}
+
+/** People in Cc of the case's mail: they may write on this case, and on nothing else. */
+export async function addParticipants(tx: Tx, caseId: string, emails: string[]): Promise<void> {
+  if (!emails.length) return;
+  await tx
+    .insertInto('case_participants')
+    .values(emails.map((email) => ({ case_id: caseId, email })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date): Promise<void> {

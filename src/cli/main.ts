@@ -8,6 +8,7 @@ import { parseDirectoryFile } from '../directory/file-format';
 import { importDirectory } from '../directory/import';
 import { DomainError } from '../errors';
 import { takeIn } from '../intake/ingest';
+import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
 
 /** sysexits(3) codes: an MTA piping into `ingest` retries on 75 and bounces on the others. */
@@ -22,6 +23,10 @@ Commands:
   directory import FILE [--replace]
                                    upsert companies, infrastructures and contacts from JSON;
                                    --replace also removes what listed companies no longer list
+  quarantine list [--limit N]      list messages that could not become a case, newest first
+                                   (id, received, from, subject, error; tab-separated)
+  quarantine retry ID              take a quarantined message in again; exits 0 when it became
+                                   a case (or was kept), 65 when it is still quarantined
 
 Configuration comes from the environment (and a .env file); see README.md.`;
 
@@ -128,13 +133,22 @@ async function run(command: string, args: string[], config: Config): Promise<num
       const ctx = await createContext(config, createLogger(config.logLevel, 2));
       try {
         const result = await takeIn(ctx.intake, raw, { source: 'pipe' });
-        const said = result.outcome === 'case' ? `stored as ${result.reference}` : result.outcome === 'duplicate' ? 'already stored (duplicate)' : `stored (${result.outcome})`;
+        const said =
+          result.outcome === 'case'
+            ? `stored as ${result.reference}`
+            : result.outcome === 'reply'
+              ? `added to ${result.reference}`
+              : result.outcome === 'duplicate'
+                ? 'already stored (duplicate)'
+                : `stored (${result.outcome})`;
         console.log(said);
       } finally {
         await closeContext(ctx);
       }
       return EXIT.ok;
     }
+    case 'quarantine':
+      return quarantineCommand(args, config);
     case 'start': {
       if (args.length) throw new UsageError('start takes no arguments');
       // Listen for signals before anything starts: a SIGTERM during start-up waits for start-up
@@ -157,4 +171,59 @@ async function run(command: string, args: string[], config: Config): Promise<num
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** One line per value: tabs and line breaks inside a value would break the columns. */
+const cell = (value: string | null): string => (value === null || value === '' ? '-' : value.replace(/[\t\r\n]+/g, ' '));
+
+async function quarantineCommand(args: string[], config: Config): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { limit: { type: 'string' } } });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { positionals, values } = parsed;
+  const [sub, id] = positionals;
+  if (sub === 'list') {
+    if (positionals.length !== 1) throw new UsageError('usage: case-intake quarantine list [--limit N]');
+    const limit = values.limit === undefined ? 100 : /^\d+$/.test(values.limit) ? Number(values.limit) : NaN;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+    const ctx = await createContext(config, createLogger(config.logLevel, 2));
+    try {
+      const messages = await listQuarantine(ctx.db, { limit });
+      if (!messages.length) console.log('quarantine is empty');
+      for (const m of messages) console.log([m.id, m.receivedAt, cell(m.from), cell(m.subject), cell(m.error)].join('\t'));
+    } finally {
+      await closeContext(ctx);
+    }
+    return EXIT.ok;
+  }
+  if (sub === 'retry') {
+    if (!id || positionals.length !== 2 || values.limit !== undefined) throw new UsageError('usage: case-intake quarantine retry ID');
+    const ctx = await createContext(config, createLogger(config.logLevel, 2));
+    try {
+      const result = await retryQuarantined(ctx.intake, id);
+      if (result?.outcome === 'case') {
+        console.log(`now ${result.reference}`);
+        return EXIT.ok;
+      }
+      if (result?.outcome === 'kept') {
+        console.log(`now kept (${result.kind})`);
+        return EXIT.ok;
+      }
+      if (result?.outcome === 'quarantined') {
+        console.log(`still quarantined: ${result.error}`);
+        return EXIT.dataError;
+      }
+      // Not quarantined (or another process took it in at the same moment): say where it stands.
+      const now = await rawMessageStatus(ctx.db, id);
+      if (!now) throw new DomainError('not_found', `no stored message with id ${id} (see \`case-intake quarantine list\`)`);
+      console.log(`not quarantined (status ${now.status}${now.reference ? `, ${now.reference}` : ''})`);
+      return EXIT.ok;
+    } finally {
+      await closeContext(ctx);
+    }
+  }
+  throw new UsageError('usage: case-intake quarantine list [--limit N] | case-intake quarantine retry ID');
 }

@@ -206,6 +206,12 @@ export interface AuditLogTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface CaseParticipantsTable {
+  case_id: Int8;
+  email: string;
+  added_at: Timestamp;
+}
+
 export interface Database {
   companies: CompaniesTable;
   company_domains: CompanyDomainsTable;
@@ -223,6 +229,7 @@ export interface Database {
   approval_approvers: ApprovalApproversTable;
   outbox: OutboxTable;
   audit_log: AuditLogTable;
+  case_participants: CaseParticipantsTable;
 }
 
 export type CaseRow = Selectable<CasesTable>;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { createCase } from '../cases/repository';
+import { addParticipants, appendMessage, createCase } from '../cases/repository';
+import { findThread, type ThreadMatch } from '../cases/threading';
 import type { Db } from '../db/connection';
 import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
 import { dedupeKey, headerValue, normaliseMessageId, sha256 } from './headers';
@@ -13,10 +14,14 @@ export interface IntakeDeps {
   log: Logger;
   /** Mail to its `+approve-<token>` addresses is a reply to an approval request, never a case. */
   supportAddress: string;
+  /** Secrets that sign per-case reply addresses (current, and previous during a rotation). */
+  replySecrets: Array<string | null>;
 }
 
 export type IntakeResult =
   | { outcome: 'case'; rawId: string; caseId: string; reference: string }
+  /** A reply, added to the case it continues. */
+  | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via'] }
   | { outcome: 'quarantined'; rawId: string; error: string }
   /** Stored and never a case: an approval reply, handed to its own queue. */
   | { outcome: 'kept'; rawId: string; kind: string }
@@ -70,11 +75,15 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     return { outcome: 'kept', rawId, kind: 'approval_reply' };
   }
 
-  let created;
+  const thread = await findThread(deps.db, parsed, { secrets: deps.replySecrets, supportAddress: deps.supportAddress });
+  const supportDomain = deps.supportAddress.split('@')[1];
+  const participants = parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain);
+  let stored;
   try {
-    created = await deps.db.transaction().execute(async (tx) => {
-      const c = await createCase(tx, rawId, parsed, receivedAt);
-      // Losing the claim means another process made the case: roll ours back.
+    stored = await deps.db.transaction().execute(async (tx) => {
+      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt);
+      await addParticipants(tx, c.id, participants);
+      // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
       return c;
     });
@@ -88,9 +97,14 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     return { outcome: 'quarantined', rawId, error: reason };
   }
 
-  deps.log.info({ case: created.reference, rawId }, 'case created');
-  await enqueueOrLeave(deps, 'match', { caseId: created.id }, { case: created.reference });
-  return { outcome: 'case', rawId, caseId: created.id, reference: created.reference };
+  if (thread) {
+    // A reply joins its case as it stands: a held case stays held, an open one open.
+    deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
+    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via };
+  }
+  deps.log.info({ case: stored.reference, rawId }, 'case created');
+  await enqueueOrLeave(deps, 'match', { caseId: stored.id }, { case: stored.reference });
+  return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
 }
 
 /** The row is safe in PostgreSQL; if Redis is away, the recovery sweep queues the job later. */

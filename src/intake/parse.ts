@@ -2,8 +2,16 @@ import { simpleParser, type AddressObject } from 'mailparser';
 import type { IncomingMessage } from '../cases/repository';
 import { sha256 } from './headers';
 
-/** What the parser makes of a raw message: exactly what a case needs (defined where it is used). */
-export type ParsedMessage = IncomingMessage;
+/** What the parser makes of a raw message: what a case needs, plus what threading reads. */
+export interface ParsedMessage extends IncomingMessage {
+  /** Message-IDs (without brackets) this message answers: In-Reply-To first, then References, newest first. */
+  answers: string[];
+}
+
+function messageIds(value: string | string[] | undefined): string[] {
+  const text = Array.isArray(value) ? value.join(' ') : (value ?? '');
+  return [...text.matchAll(/<([^<>\s]+)>/g)].map((m) => clean(m[1]!));
+}
 
 /** Thrown for a message that cannot become a case; the raw copy is kept with this reason. */
 export class UnreadableMessageError extends Error {
@@ -52,7 +60,10 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     ...headerAddresses(mail.headers.get('x-original-to')),
   ];
   const html = typeof mail.html === 'string' ? mail.html : null;
+  const cc = addresses(mail.cc).map((a) => clean(a.address));
   return {
+    answers: [...new Set([...messageIds(mail.inReplyTo), ...messageIds(mail.references).reverse()])],
+    cc: [...new Set(cc)],
     messageId: mail.messageId ? clean(mail.messageId.replace(/^<|>$/g, '')) : null,
     fromEmail: clean(from.address),
     fromName: cleanOrNull(from.name),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { CapturedMail } from '../intake/dev-smtp';
+import type { IntakeDeps } from '../intake/ingest';
 import type { PageRenderer } from './pages';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
@@ -19,6 +20,8 @@ export interface WebDeps {
   approvals: ApprovalDeps;
   pages: PageRenderer;
   sendLater(outboxIds: string[]): Promise<void>;
+  /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
+  intake?: IntakeDeps;
   /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
   devMail?: CapturedMail[];
 }

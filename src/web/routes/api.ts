@@ -5,6 +5,7 @@ import { approvalSummary } from '../../approvals/repository';
 import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
+import { listQuarantine, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
 import type { WebDeps } from '../server';
 
 // Hash both sides so the comparison takes the same time whatever the lengths.
@@ -23,6 +24,11 @@ function bearer(request: FastifyRequest): string | null {
 const listQuery = z.object({
   status: z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const quarantineQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.string().regex(/^\d{1,19}$/).optional(),
 });
 
 export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Promise<void> {
@@ -47,4 +53,47 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
     const { approvalId, ...rest } = found;
     return { ...rest, approval: approvalId ? await approvalSummary(deps.db, approvalId) : null };
   });
+
+  // Messages that could not become a case, newest first; `before` (an id) pages on.
+  api.get('/quarantine', async (request) => {
+    const parsed = quarantineQuery.safeParse(request.query);
+    if (!parsed.success) {
+      throw new DomainError('invalid_input', 'invalid query', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    }
+    return { messages: await listQuarantine(deps.db, { limit: parsed.data.limit, beforeId: parsed.data.before }) };
+  });
+
+  // The stored bytes of a quarantined or kept message (the only copy of one that is not a case).
+  // A message that became a case is read through /api/cases, so its raw copy answers 404 here,
+  // like an unknown id.
+  api.get<{ Params: { id: string } }>('/quarantine/:id/raw', async (request, reply) => {
+    const found = await loadRawMessage(deps.db, request.params.id);
+    if (!found) throw new DomainError('not_found', `no quarantined or kept message ${request.params.id}`);
+    return reply
+      .header('content-type', 'message/rfc822')
+      .header('content-disposition', `attachment; filename="message-${request.params.id}.eml"`)
+      .header('x-content-type-options', 'nosniff')
+      .send(found.raw);
+  });
+
+  // Retrying needs the intake dependencies (the job queue); the server only offers it when the
+  // caller passed them (src/app.ts does).
+  const intake = deps.intake;
+  if (intake) {
+    api.post<{ Params: { id: string } }>('/quarantine/:id/retry', async (request) => {
+      const result = await retryQuarantined(intake, request.params.id);
+      if (!result) throw new DomainError('not_found', `no quarantined message ${request.params.id}`);
+      switch (result.outcome) {
+        case 'case':
+          return { outcome: 'case', reference: result.reference };
+        case 'quarantined':
+          return { outcome: 'quarantined', error: result.error };
+        case 'kept':
+          return { outcome: 'kept', kind: result.kind };
+        default:
+          // Another process took the message in at the same moment.
+          return { outcome: result.outcome };
+      }
+    });
+  }
 }

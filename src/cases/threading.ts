@@ -1,0 +1,46 @@
+import type { DbOrTx } from '../db/connection';
+import { caseFromReplyAddress, referenceTag } from './reply-address';
+
+export interface ThreadClues {
+  fromEmail: string;
+  recipients: string[];
+  subject: string;
+  /** Message-IDs the message answers, In-Reply-To first. */
+  answers: string[];
+}
+
+export type ThreadMatch = { caseId: string; via: 'message_id' | 'reply_address' | 'subject_tag' };
+
+/**
+ * Which case a message continues, if any, in the order the clues deserve trust: a Message-ID the
+ * case sent or received (In-Reply-To before References); the case's signed reply address among
+ * the recipients; the `[CASE-…]` tag in the subject, but only from someone who already belongs to
+ * that case (its requester or a participant), since anyone can type a tag.
+ */
+export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses: { secrets: Array<string | null>; supportAddress: string }): Promise<ThreadMatch | null> {
+  if (clues.answers.length) {
+    const [inbound, outbound] = await Promise.all([
+      db.selectFrom('messages').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).execute(),
+      db.selectFrom('outbox').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('case_id', 'is not', null).execute(),
+    ]);
+    const byId = new Map<string, string>();
+    for (const r of [...inbound, ...outbound]) if (r.message_id && r.case_id) byId.set(r.message_id, r.case_id);
+    const hit = clues.answers.find((id) => byId.has(id));
+    if (hit) return { caseId: byId.get(hit)!, via: 'message_id' };
+  }
+
+  for (const recipient of clues.recipients) {
+    const caseId = caseFromReplyAddress(recipient, replyAddresses.secrets, replyAddresses.supportAddress);
+    if (caseId && (await db.selectFrom('cases').select('id').where('id', '=', caseId).executeTakeFirst())) return { caseId, via: 'reply_address' };
+  }
+
+  const reference = referenceTag(clues.subject);
+  if (reference) {
+    const c = await db.selectFrom('cases').select(['id', 'requester_email']).where('reference', '=', reference).executeTakeFirst();
+    if (c && c.requester_email === clues.fromEmail) return { caseId: c.id, via: 'subject_tag' };
+    if (c && (await db.selectFrom('case_participants').select('email').where('case_id', '=', c.id).where('email', '=', clues.fromEmail).executeTakeFirst())) {
+      return { caseId: c.id, via: 'subject_tag' };
+    }
+  }
+  return null;
+}
