@@ -40,7 +40,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
   const approvals: ApprovalDeps = {
     db,
     log,
-    outbox: { renderer, supportAddress: config.supportAddress },
+    outbox: { renderer, supportAddress: config.supportAddress, autoRepliesPerHour: config.autoRepliesPerSenderPerHour },
     settings: {
       publicUrl: config.publicUrl,
       linkSecret: config.linkSecret,
@@ -75,7 +75,7 @@ export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<v
 export function jobHandlers(ctx: AppContext): JobHandlers {
   return {
     match: async ({ caseId }) => {
-      const outcome = await matchCase(ctx.db, caseId, (tx, id) => onCaseDecided(tx, ctx.approvals, id));
+      const outcome = await matchCase(ctx.db, caseId, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
       if (outcome.result === 'decided') {
         ctx.log.info({ caseId, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
         await sendLater(ctx, outcome.outboxIds);

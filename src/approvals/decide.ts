@@ -3,7 +3,7 @@ import { caseReplyAddress } from '../cases/reply-address';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel } from '../db/schema';
-import { queueMail } from '../mail/outbox';
+import { queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
 import { loadCaseContext } from './views';
@@ -100,7 +100,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     const c = await loadCaseContext(tx, id);
     if (!c?.infrastructure) continue;
     outboxIds.push(
-      await queueMail(tx, deps.outbox, {
+      ...written(await queueMail(tx, deps.outbox, {
         kind: 'released_notice',
         props: { case: c.view, infrastructure: c.infrastructure },
         to: c.requesterEmail,
@@ -108,7 +108,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
         companyId: approval.company_id,
         inReplyTo: c.messageId,
         replyTo: caseReplyAddress(id, deps.settings.linkSecret, deps.outbox.supportAddress),
-      }),
+      })),
     );
   }
   return { result: 'decided', approval: decided, releasedCaseIds: released.map((r) => r.id), outboxIds };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import { trustedAuthResults } from '../intake/auth-results';
 import { parseMessage } from '../intake/parse';
-import { queueMail } from '../mail/outbox';
+import { queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { decideApproval, type Decision, type DecisionOutcome } from './decide';
 import { audit } from './repository';
@@ -91,7 +91,7 @@ async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, dec
     outcome.result === 'already_decided'
       ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as Decision }
       : null;
-  return [
+  return written(
     await queueMail(tx, deps.outbox, {
       kind: 'decision_confirmation',
       props: { case: c.view, infrastructure: c.infrastructure, decision, earlier, releasedCases: outcome.result === 'decided' ? outcome.releasedCaseIds.length : 0 },
@@ -101,5 +101,5 @@ async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, dec
       companyId: approval.company_id,
       inReplyTo: replyMessageId,
     }),
-  ];
+  );
 }

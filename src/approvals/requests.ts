@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
-import { approvalMailsLastHour, queueMail } from '../mail/outbox';
+import { approvalMailsLastHour, queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
@@ -43,7 +43,7 @@ export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: Approv
   for (const approver of approvers) {
     const links = approvalLinks(deps, approval, approver.contactId);
     ids.push(
-      await queueMail(tx, deps.outbox, {
+      ...written(await queueMail(tx, deps.outbox, {
         kind,
         props: { case: c.view, infrastructure: c.infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
         to: approver.email,
@@ -51,7 +51,7 @@ export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: Approv
         approvalId: approval.id,
         companyId: approval.company_id,
         replyTo: links.replyAddress,
-      }),
+      })),
     );
   }
   return ids;
@@ -97,11 +97,13 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string):
   // Mail to the requester threads with their message, and replies to it come back to the case.
   const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
   if (c.status === 'open') {
-    return [await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } })];
+    return written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
   }
   if (c.status !== 'suspended') return [];
   const awaitingApproval = Boolean(c.companyId && c.infrastructureId && (c.holdReason === 'unknown_sender' || c.holdReason === 'not_permitted'));
-  const outboxIds = [await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval } })];
+  // A rate-limited sender is mailed nothing at all: that is what stops a loop.
+  if (c.holdReason === 'rate_limited') return [];
+  const outboxIds = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval } }));
   if (!awaitingApproval || !c.companyId || !c.infrastructureId) return outboxIds;
 
   const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };

@@ -118,6 +118,17 @@ export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Pr
   return true;
 }
 
+/** How many cases this sender opened within the window (the one being decided included). */
+export async function countRecentCases(db: DbOrTx, requesterEmail: string, windowMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('cases')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('requester_email', '=', requesterEmail)
+    .where('created_at', '>', databaseTimeAgo(windowMs))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Cases still waiting for a decision after `graceMs` (database clock): the recovery sweep queues them again. */
 export async function findUndecidedCaseIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
   const rows = await db

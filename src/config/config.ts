@@ -65,6 +65,11 @@ const schema = z.object({
   /** authserv-id of the receiving server whose Authentication-Results header is trusted. */
   INBOUND_AUTHSERV_ID: z.string().min(1).optional(),
   SEND_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** Automatic answers (acknowledgement, held and released notices) to one address per hour. */
+  AUTO_REPLY_PER_SENDER_PER_HOUR: z.coerce.number().int().min(0).default(10),
+  /** More new cases than this from one sender within SENDER_CASE_WINDOW are held as rate_limited. */
+  SENDER_CASE_LIMIT: z.coerce.number().int().min(1).default(20),
+  SENDER_CASE_WINDOW: duration('10m'),
   API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between mailbox polls, the fallback for servers or networks where IDLE stalls. */
@@ -109,6 +114,8 @@ export interface Config {
   approvalMailPerHour: number;
   inboundAuthservId: string | null;
   sendConcurrency: number;
+  autoRepliesPerSenderPerHour: number;
+  senderCaseLimit: { max: number; windowMs: number };
   apiToken: string;
   logLevel: RawConfig['LOG_LEVEL'];
   matchConcurrency: number;
@@ -174,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvalMailPerHour: c.APPROVAL_MAIL_PER_HOUR,
     inboundAuthservId: c.INBOUND_AUTHSERV_ID ?? null,
     sendConcurrency: c.SEND_CONCURRENCY,
+    autoRepliesPerSenderPerHour: c.AUTO_REPLY_PER_SENDER_PER_HOUR,
+    senderCaseLimit: { max: c.SENDER_CASE_LIMIT, windowMs: c.SENDER_CASE_WINDOW },
     apiToken: c.API_TOKEN ?? DEV_API_TOKEN,
     logLevel: c.LOG_LEVEL,
     matchConcurrency: c.MATCH_CONCURRENCY,

@@ -10,7 +10,7 @@ type Id = ColumnType<string, never, never>;
 type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
 
 export type CaseStatus = 'new' | 'open' | 'suspended' | 'ignored';
-export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted';
+export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted' | 'rate_limited' | 'sender_not_verified' | 'too_large';
 export type CompanyRole = 'admin' | 'member';
 export type ContactStatus = 'active' | 'pending';
 export type PermissionRole = 'administrator' | 'user';

@@ -1,4 +1,4 @@
-import { applyDecision, findCaseForMatching } from '../cases/repository';
+import { applyDecision, countRecentCases, findCaseForMatching } from '../cases/repository';
 import type { Db, Tx } from '../db/connection';
 import { decide } from './matching';
 import { loadSenderFacts } from './repository';
@@ -15,12 +15,22 @@ export type AfterDecision = (tx: Tx, caseId: string) => Promise<string[]>;
  * follows from it in one transaction. Safe to run any number of times for the same case; only
  * the first run that finds it `new` decides.
  */
-export async function matchCase(db: Db, caseId: string, afterDecision: AfterDecision = async () => []): Promise<MatchOutcome> {
+export interface MatchOptions {
+  /** A sender over this many new cases in the window is held as `rate_limited`, mailing nobody. */
+  senderLimit?: { max: number; windowMs: number };
+  afterDecision?: AfterDecision;
+}
+
+export async function matchCase(db: Db, caseId: string, options: MatchOptions = {}): Promise<MatchOutcome> {
+  const afterDecision = options.afterDecision ?? (async () => []);
   const found = await findCaseForMatching(db, caseId);
   if (!found) return { result: 'skipped', reason: 'missing' };
   if (found.status !== 'new') return { result: 'skipped', reason: 'already_decided' };
 
-  const decision = decide(await loadSenderFacts(db, found.requesterEmail, found.recipients));
+  const routed = decide(await loadSenderFacts(db, found.requesterEmail, found.recipients));
+  const limit = options.senderLimit;
+  const flooding = limit !== undefined && (await countRecentCases(db, found.requesterEmail, limit.windowMs)) > limit.max;
+  const decision = flooding ? { ...routed, status: 'suspended' as const, holdReason: 'rate_limited' as const } : routed;
   const holdReason = decision.status === 'open' ? null : decision.holdReason;
   const outboxIds = await db.transaction().execute(async (tx) => {
     const applied = await applyDecision(tx, caseId, {

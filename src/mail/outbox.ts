@@ -12,7 +12,12 @@ export interface OutboxContext {
   renderer: Renderer;
   /** The support address: the From of every mail, and the domain of every Message-ID. */
   supportAddress: string;
+  /** AUTO_REPLY_PER_SENDER_PER_HOUR: automatic answers to one address per hour, at most. */
+  autoRepliesPerHour: number;
 }
+
+/** Mail that answers whoever wrote in: the kinds an auto-responder loop would bounce back and forth. */
+const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'released_notice']);
 
 export interface MailToQueue<K extends MailKind> {
   kind: K;
@@ -27,15 +32,23 @@ export interface MailToQueue<K extends MailKind> {
   replyTo?: string | null;
 }
 
+/** The ids of the rows written, without the ones a ceiling held back. */
+export function written(...ids: Array<string | null>): string[] {
+  return ids.filter((id): id is string => id !== null);
+}
+
 export function newMessageId(supportAddress: string): string {
   return `${randomUUID()}@${supportAddress.split('@')[1]}`;
 }
 
 /**
  * Renders a mail and writes it as an outbox row inside the caller's transaction, so the mail
- * exists exactly when the state change that caused it commits. Returns the row id to queue.
+ * exists exactly when the state change that caused it commits. Returns the row id to queue, or
+ * null when the per-address ceiling on automatic answers holds this one back: whatever the other
+ * side runs (an auto-responder we failed to recognise), the exchange stops within the ceiling.
  */
-export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string> {
+export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string | null> {
+  if (ANSWERS.has(mail.kind) && (await answersLastHour(tx, mail.to)) >= ctx.autoRepliesPerHour) return null;
   const rendered = ctx.renderer.render(mail.kind, mail.props);
   const references = [...(mail.references ?? []), ...(mail.inReplyTo ? [mail.inReplyTo] : [])];
   const { id } = await tx
@@ -58,6 +71,17 @@ export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, 
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
+}
+
+async function answersLastHour(db: DbOrTx, to: string): Promise<number> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('to_address', '=', to)
+    .where('kind', 'in', [...ANSWERS])
+    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** Approval mails written for a company in the last hour: the flood cap counts these. */
