@@ -49,10 +49,19 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       remindAfterMs: config.approvalRemindAfterMs,
       mailPerHour: config.approvalMailPerHour,
       inboundAuthservId: config.inboundAuthservId,
+      maxMessageBytes: config.maxMessageBytes,
     },
   };
   const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
-  return { config, log, db, jobs, intake: { db, jobs, log, supportAddress: config.supportAddress, replySecrets: [config.linkSecret, config.linkSecretPrevious] }, approvals, transport };
+  return { config, log, db, jobs, intake: {
+      db,
+      jobs,
+      log,
+      supportAddress: config.supportAddress,
+      replySecrets: [config.linkSecret, config.linkSecretPrevious],
+      inboundAuthservId: config.inboundAuthservId,
+      maxMessageBytes: config.maxMessageBytes,
+    }, approvals, transport };
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {

@@ -10,6 +10,7 @@ export interface ApprovalSettings {
   remindAfterMs: number;
   mailPerHour: number;
   inboundAuthservId: string | null;
+  maxMessageBytes: number;
 }
 
 /** What the approval workflow needs, built once in app.ts. */

@@ -91,7 +91,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     .where('requester_email', '=', approval.requester_email)
     .where('infrastructure_id', '=', approval.infrastructure_id)
     .where('status', '=', 'suspended')
-    .where('hold_reason', 'in', ['unknown_sender', 'not_permitted'])
+    .where('hold_reason', 'in', ['unknown_sender', 'not_permitted', 'sender_not_verified'])
     .returning('id')
     .execute();
   const outboxIds: string[] = [];

@@ -8,6 +8,13 @@ import { approvalApprovers, audit, findApprovers, findPendingApproval, type Appr
 import { replyAddressFor, signApprovalToken } from './tokens';
 import { formatDate, loadCaseContext, type CaseContext } from './views';
 
+/** Holds an administrator can lift by authorizing the sender. */
+const APPROVABLE: ReadonlySet<string> = new Set(['unknown_sender', 'not_permitted', 'sender_not_verified']);
+
+function humanSize(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
+}
+
 /** The links one approver gets for one approval: their own token, in the URL and the Reply-To. */
 export function approvalLinks(deps: ApprovalDeps, approval: Pick<ApprovalRow, 'id' | 'expires_at'>, approverContactId: string): ApprovalLinks {
   const token = signApprovalToken(deps.settings.linkSecret, {
@@ -100,10 +107,11 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string):
     return written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
   }
   if (c.status !== 'suspended') return [];
-  const awaitingApproval = Boolean(c.companyId && c.infrastructureId && (c.holdReason === 'unknown_sender' || c.holdReason === 'not_permitted'));
+  const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));
   // A rate-limited sender is mailed nothing at all: that is what stops a loop.
   if (c.holdReason === 'rate_limited') return [];
-  const outboxIds = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval } }));
+  const tooLarge = c.holdReason === 'too_large' ? { size: humanSize(c.sizeBytes), limit: humanSize(deps.settings.maxMessageBytes) } : null;
+  const outboxIds = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval, tooLarge } }));
   if (!awaitingApproval || !c.companyId || !c.infrastructureId) return outboxIds;
 
   const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };

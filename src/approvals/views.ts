@@ -31,6 +31,8 @@ export interface CaseContext {
   approvalId: string | null;
   /** The customer's first message: mail about the case threads with it. */
   messageId: string | null;
+  /** Size of that message as received, in bytes. */
+  sizeBytes: number;
   view: CaseView;
   infrastructure: InfrastructureView | null;
 }
@@ -40,11 +42,12 @@ export async function loadCaseContext(db: DbOrTx, caseId: string): Promise<CaseC
   const row = await db
     .selectFrom('cases as c')
     .innerJoin('messages as m', 'm.case_id', 'c.id')
+    .innerJoin('raw_messages as r', 'r.id', 'm.raw_message_id')
     .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
     .leftJoin('companies as co', 'co.id', 'i.company_id')
     .select([
       'c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'c.requester_name', 'c.subject', 'c.company_id',
-      'c.infrastructure_id', 'c.approval_id', 'm.message_id', 'm.text', 'm.received_at', 'i.key as infra_key', 'i.name as infra_name', 'co.name as company_name',
+      'c.infrastructure_id', 'c.approval_id', 'm.message_id', 'r.size', 'm.text', 'm.received_at', 'i.key as infra_key', 'i.name as infra_name', 'co.name as company_name',
     ])
     .where('c.id', '=', caseId)
     .orderBy('m.id')
@@ -61,6 +64,7 @@ export async function loadCaseContext(db: DbOrTx, caseId: string): Promise<CaseC
     infrastructureId: row.infrastructure_id,
     approvalId: row.approval_id,
     messageId: row.message_id,
+    sizeBytes: row.size,
     view: {
       reference: row.reference,
       subject: row.subject,

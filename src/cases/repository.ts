@@ -22,10 +22,28 @@ export interface IncomingMessage {
 export const CASE_STATUSES: readonly CaseStatus[] = ['new', 'open', 'suspended', 'ignored'];
 
 /** Creates a case in status `new` from its first message; the caller's transaction owns it. */
-export async function createCase(tx: Tx, rawMessageId: string, message: IncomingMessage, receivedAt: Date): Promise<{ id: string; reference: string }> {
+/** What intake learned that matching must weigh: an oversize message, an unverified sender. */
+export interface IntakeFindings {
+  intakeHold?: 'too_large' | null;
+  /** null when no receiving server's verdict is configured (INBOUND_AUTHSERV_ID unset). */
+  senderVerified?: boolean | null;
+}
+
+export async function createCase(tx: Tx, rawMessageId: string, message: IncomingMessage, receivedAt: Date, findings: IntakeFindings = {}): Promise<{ id: string; reference: string }> {
   const created = await tx
     .insertInto('cases')
-    .values({ requester_email: message.fromEmail, requester_name: message.fromName, subject: message.subject, hold_reason: null, company_id: null, infrastructure_id: null, route: null, decided_at: null })
+    .values({
+      requester_email: message.fromEmail,
+      requester_name: message.fromName,
+      subject: message.subject,
+      hold_reason: null,
+      company_id: null,
+      infrastructure_id: null,
+      route: null,
+      decided_at: null,
+      intake_hold: findings.intakeHold ?? null,
+      sender_verified: findings.senderVerified ?? null,
+    })
     .returning(['id', 'reference'])
     .executeTakeFirstOrThrow();
   await addMessage(tx, created.id, rawMessageId, message, receivedAt);
@@ -82,16 +100,16 @@ export async function recordEvent(db: DbOrTx, caseId: string, kind: string, acto
 }
 
 /** What matching needs of a case: its sender and the recipients of its first message. */
-export async function findCaseForMatching(db: DbOrTx, caseId: string): Promise<{ status: CaseStatus; requesterEmail: string; recipients: string[] } | undefined> {
+export async function findCaseForMatching(db: DbOrTx, caseId: string) {
   const row = await db
     .selectFrom('cases as c')
     .innerJoin('messages as m', 'm.case_id', 'c.id')
-    .select(['c.status', 'c.requester_email', 'm.recipients'])
+    .select(['c.status', 'c.requester_email', 'm.recipients', 'c.intake_hold', 'c.sender_verified'])
     .where('c.id', '=', caseId)
     .orderBy('m.id')
     .limit(1)
     .executeTakeFirst();
-  return row && { status: row.status, requesterEmail: row.requester_email, recipients: row.recipients };
+  return row && { status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified };
 }
 
 export interface CaseDecision {

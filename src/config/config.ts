@@ -65,6 +65,8 @@ const schema = z.object({
   /** authserv-id of the receiving server whose Authentication-Results header is trusted. */
   INBOUND_AUTHSERV_ID: z.string().min(1).optional(),
   SEND_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** Larger messages are kept raw and their case held as too_large. */
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   /** Automatic answers (acknowledgement, held and released notices) to one address per hour. */
   AUTO_REPLY_PER_SENDER_PER_HOUR: z.coerce.number().int().min(0).default(10),
   /** More new cases than this from one sender within SENDER_CASE_WINDOW are held as rate_limited. */
@@ -114,6 +116,7 @@ export interface Config {
   approvalMailPerHour: number;
   inboundAuthservId: string | null;
   sendConcurrency: number;
+  maxMessageBytes: number;
   autoRepliesPerSenderPerHour: number;
   senderCaseLimit: { max: number; windowMs: number };
   apiToken: string;
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvalMailPerHour: c.APPROVAL_MAIL_PER_HOUR,
     inboundAuthservId: c.INBOUND_AUTHSERV_ID ?? null,
     sendConcurrency: c.SEND_CONCURRENCY,
+    maxMessageBytes: c.MAX_MESSAGE_BYTES,
     autoRepliesPerSenderPerHour: c.AUTO_REPLY_PER_SENDER_PER_HOUR,
     senderCaseLimit: { max: c.SENDER_CASE_LIMIT, windowMs: c.SENDER_CASE_WINDOW },
     apiToken: c.API_TOKEN ?? DEV_API_TOKEN,

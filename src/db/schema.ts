@@ -102,6 +102,8 @@ export interface CasesTable {
   /** How the case was routed to its infrastructure (which matching rule), for the audit trail. */
   route: string | null;
   approval_id: OptionalInt8;
+  intake_hold: Generated<'too_large' | null>;
+  sender_verified: Generated<boolean | null>;
   created_at: Timestamp;
   decided_at: Timestamp | null;
 }

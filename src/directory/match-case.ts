@@ -1,5 +1,6 @@
 import { applyDecision, countRecentCases, findCaseForMatching } from '../cases/repository';
 import type { Db, Tx } from '../db/connection';
+import type { HoldReason } from '../db/schema';
 import { decide } from './matching';
 import { loadSenderFacts } from './repository';
 
@@ -30,7 +31,11 @@ export async function matchCase(db: Db, caseId: string, options: MatchOptions = 
   const routed = decide(await loadSenderFacts(db, found.requesterEmail, found.recipients));
   const limit = options.senderLimit;
   const flooding = limit !== undefined && (await countRecentCases(db, found.requesterEmail, limit.windowMs)) > limit.max;
-  const decision = flooding ? { ...routed, status: 'suspended' as const, holdReason: 'rate_limited' as const } : routed;
+  // A listed contact whose message our receiving server did not vouch for is treated as a
+  // stranger would be: held, with an approval request to the administrators.
+  const unverifiedContact = found.senderVerified === false && (routed.status === 'open' || routed.holdReason === 'not_permitted');
+  const override: HoldReason | null = found.intakeHold ?? (flooding ? 'rate_limited' : unverifiedContact ? 'sender_not_verified' : null);
+  const decision = override ? { ...routed, status: 'suspended' as const, holdReason: override } : routed;
   const holdReason = decision.status === 'open' ? null : decision.holdReason;
   const outboxIds = await db.transaction().execute(async (tx) => {
     const applied = await applyDecision(tx, caseId, {

@@ -3,7 +3,8 @@ import { addParticipants, appendMessage, createCase } from '../cases/repository'
 import { findThread, type ThreadMatch } from '../cases/threading';
 import type { Db } from '../db/connection';
 import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
-import { dedupeKey, headerValue, normaliseMessageId, sha256 } from './headers';
+import { senderVerified } from './auth-results';
+import { dedupeKey, headerBlock, headerValue, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
 import { claimForCase, insertRaw, keep, loadRaw, quarantine, type Origin } from './raw-store';
@@ -16,6 +17,10 @@ export interface IntakeDeps {
   supportAddress: string;
   /** Secrets that sign per-case reply addresses (current, and previous during a rotation). */
   replySecrets: Array<string | null>;
+  /** INBOUND_AUTHSERV_ID: whose Authentication-Results to trust; null trusts the From address. */
+  inboundAuthservId: string | null;
+  /** MAX_MESSAGE_BYTES: larger messages become a held `too_large` case made from their headers. */
+  maxMessageBytes: number;
 }
 
 export type IntakeResult =
@@ -59,9 +64,12 @@ function errorText(err: unknown): string {
  * a message already turned into a case is left alone.
  */
 export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date): Promise<IntakeResult> {
+  const tooLarge = raw.length > deps.maxMessageBytes;
   let parsed;
   try {
-    parsed = await parseMessage(raw);
+    // An oversize message becomes a case from its headers alone: the raw copy keeps the rest.
+    parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
+    if (tooLarge) parsed.text = `(The message was ${raw.length} bytes, over the limit of ${deps.maxMessageBytes}; it is kept as received.)`;
   } catch (err) {
     if (!(err instanceof UnreadableMessageError)) throw err;
     await quarantine(deps.db, rawId, err.message);
@@ -81,7 +89,11 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   let stored;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
-      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt);
+      const findings = {
+        intakeHold: tooLarge ? ('too_large' as const) : null,
+        senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+      };
+      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt, findings);
       await addParticipants(tx, c.id, participants);
       // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();

@@ -39,7 +39,7 @@ export interface MailProps {
    * To the requester: the case is held. With `awaitingApproval`, it waits for their company's
    * administrators (never named); without, support has to route it first (unrouted).
    */
-  held_notice: { case: CaseView; awaitingApproval: boolean };
+  held_notice: { case: CaseView; awaitingApproval: boolean; tooLarge: { size: string; limit: string } | null };
   /** To one approver: authorize or ignore this requester. */
   approval_request: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To one approver: the request above still waits. */

@@ -37,7 +37,7 @@ const links = {
 function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] } {
   return {
     acknowledgement: { case: c, infrastructure },
-    held_notice: { case: c, awaitingApproval: true },
+    held_notice: { case: c, awaitingApproval: true, tooLarge: null },
     approval_request: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 1 },
     approval_reminder: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 3 },
     released_notice: { case: c, infrastructure },
@@ -114,19 +114,19 @@ describe('acknowledgement', () => {
 
 describe('held_notice', () => {
   it('receives only the case and whether approval was asked for', () => {
-    const props: MailProps['held_notice'] = { case: caseView(), awaitingApproval: true };
-    expect(Object.keys(props)).toEqual(['case', 'awaitingApproval']);
+    const props: MailProps['held_notice'] = { case: caseView(), awaitingApproval: true, tooLarge: null };
+    expect(Object.keys(props)).toEqual(['case', 'awaitingApproval', 'tooLarge']);
   });
 
   it('does not claim the administrators were asked when the case could not be routed', () => {
-    const mail = renderer.render('held_notice', { case: caseView(), awaitingApproval: false });
+    const mail = renderer.render('held_notice', { case: caseView(), awaitingApproval: false, tooLarge: null });
     expect(mail.text).not.toMatch(/asked your company's administrators/);
     expect(mail.text).toMatch(/support team first needs to work out/);
   });
 
   it('mentions the administrators without naming them or any address, and has no links', () => {
     // Even if a caller passed more than the case, the template must not show it.
-    const props = { ...sampleProps().approval_request, awaitingApproval: true } as unknown as MailProps['held_notice'];
+    const props = { ...sampleProps().approval_request, awaitingApproval: true, tooLarge: null } as unknown as MailProps['held_notice'];
     const mail = renderer.render('held_notice', props);
     expect(mail.subject).toBe('[CASE-000123] Your request is on hold: Backups fail since Monday');
     for (const body of [mail.text, mail.html]) {
