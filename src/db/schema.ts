@@ -192,6 +192,9 @@ export interface OutboxTable {
   smtp_response: Generated<string | null>;
   created_at: Timestamp;
   sent_at: Timestamp | null;
+  bounce_recipient: Generated<string | null>;
+  bounce_status: Generated<string | null>;
+  bounced_at: Generated<Date | null>;
 }
 
 export interface AuditLogTable {

@@ -3,7 +3,10 @@ import { addParticipants, appendMessage, createCase } from '../cases/repository'
 import { findThread, type ThreadMatch } from '../cases/threading';
 import type { Db } from '../db/connection';
 import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
+import { recordBounce } from '../mail/bounces';
 import { senderVerified } from './auth-results';
+import { parseBounce } from './bounce';
+import { classify } from './classify';
 import { dedupeKey, headerBlock, headerValue, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
@@ -64,6 +67,17 @@ function errorText(err: unknown): string {
  * a message already turned into a case is left alone.
  */
 export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date): Promise<IntakeResult> {
+  // Automatic mail is kept and never answered: no case, no acknowledgement, no loop. Read from
+  // the raw headers, before parsing, so even a bounce the parser cannot read is classified.
+  const supportDomain = deps.supportAddress.split('@')[1]!;
+  const classification = classify(raw, { supportDomain });
+  if (classification.class !== 'person') {
+    if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
+    const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;
+    deps.log.info({ rawId, class: classification.class, reason: classification.reason, bounced }, 'automatic mail kept');
+    return { outcome: 'kept', rawId, kind: classification.class };
+  }
+
   const tooLarge = raw.length > deps.maxMessageBytes;
   let parsed;
   try {
@@ -84,7 +98,6 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   }
 
   const thread = await findThread(deps.db, parsed, { secrets: deps.replySecrets, supportAddress: deps.supportAddress });
-  const supportDomain = deps.supportAddress.split('@')[1];
   const participants = parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain);
   let stored;
   try {

@@ -74,11 +74,11 @@ export async function quarantine(db: DbOrTx, id: string, error: string): Promise
 }
 
 /** Messages still `received` after `graceMs` (measured on the database's clock, like received_at). */
-/** Marks a received message as kept (stored, never a case) with what it is. */
-export async function keep(db: DbOrTx, id: string, kind: string): Promise<boolean> {
+/** Marks a received message as kept (stored, never a case) with what it is and why we think so. */
+export async function keep(db: DbOrTx, id: string, kind: string, note: string | null = null): Promise<boolean> {
   const r = await db
     .updateTable('raw_messages')
-    .set({ status: 'kept', kind, processed_at: sql`now()` })
+    .set({ status: 'kept', kind, error: note, processed_at: sql`now()` })
     .where('id', '=', id)
     .where('status', '=', 'received')
     .executeTakeFirst();

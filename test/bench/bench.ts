@@ -88,7 +88,12 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i++) await imap.append('INBOX', generate(i, 'backlog'));
 
     const service = await startService(ctx);
-    const decidedCount = async () => Number((await ctx.db.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '!=', 'new').executeTakeFirstOrThrow()).n);
+    // Done with a message: its case is decided, or it was kept as automatic mail (no case at all).
+    const decidedCount = async () => {
+      const cases = await ctx.db.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '!=', 'new').executeTakeFirstOrThrow();
+      const kept = await ctx.db.selectFrom('raw_messages').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'kept').executeTakeFirstOrThrow();
+      return Number(cases.n) + Number(kept.n);
+    };
     while ((await decidedCount()) < N) await new Promise((r) => setTimeout(r, 100));
     const span = await ctx.db
       .selectFrom('raw_messages')

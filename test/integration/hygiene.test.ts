@@ -48,4 +48,76 @@ describe('oversize mail and unverified senders', () => {
     const notice = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes(ref)));
     expect(notice.parsed.text).toMatch(/Your message is 11 KB, over our limit of 4 KB/);
   });
+
+  it('keeps an out-of-office answer to our acknowledgement, opens nothing and answers nothing', async () => {
+    const ref = await caseOf(verified('bob@acme.test', 'Before my holiday', 'v-5'));
+    await t.caseIn(ref, 'open');
+    const ack = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes(ref)));
+    const sentToBob = t.sink.to('bob@acme.test').length;
+    const cases = (await t.app.ctx.db.selectFrom('cases').select('id').execute()).length;
+    const ooo = Buffer.from(
+      [
+        'From: bob@acme.test',
+        'To: support@support.example.com',
+        `Subject: Automatic reply: [${ref}] Before my holiday`,
+        'Auto-Submitted: auto-replied',
+        `In-Reply-To: ${ack.parsed.messageId}`,
+        'Message-ID: <ooo-1@acme.test>',
+        '',
+        'I am out of the office until Monday.',
+        '',
+      ].join('\r\n'),
+    );
+    expect(await takeIn(t.app.ctx.intake, ooo, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'auto_reply' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await t.app.ctx.db.selectFrom('cases').select('id').execute()).length).toBe(cases);
+    expect(t.sink.to('bob@acme.test')).toHaveLength(sentToBob);
+    expect((await t.caseIn(ref, 'open')).messages).toHaveLength(1);
+  });
+
+  it('marks our outbox row bounced when a delivery report says it failed, with recipient and status', async () => {
+    const ref = await caseOf(verified('bob@acme.test', 'Will bounce', 'v-6'));
+    await t.caseIn(ref, 'open');
+    const ack = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes(ref)));
+    const dsn = Buffer.from(
+      [
+        'From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>',
+        'To: support@support.example.com',
+        'Subject: Undelivered Mail Returned to Sender',
+        'Message-ID: <dsn-1@mx.acme.test>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'I could not deliver your message.',
+        '--b',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.acme.test',
+        '',
+        'Final-Recipient: rfc822; bob@acme.test',
+        'Action: failed',
+        'Status: 5.1.1',
+        'Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown',
+        '',
+        '--b',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `Message-ID: ${ack.parsed.messageId}`,
+        'To: bob@acme.test',
+        '',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+    expect(await takeIn(t.app.ctx.intake, dsn, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'bounce' });
+    const row = await t.app.ctx.db
+      .selectFrom('outbox')
+      .select(['status', 'bounce_recipient', 'bounce_status'])
+      .where('message_id', '=', ack.parsed.messageId!.replace(/^<|>$/g, ''))
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'bounced', bounce_recipient: 'bob@acme.test', bounce_status: expect.stringMatching(/^5\.1\.1/) });
+  });
 });
