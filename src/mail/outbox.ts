@@ -48,7 +48,12 @@ export function newMessageId(supportAddress: string): string {
  * side runs (an auto-responder we failed to recognise), the exchange stops within the ceiling.
  */
 export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string | null> {
-  if (ANSWERS.has(mail.kind) && (await answersLastHour(tx, mail.to)) >= ctx.autoRepliesPerHour) return null;
+  if (ANSWERS.has(mail.kind)) {
+    // Count and write under a per-address lock: concurrent jobs would otherwise all see room
+    // under the ceiling and all write.
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:answers:${mail.to}`}, 0))`.execute(tx);
+    if ((await answersLastHour(tx, mail.to)) >= ctx.autoRepliesPerHour) return null;
+  }
   const rendered = ctx.renderer.render(mail.kind, mail.props);
   const references = [...(mail.references ?? []), ...(mail.inReplyTo ? [mail.inReplyTo] : [])];
   const { id } = await tx
@@ -84,9 +89,13 @@ async function answersLastHour(db: DbOrTx, to: string): Promise<number> {
   return Number(row.n);
 }
 
-/** Approval mails written for a company in the last hour: the flood cap counts these. */
-export async function approvalMailsLastHour(db: DbOrTx, companyId: string): Promise<number> {
-  const row = await db
+/**
+ * Approval mails written for a company in the last hour: the flood cap counts these. Takes a
+ * per-company lock for the rest of the transaction, so concurrent requests count one another.
+ */
+export async function approvalMailsLastHour(tx: Tx, companyId: string): Promise<number> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:approval-mail:${companyId}`}, 0))`.execute(tx);
+  const row = await tx
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('company_id', '=', companyId)
