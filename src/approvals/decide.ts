@@ -6,6 +6,7 @@ import type { ApprovalChannel } from '../db/schema';
 import { queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
+import { copyToCcAll } from './requests';
 import { loadCaseContext } from './views';
 
 export type Decision = 'authorize' | 'ignore';
@@ -100,6 +101,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     const c = await loadCaseContext(tx, id);
     if (!c?.infrastructure) continue;
     outboxIds.push(
+      ...(await copyToCcAll(tx, deps, c)),
       ...written(await queueMail(tx, deps.outbox, {
         kind: 'released_notice',
         props: { case: c.view, infrastructure: c.infrastructure },

@@ -8,6 +8,39 @@ import { approvalApprovers, audit, findApprovers, findPendingApproval, type Appr
 import { replyAddressFor, signApprovalToken } from './tokens';
 import { formatDate, loadCaseContext, type CaseContext } from './views';
 
+/**
+ * A copy of a newly opened case for every member with "CC in all cases" on its infrastructure
+ * (the requester aside). Replies to the copy come back to the case.
+ */
+export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext): Promise<string[]> {
+  if (!c.infrastructureId || !c.infrastructure) return [];
+  const members = await tx
+    .selectFrom('permissions as p')
+    .innerJoin('contacts as m', 'm.id', 'p.contact_id')
+    .select(['m.email', 'm.name'])
+    .where('p.infrastructure_id', '=', c.infrastructureId)
+    .where('p.cc_all_cases', '=', true)
+    .where('m.email', '!=', c.requesterEmail)
+    .orderBy('m.id')
+    .execute();
+  const ids: string[] = [];
+  for (const m of members) {
+    ids.push(
+      ...written(
+        await queueMail(tx, deps.outbox, {
+          kind: 'case_copy',
+          props: { case: c.view, infrastructure: c.infrastructure, recipient: { name: m.name, email: m.email } },
+          to: m.email,
+          caseId: c.id,
+          companyId: c.companyId,
+          replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress),
+        }),
+      ),
+    );
+  }
+  return ids;
+}
+
 /** Holds an administrator can lift by authorizing the sender. */
 const APPROVABLE: ReadonlySet<string> = new Set(['unknown_sender', 'not_permitted', 'sender_not_verified']);
 
@@ -104,7 +137,8 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string):
   // Mail to the requester threads with their message, and replies to it come back to the case.
   const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
   if (c.status === 'open') {
-    return written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
+    const ack = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
+    return [...ack, ...(await copyToCcAll(tx, deps, c))];
   }
   if (c.status !== 'suspended') return [];
   const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));

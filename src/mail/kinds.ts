@@ -46,6 +46,8 @@ export interface MailProps {
   approval_reminder: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To the requester: an administrator authorized them; the case is open now. */
   released_notice: { case: CaseView; infrastructure: InfrastructureView };
+  /** To a member with "CC in all cases" on the infrastructure: a new case is open there. */
+  case_copy: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string } };
   /** To the approver who replied by mail: what their reply did. */
   decision_confirmation: {
     case: CaseView;
@@ -58,7 +60,7 @@ export interface MailProps {
 }
 
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'decision_confirmation'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation'];
 
 export interface RenderedMail {
   subject: string;

@@ -41,6 +41,7 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     approval_request: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 1 },
     approval_reminder: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 3 },
     released_notice: { case: c, infrastructure },
+    case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
   };
 }

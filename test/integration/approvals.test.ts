@@ -153,4 +153,15 @@ describe('approval workflow, end to end (PostgreSQL, Redis, SMTP sink, HTTP)', (
     const decisions = await t.app.ctx.db.selectFrom('audit_log').select('action').where('approval_id', '=', approval.id).where('action', 'in', ['approval_authorized', 'approval_ignored']).execute();
     expect(decisions).toHaveLength(1);
   });
+
+  it('copies a newly opened case to members with "CC in all cases" on its infrastructure, and to nobody else', async () => {
+    const ref = await t.write('Carol <carol@acme.test>', 'Copy me to Bob');
+    await t.caseIn(ref, 'open');
+    const copy = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '') === `[${ref}] New case for Acme Production: Copy me to Bob`));
+    expect(copy.parsed.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(copy.parsed.replyTo?.value[0]?.address).toMatch(/^support\+case-/);
+    // Carol gets her acknowledgement, not a copy; Dave (administrator, no CC setting) gets nothing.
+    await eventually(async () => t.sink.to('carol@acme.test').some((m) => (m.parsed.subject ?? '').includes(ref)));
+    expect(t.sink.to('dave@acme.test').filter((m) => (m.parsed.subject ?? '').includes(ref))).toHaveLength(0);
+  });
 });
