@@ -37,6 +37,18 @@ export function normaliseMessageId(value: string | null | undefined): string | n
   return id.length > 0 && id.length <= 998 ? id : null;
 }
 
+/**
+ * The Message-ID of mail that has none, derived from its content: stable across deliveries, and
+ * on a domain (.invalid) nobody can send from, so it never collides with a real one.
+ */
+export function derivedMessageId(contentHash: string): string {
+  return `derived-${contentHash.slice(0, 40)}@case-intake.invalid`;
+}
+
+export function isDerivedMessageId(id: string): boolean {
+  return id.endsWith('@case-intake.invalid');
+}
+
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -7,7 +7,7 @@ import { recordBounce } from '../mail/bounces';
 import { senderVerified } from './auth-results';
 import { parseBounce } from './bounce';
 import { classify } from './classify';
-import { dedupeKey, headerBlock, headerValue, normaliseMessageId, sha256 } from './headers';
+import { dedupeKey, derivedMessageId, headerBlock, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
 import { claimForCase, insertRaw, keep, loadRaw, quarantine, type Origin } from './raw-store';
@@ -44,8 +44,8 @@ export type IntakeResult =
  */
 export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Promise<IntakeResult> {
   const hash = sha256(raw);
-  const messageId = normaliseMessageId(headerValue(raw, 'message-id'));
-  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(raw, messageId), messageId, sha256: hash, raw });
+  const messageId = normaliseMessageId(headerValue(raw, 'message-id')) ?? derivedMessageId(hash);
+  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(raw, isDerivedMessageId(messageId) ? null : messageId), messageId, sha256: hash, raw });
   if (!stored) {
     deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
     return { outcome: 'duplicate' };
@@ -83,6 +83,7 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   try {
     // An oversize message becomes a case from its headers alone: the raw copy keeps the rest.
     parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
+    parsed.messageId ??= derivedMessageId(sha256(raw));
     if (tooLarge) parsed.text = `(The message was ${raw.length} bytes, over the limit of ${deps.maxMessageBytes}; it is kept as received.)`;
   } catch (err) {
     if (!(err instanceof UnreadableMessageError)) throw err;

@@ -1,6 +1,6 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { IncomingMessage } from '../cases/repository';
-import { sha256 } from './headers';
+import { headerValue, sha256 } from './headers';
 
 /** What the parser makes of a raw message: what a case needs, plus what threading reads. */
 export interface ParsedMessage extends IncomingMessage {
@@ -43,6 +43,26 @@ function headerAddresses(value: unknown): string[] {
 const clean = (value: string): string => value.replaceAll('\u0000', '');
 const cleanOrNull = (value: string | null | undefined): string | null => (value ? clean(value) : null);
 
+const MAX_SUBJECT = 998; // RFC 5322's line limit: enough for any real subject
+const limit = (value: string, max: number) => (value.length > max ? `${value.slice(0, max - 1)}…` : value);
+
+/**
+ * A raw 8-bit Subject that is not UTF-8 (old clients send Latin-1 bytes unencoded): decoded as
+ * windows-1252 instead of showing replacement characters. Null when the header is plain ASCII,
+ * valid UTF-8 or MIME-encoded, which mailparser decodes correctly.
+ */
+function eightBitSubject(raw: Buffer): string | null {
+  const value = headerValue(raw, 'subject');
+  if (value === null || !/[\x80-\xff]/.test(value) || /=\?[^?]+\?[bq]\?/i.test(value)) return null;
+  const bytes = Buffer.from(value, 'latin1');
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return null;
+  } catch {
+    return new TextDecoder('windows-1252').decode(bytes);
+  }
+}
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   let mail;
   try {
@@ -50,7 +70,10 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   } catch (err) {
     throw new UnreadableMessageError(`the MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const from = addresses(mail.from)[0];
+  // Several From addresses (RFC 5322 allows it) name their author in Sender; without one, the first.
+  const authors = addresses(mail.from);
+  const sender = authors.length > 1 ? addresses(mail.headers.get('sender') as AddressObject | undefined)[0] : undefined;
+  const from = sender ?? authors[0];
   if (!from) throw new UnreadableMessageError('the message has no sender address (From)');
 
   const recipients = [
@@ -68,7 +91,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     fromEmail: clean(from.address),
     fromName: cleanOrNull(from.name),
     recipients: [...new Set(recipients.map(clean))],
-    subject: clean(mail.subject ?? '').trim() || '(no subject)',
+    subject: limit(clean(eightBitSubject(raw) ?? mail.subject ?? '').trim() || '(no subject)', MAX_SUBJECT),
     text: clean(mail.text ?? ''),
     html: cleanOrNull(html),
     sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
