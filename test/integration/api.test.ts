@@ -2,10 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { takeIn } from '../../src/intake/ingest';
-import { TEMPLATES_DIR } from '../../src/mail/templates';
-import { PageRenderer } from '../../src/web/pages';
-import { buildServer } from '../../src/web/server';
 import { createTestApp, type TestApp } from '../support/env';
+import { startTestWeb } from '../support/web';
 
 describe('HTTP API', () => {
   let app: TestApp;
@@ -22,16 +20,7 @@ describe('HTTP API', () => {
 
   beforeAll(async () => {
     app = await createTestApp({ API_TOKEN: token });
-    server = await buildServer({
-      db: app.ctx.db,
-      log: app.ctx.log,
-      apiToken: token,
-      health: async () => ({ status: 'ok', database: 'up', redis: 'up', mailbox: { state: 'disabled' } }),
-      approvals: app.ctx.approvals,
-      pages: await PageRenderer.load(TEMPLATES_DIR),
-      sendLater: async () => undefined,
-    });
-    base = await server.listen({ host: '127.0.0.1', port: 0 });
+    ({ server, base } = await startTestWeb(app, token));
     for (const name of ['with-attachments.eml', 'html-only.eml']) {
       await takeIn(app.ctx.intake, await readFile(join(__dirname, '../../fixtures/intake', name)), { source: 'pipe' });
     }

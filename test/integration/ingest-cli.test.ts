@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
-import { createTestApp, deleteRedisPrefix, uniqueName, type TestApp } from '../support/env';
+import { cliEnv, createTestApp, deleteRedisPrefix, uniqueName, type TestApp } from '../support/env';
 
 describe('case-intake ingest (pipe from the MTA)', () => {
   let app: TestApp;
   let env: Record<string, string>;
   beforeAll(async () => {
     app = await createTestApp();
-    env = { DATABASE_URL: app.database.url, REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: app.ctx.config.queuePrefix, LOG_LEVEL: 'silent' };
+    env = cliEnv(app);
   });
   afterAll(() => app.close());
 

@@ -2,11 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { takeIn, type IntakeDeps } from '../../src/intake/ingest';
 import { sha256 } from '../../src/intake/headers';
 import { decodeEncodedWords, listQuarantine, loadRawMessage, retryQuarantined } from '../../src/intake/quarantine';
-import { TEMPLATES_DIR } from '../../src/mail/templates';
-import { PageRenderer } from '../../src/web/pages';
-import { buildServer, type WebDeps } from '../../src/web/server';
 import { runCli } from '../support/cli';
-import { createTestApp, type TestApp } from '../support/env';
+import { cliEnv, createTestApp, type TestApp } from '../support/env';
+import { startTestWeb } from '../support/web';
 
 /** A message without From: the parser refuses it, so intake quarantines it. */
 function senderless(tag: string): Buffer {
@@ -42,7 +40,7 @@ describe('quarantine (module and CLI)', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     app = await createTestApp();
-    env = { DATABASE_URL: app.database.url, REDIS_URL: 'redis://127.0.0.1:6379', QUEUE_PREFIX: app.ctx.config.queuePrefix, LOG_LEVEL: 'silent' };
+    env = cliEnv(app);
   });
   afterAll(() => app.close());
 
@@ -160,18 +158,7 @@ describe('quarantine (HTTP API)', () => {
 
   beforeAll(async () => {
     app = await createTestApp({ API_TOKEN: token });
-    const deps: WebDeps & { intake: IntakeDeps } = {
-      db: app.ctx.db,
-      log: app.ctx.log,
-      apiToken: token,
-      health: async () => ({ status: 'ok', database: 'up', redis: 'up', mailbox: { state: 'disabled' } }),
-      approvals: app.ctx.approvals,
-      pages: await PageRenderer.load(TEMPLATES_DIR),
-      sendLater: async () => undefined,
-      intake: app.ctx.intake,
-    };
-    server = await buildServer(deps);
-    base = await server.listen({ host: '127.0.0.1', port: 0 });
+    ({ server, base } = await startTestWeb(app, token));
   });
   afterAll(async () => {
     await server.close();

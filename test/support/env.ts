@@ -101,3 +101,8 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+/** The environment for running the real CLI against a test app's database and Redis prefix. */
+export function cliEnv(app: TestApp): Record<string, string> {
+  return { DATABASE_URL: app.database.url, REDIS_URL: TEST_REDIS, QUEUE_PREFIX: app.ctx.config.queuePrefix, LOG_LEVEL: 'silent' };
+}

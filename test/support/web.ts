@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import { TEMPLATES_DIR } from '../../src/mail/templates';
+import { PageRenderer } from '../../src/web/pages';
+import { buildServer } from '../../src/web/server';
+import type { TestApp } from './env';
+
+/**
+ * The HTTP server alone (no workers, no watcher) on a free loopback port, wired to a test app.
+ * Real HTTP: fastify.inject's light-my-request needs an ESM-only package jest cannot load.
+ */
+export async function startTestWeb(app: TestApp, apiToken: string): Promise<{ server: FastifyInstance; base: string }> {
+  const server = await buildServer({
+    db: app.ctx.db,
+    log: app.ctx.log,
+    apiToken,
+    health: async () => ({ status: 'ok', database: 'up', redis: 'up', mailbox: { state: 'disabled' } }),
+    approvals: app.ctx.approvals,
+    pages: await PageRenderer.load(TEMPLATES_DIR),
+    sendLater: async () => undefined,
+    intake: app.ctx.intake,
+  });
+  return { server, base: await server.listen({ host: '127.0.0.1', port: 0 }) };
+}
