@@ -27,6 +27,28 @@ export async function saveCheckpoint(db: DbOrTx, mailbox: string, cp: Checkpoint
 }
 
 /**
+ * Splits pending messages into FETCH batches of at most `maxCount` messages and `maxBytes` bytes
+ * (a larger message goes alone): a batch's sources are in memory together, so this is what keeps
+ * memory bounded when large messages arrive in a row.
+ */
+export function batchBySize(messages: Array<{ uid: number; size: number }>, maxCount: number, maxBytes: number): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (current.length && (current.length >= maxCount || bytes + m.size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m.uid);
+    bytes += m.size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+/**
  * Which UIDs still need taking in. After a UIDVALIDITY change every UID is new again; the
  * Message-ID de-duplication keeps that from turning into duplicate cases.
  */

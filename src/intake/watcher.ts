@@ -1,7 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../config/config';
 import { Backoff } from './backoff';
-import { loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
+import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
 import { takeIn, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
 
@@ -32,6 +32,8 @@ export interface WatcherOptions {
 }
 
 const IDLE_AFTER_MS = 300;
+/** Message bytes fetched and processed at once: what bounds memory when large messages arrive. */
+const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
 /**
  * Waits `ms` or until the signal aborts, whichever comes first; at once if it already has
@@ -203,14 +205,17 @@ export class MailboxWatcher {
       this.deps.log.warn({ mailbox, from: checkpoint.uidvalidity, to: uidvalidity }, 'UIDVALIDITY changed; rescanning, duplicates are skipped by Message-ID');
     }
     const start = checkpoint && checkpoint.uidvalidity === uidvalidity ? checkpoint.lastUid + 1 : 1;
-    const found = await client.search({ uid: `${start}:*` }, { uid: true });
-    const uids = pendingUids(found || [], checkpoint, uidvalidity);
-    const batch = this.opts.fetchBatch ?? 50;
-    for (let i = 0; i < uids.length && !this.stopped; i += batch) {
-      const chunk = uids.slice(i, i + batch);
+    // UIDs and sizes in one round trip; the sizes decide how many sources are fetched together.
+    const listed = await client.fetchAll(`${start}:*`, { uid: true, size: true }, { uid: true });
+    const sizes = new Map(listed.map((m) => [m.uid, m.size ?? 0]));
+    const uids = pendingUids([...sizes.keys()], checkpoint, uidvalidity);
+    const batches = batchBySize(uids.map((uid) => ({ uid, size: sizes.get(uid) ?? 0 })), this.opts.fetchBatch ?? 50, MAX_BATCH_BYTES);
+    for (const chunk of batches) {
+      if (this.stopped) break;
       const stored = new Set<number>();
       let firstError: unknown = null;
       const inFlight = new Set<Promise<void>>();
+      let inFlightBytes = 0;
       // The fetch stream is read to its end even after a failure: abandoning it mid-way would
       // leave the IMAP connection out of step. Messages are stored concurrently, a few at a time.
       for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
@@ -227,8 +232,12 @@ export class MailboxWatcher {
           },
         );
         inFlight.add(work);
-        void work.finally(() => inFlight.delete(work));
-        if (inFlight.size >= this.concurrency) await Promise.race(inFlight);
+        inFlightBytes += source.length;
+        void work.finally(() => {
+          inFlight.delete(work);
+          inFlightBytes -= source.length;
+        });
+        while (inFlight.size >= this.concurrency || (inFlight.size > 0 && inFlightBytes > MAX_BATCH_BYTES)) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
       // Stored messages are flagged and checkpointed even when a later one failed, so the
