@@ -8,7 +8,7 @@ import { senderVerified } from './auth-results';
 import { parseBounce } from './bounce';
 import { classify } from './classify';
 import { dedupeKey, derivedMessageId, headerBlock, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
-import { parseMessage, UnreadableMessageError } from './parse';
+import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
 import { claimForCase, insertRaw, keep, loadRaw, quarantine, type Origin } from './raw-store';
 
@@ -67,29 +67,16 @@ function errorText(err: unknown): string {
  * a message already turned into a case is left alone.
  */
 export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date): Promise<IntakeResult> {
-  // Automatic mail is kept and never answered: no case, no acknowledgement, no loop. Read from
-  // the raw headers, before parsing, so even a bounce the parser cannot read is classified.
-  const supportDomain = deps.supportAddress.split('@')[1]!;
-  const classification = classify(raw, { supportDomain });
-  if (classification.class !== 'person') {
-    if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
-    const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;
-    deps.log.info({ rawId, class: classification.class, reason: classification.reason, bounced }, 'automatic mail kept');
-    return { outcome: 'kept', rawId, kind: classification.class };
-  }
+  const automatic = await keepIfAutomatic(deps, rawId, raw);
+  if (automatic) return automatic;
 
   const tooLarge = raw.length > deps.maxMessageBytes;
-  let parsed;
+  let parsed: ParsedMessage;
   try {
-    // An oversize message becomes a case from its headers alone: the raw copy keeps the rest.
-    parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
-    parsed.messageId ??= derivedMessageId(sha256(raw));
-    if (tooLarge) parsed.text = `(The message was ${raw.length} bytes, over the limit of ${deps.maxMessageBytes}; it is kept as received.)`;
+    parsed = await parseForCase(raw, deps.maxMessageBytes);
   } catch (err) {
     if (!(err instanceof UnreadableMessageError)) throw err;
-    await quarantine(deps.db, rawId, err.message);
-    deps.log.warn({ rawId, reason: err.message }, 'message quarantined');
-    return { outcome: 'quarantined', rawId, error: err.message };
+    return quarantineWith(deps, rawId, err.message);
   }
 
   if (parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null)) {
@@ -99,14 +86,15 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   }
 
   const thread = await findThread(deps.db, parsed, { secrets: deps.replySecrets, supportAddress: deps.supportAddress });
+  const supportDomain = deps.supportAddress.split('@')[1];
   const participants = parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain);
+  const findings = {
+    intakeHold: tooLarge ? ('too_large' as const) : null,
+    senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+  };
   let stored;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
-      const findings = {
-        intakeHold: tooLarge ? ('too_large' as const) : null,
-        senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
-      };
       const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt, findings);
       await addParticipants(tx, c.id, participants);
       // Losing the claim means another process stored this message already: roll ours back.
@@ -117,10 +105,7 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     if (err instanceof AlreadyProcessed) return { outcome: 'duplicate' };
     if (!isDataError(err)) throw err;
     // The database refuses this message's content: retrying cannot help, so keep it raw.
-    const reason = `the database refused the message: ${errorText(err)}`;
-    await quarantine(deps.db, rawId, reason);
-    deps.log.warn({ rawId, reason }, 'message quarantined');
-    return { outcome: 'quarantined', rawId, error: reason };
+    return quarantineWith(deps, rawId, `the database refused the message: ${errorText(err)}`);
   }
 
   if (thread) {
@@ -131,6 +116,35 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
   deps.log.info({ case: stored.reference, rawId }, 'case created');
   await enqueueOrLeave(deps, 'match', { caseId: stored.id }, { case: stored.reference });
   return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
+}
+
+/**
+ * Automatic mail is kept and never answered: no case, no acknowledgement, no loop. Read from the
+ * raw headers, before parsing, so even a bounce the parser cannot read is classified.
+ */
+async function keepIfAutomatic(deps: IntakeDeps, rawId: string, raw: Buffer): Promise<IntakeResult | null> {
+  const supportDomain = deps.supportAddress.split('@')[1]!;
+  const classification = classify(raw, { supportDomain });
+  if (classification.class === 'person') return null;
+  if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
+  const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;
+  deps.log.info({ rawId, class: classification.class, reason: classification.reason, bounced }, 'automatic mail kept');
+  return { outcome: 'kept', rawId, kind: classification.class };
+}
+
+/** The message as a case sees it; an oversize one from its headers alone (the raw copy keeps the rest). */
+async function parseForCase(raw: Buffer, maxBytes: number): Promise<ParsedMessage> {
+  const tooLarge = raw.length > maxBytes;
+  const parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
+  parsed.messageId ??= derivedMessageId(sha256(raw));
+  if (tooLarge) parsed.text = `(The message was ${raw.length} bytes, over the limit of ${maxBytes}; it is kept as received.)`;
+  return parsed;
+}
+
+async function quarantineWith(deps: IntakeDeps, rawId: string, reason: string): Promise<IntakeResult> {
+  await quarantine(deps.db, rawId, reason);
+  deps.log.warn({ rawId, reason }, 'message quarantined');
+  return { outcome: 'quarantined', rawId, error: reason };
 }
 
 /** The row is safe in PostgreSQL; if Redis is away, the recovery sweep queues the job later. */
