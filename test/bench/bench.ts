@@ -24,6 +24,7 @@ import { startSmtpSink } from '../support/smtp-sink';
 const N = Number(process.env.BENCH_N ?? 2000);
 const RATE = Number(process.env.BENCH_RATE ?? 50);
 const STEADY_SECONDS = Number(process.env.BENCH_STEADY_SECONDS ?? 10);
+const LARGE_MB = Number(process.env.BENCH_LARGE_MB ?? 0);
 const ROOT = join(__dirname, '../../..');
 
 const MEMBERS = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test', 'alice@acme.test', 'gina@globex.test'];
@@ -66,6 +67,34 @@ function generate(i: number, phase: string): Buffer {
   return makeMessage({ from, subject: `${phase} ${i}`, id });
 }
 
+/** A member's message with one attachment of `mb` MiB (base64, as mail carries it). */
+function large(i: number, mb: number): Buffer {
+  const attachment = Buffer.alloc(mb * 1024 * 1024, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    [
+      `From: ${MEMBERS[0]}`,
+      'To: support@support.example.com',
+      `Subject: backlog ${i} with a large dump`,
+      `Message-ID: <large-${i}@bench.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'Core dump attached.',
+      '--b',
+      'Content-Type: application/octet-stream; name="core.bin"',
+      'Content-Disposition: attachment; filename="core.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      attachment,
+      '--b--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -85,7 +114,10 @@ async function main(): Promise<void> {
 
     const imap = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
     await imap.connect();
-    for (let i = 0; i < N; i++) await imap.append('INBOX', generate(i, 'backlog'));
+    for (let i = 0; i < N; i++) {
+      // One large message among the backlog (BENCH_LARGE_MB), to see what it does to memory.
+      await imap.append('INBOX', i === Math.floor(N / 2) && LARGE_MB > 0 ? large(i, LARGE_MB) : generate(i, 'backlog'));
+    }
 
     const service = await startService(ctx);
     // Done with a message: its case is decided, or it was kept as automatic mail (no case at all).
@@ -132,6 +164,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         n: N,
+        largeMessageMb: LARGE_MB || null,
         emailsPerSecond: Math.round((N / backlogSeconds) * 10) / 10,
         backlogSeconds: Math.round(backlogSeconds * 100) / 100,
         storedWithinSeconds: Math.round(storeSeconds * 100) / 100,
