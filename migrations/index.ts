@@ -5,6 +5,7 @@ import * as approvalsOutbox from './2026_11_23_003_approvals_outbox';
 import * as threading from './2026_11_23_004_threading';
 import * as intakeHolds from './2026_11_23_005_intake_holds';
 import * as bounces from './2026_11_23_006_bounces';
+import * as streamedRaw from './2026_11_23_007_streamed_raw';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_004_threading': threading,
   '2026_11_23_005_intake_holds': intakeHolds,
   '2026_11_23_006_bounces': bounces,
+  '2026_11_23_007_streamed_raw': streamedRaw,
 };

@@ -144,7 +144,13 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   const recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
 
   const watcher = config.imap
-    ? new MailboxWatcher(ctx.intake, { target: config.imap, databaseUrl: config.databaseUrl, pollMs: config.imapPollMs, processedFolder: config.imapProcessedFolder })
+    ? new MailboxWatcher(ctx.intake, {
+        target: config.imap,
+        databaseUrl: config.databaseUrl,
+        pollMs: config.imapPollMs,
+        processedFolder: config.imapProcessedFolder,
+        maxMessageBytes: config.maxMessageBytes,
+      })
     : null;
   watcher?.start();
 

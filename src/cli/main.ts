@@ -7,7 +7,7 @@ import { migrateToLatest } from '../db/migrate';
 import { parseDirectoryFile } from '../directory/file-format';
 import { importDirectory } from '../directory/import';
 import { DomainError } from '../errors';
-import { takeIn } from '../intake/ingest';
+import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
 
@@ -40,12 +40,6 @@ function describeConnectionError(err: unknown, config: Config): string | null {
     return `cannot reach ${target}: ${message}. Is it running? See README.md, "Running it".`;
   }
   return null;
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -128,11 +122,16 @@ async function run(command: string, args: string[], config: Config): Promise<num
     }
     case 'ingest': {
       if (args.length) throw new UsageError('ingest takes no arguments; it reads the message from standard input');
-      const raw = await readStdin();
-      if (raw.length === 0) throw new DomainError('invalid_input', 'no message on standard input');
+      const input = (process.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      const first = await input.next();
+      if (first.done || first.value.length === 0) throw new DomainError('invalid_input', 'no message on standard input');
       const ctx = await createContext(config, createLogger(config.logLevel, 2));
       try {
-        const result = await takeIn(ctx.intake, raw, { source: 'pipe' });
+        // Read as it comes: a message over MAX_MESSAGE_BYTES streams into storage.
+        const result = await takeInFrom(ctx.intake, (async function* () {
+          yield first.value;
+          for (let next = await input.next(); !next.done; next = await input.next()) yield next.value;
+        })(), { source: 'pipe' });
         const said =
           result.outcome === 'case'
             ? `stored as ${result.reference}`

@@ -79,7 +79,9 @@ export interface RawMessagesTable {
   message_id: string | null;
   sha256: string;
   size: number;
+  /** The whole message, or for one streamed into `raw_oid`, its first 256 KiB. */
   raw: Buffer;
+  raw_oid: Generated<number | null>;
   status: Generated<RawStatus>;
   /** For kept messages: what they are (e.g. approval_reply). */
   kind: Generated<string | null>;

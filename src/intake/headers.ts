@@ -60,6 +60,9 @@ export function sha256(data: Buffer | string): string {
  * Message-ID (broken mailers do that) both stay. Without a Message-ID, the whole message's hash.
  */
 export function dedupeKey(raw: Buffer, messageId: string | null): string {
-  if (!messageId) return `sha256:${sha256(raw)}`;
-  return `mid:${messageId}:${sha256(raw.subarray(bodyOffset(raw))).slice(0, 32)}`;
+  return messageId ? messageDedupeKey(messageId, sha256(raw.subarray(bodyOffset(raw)))) : contentDedupeKey(sha256(raw));
 }
+
+/** The two forms of the key, for callers that hash as they stream. */
+export const messageDedupeKey = (messageId: string, bodyHash: string): string => `mid:${messageId}:${bodyHash.slice(0, 32)}`;
+export const contentDedupeKey = (wholeHash: string): string => `sha256:${wholeHash}`;

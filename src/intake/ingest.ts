@@ -10,7 +10,7 @@ import { classify } from './classify';
 import { dedupeKey, derivedMessageId, headerBlock, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
-import { claimForCase, insertRaw, keep, loadRaw, quarantine, type Origin } from './raw-store';
+import { claimForCase, insertRaw, insertRawStreamed, keep, loadRaw, quarantine, type Origin } from './raw-store';
 
 export interface IntakeDeps {
   db: Db;
@@ -58,6 +58,46 @@ export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Pro
   }
 }
 
+/**
+ * `takeIn` for a message too large to hold in memory (over MAX_MESSAGE_BYTES): streamed into
+ * storage chunk by chunk, then processed from its headers. Memory stays flat whatever its size.
+ */
+export async function takeInStream(deps: IntakeDeps, chunks: AsyncIterable<Buffer>, origin: Origin): Promise<IntakeResult> {
+  const stored = await insertRawStreamed(deps.db, origin, chunks);
+  if (!stored) {
+    deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
+    return { outcome: 'duplicate' };
+  }
+  try {
+    return await processRaw(deps, stored.id, stored.prefix, stored.receivedAt, stored.size);
+  } catch (err) {
+    deps.log.error({ rawId: stored.id, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
+    return { outcome: 'stored', rawId: stored.id };
+  }
+}
+
+/**
+ * Takes in a message of unknown size from a stream (the MTA pipe): held in memory up to
+ * MAX_MESSAGE_BYTES and taken in as usual, streamed into storage beyond that.
+ */
+export async function takeInFrom(deps: IntakeDeps, source: AsyncIterable<Buffer>, origin: Origin): Promise<IntakeResult> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return takeIn(deps, Buffer.concat(head), origin);
+    head.push(next.value);
+    size += next.value.length;
+    if (size > deps.maxMessageBytes) break;
+  }
+  async function* everything(): AsyncGenerator<Buffer> {
+    yield* head.splice(0);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return takeInStream(deps, everything(), origin);
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -66,14 +106,14 @@ function errorText(err: unknown): string {
  * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:
  * a message already turned into a case is left alone.
  */
-export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date): Promise<IntakeResult> {
+export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, size = raw.length): Promise<IntakeResult> {
   const automatic = await keepIfAutomatic(deps, rawId, raw);
   if (automatic) return automatic;
 
-  const tooLarge = raw.length > deps.maxMessageBytes;
+  const tooLarge = size > deps.maxMessageBytes;
   let parsed: ParsedMessage;
   try {
-    parsed = await parseForCase(raw, deps.maxMessageBytes);
+    parsed = await parseForCase(raw, size, deps.maxMessageBytes);
   } catch (err) {
     if (!(err instanceof UnreadableMessageError)) throw err;
     return quarantineWith(deps, rawId, err.message);
@@ -132,12 +172,15 @@ async function keepIfAutomatic(deps: IntakeDeps, rawId: string, raw: Buffer): Pr
   return { outcome: 'kept', rawId, kind: classification.class };
 }
 
-/** The message as a case sees it; an oversize one from its headers alone (the raw copy keeps the rest). */
-async function parseForCase(raw: Buffer, maxBytes: number): Promise<ParsedMessage> {
-  const tooLarge = raw.length > maxBytes;
+/**
+ * The message as a case sees it; an oversize one from its headers alone (the stored copy keeps
+ * the rest). `raw` may be only the first part of a streamed message, whose full size is `size`.
+ */
+async function parseForCase(raw: Buffer, size: number, maxBytes: number): Promise<ParsedMessage> {
+  const tooLarge = size > maxBytes;
   const parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
   parsed.messageId ??= derivedMessageId(sha256(raw));
-  if (tooLarge) parsed.text = `(The message was ${raw.length} bytes, over the limit of ${maxBytes}; it is kept as received.)`;
+  if (tooLarge) parsed.text = `(The message was ${size} bytes, over the limit of ${maxBytes}; it is kept as received.)`;
   return parsed;
 }
 
@@ -168,5 +211,5 @@ function isDataError(err: unknown): boolean {
 export async function reprocessRaw(deps: IntakeDeps, rawId: string): Promise<IntakeResult | null> {
   const row = await loadRaw(deps.db, rawId);
   if (!row || row.status !== 'received') return null;
-  return processRaw(deps, rawId, row.raw, row.receivedAt);
+  return processRaw(deps, rawId, row.raw, row.receivedAt, row.size);
 }

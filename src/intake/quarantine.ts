@@ -69,12 +69,12 @@ export async function retryQuarantined(deps: IntakeDeps, id: string): Promise<In
     .set({ status: 'received', error: null, processed_at: null })
     .where('id', '=', id)
     .where('status', '=', 'quarantined')
-    .returning(['raw', 'received_at'])
+    .returning(['raw', 'size', 'received_at'])
     .executeTakeFirst();
   if (!row) return null;
   deps.log.info({ rawId: id }, 'retrying quarantined message');
   try {
-    return await processRaw(deps, id, row.raw, row.received_at);
+    return await processRaw(deps, id, row.raw, row.received_at, row.size);
   } catch (err) {
     const error = `retry failed: ${err instanceof Error ? err.message : String(err)}`;
     try {

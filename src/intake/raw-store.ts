@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { databaseTimeAgo } from '../db/clock';
-import type { DbOrTx, Tx } from '../db/connection';
+import type { Db, DbOrTx, Tx } from '../db/connection';
+import { bodyOffset, contentDedupeKey, headerValue, messageDedupeKey, normaliseMessageId } from './headers';
 import type { RawSource } from '../db/schema';
 
 export interface Origin {
@@ -45,9 +47,71 @@ export async function insertRaw(db: DbOrTx, r: RawInsert): Promise<{ id: string;
   return row ? { id: row.id, receivedAt: row.received_at } : null;
 }
 
-export async function loadRaw(db: DbOrTx, id: string): Promise<{ raw: Buffer; status: string; receivedAt: Date } | undefined> {
-  const row = await db.selectFrom('raw_messages').select(['raw', 'status', 'received_at']).where('id', '=', id).executeTakeFirst();
-  return row && { raw: row.raw, status: row.status, receivedAt: row.received_at };
+/** A stored message as intake reads it again: for a streamed one, `raw` is its first 256 KiB. */
+export async function loadRaw(db: DbOrTx, id: string): Promise<{ raw: Buffer; size: number; status: string; receivedAt: Date } | undefined> {
+  const row = await db.selectFrom('raw_messages').select(['raw', 'size', 'status', 'received_at']).where('id', '=', id).executeTakeFirst();
+  return row && { raw: row.raw, size: row.size, status: row.status, receivedAt: row.received_at };
+}
+
+/** What `raw` keeps of a streamed message: its header block, in any real message. */
+export const STREAMED_PREFIX_BYTES = 256 * 1024;
+
+class DuplicateStream extends Error {}
+
+/**
+ * Stores a message as it streams in, without ever holding it whole: each chunk goes into a
+ * PostgreSQL large object, the hashes are computed on the way, and the row is written at the end
+ * in the same transaction (a duplicate rolls the large object back). Same de-duplication keys as
+ * `insertRaw`. Returns null for a duplicate.
+ */
+export async function insertRawStreamed(db: Db, origin: Origin, chunks: AsyncIterable<Buffer>): Promise<{ id: string; receivedAt: Date; prefix: Buffer; size: number } | null> {
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const created = await sql<{ oid: number }>`select lo_create(0) as oid`.execute(tx);
+      const oid = created.rows[0]!.oid;
+      const whole = createHash('sha256');
+      const body = createHash('sha256');
+      const prefixParts: Buffer[] = [];
+      let prefixLength = 0;
+      let bodyStart: number | null = null;
+      let size = 0;
+      for await (const chunk of chunks) {
+        await sql`select lo_put(${oid}::oid, ${size}::bigint, ${chunk})`.execute(tx);
+        whole.update(chunk);
+        if (bodyStart === null && prefixLength < STREAMED_PREFIX_BYTES) {
+          const part = chunk.subarray(0, STREAMED_PREFIX_BYTES - prefixLength);
+          prefixParts.push(part);
+          prefixLength += part.length;
+          const prefix = Buffer.concat(prefixParts);
+          const offset = bodyOffset(prefix);
+          if (offset < prefix.length) {
+            bodyStart = offset;
+            body.update(prefix.subarray(offset));
+            if (chunk.length > part.length) body.update(chunk.subarray(part.length));
+          }
+        } else if (bodyStart !== null) {
+          body.update(chunk);
+        }
+        size += chunk.length;
+      }
+      const prefix = Buffer.concat(prefixParts);
+      const messageId = normaliseMessageId(headerValue(prefix, 'message-id'));
+      const sha256 = whole.digest('hex');
+      // The same key insertRaw would compute: Message-ID with the body's hash, else the whole hash.
+      const key = messageId && bodyStart !== null ? messageDedupeKey(messageId, body.digest('hex')) : contentDedupeKey(sha256);
+      const row = await tx
+        .insertInto('raw_messages')
+        .values({ source: origin.source, mailbox: origin.mailbox ?? null, uidvalidity: origin.uidvalidity ?? null, uid: origin.uid ?? null, dedupe_key: key, message_id: messageId, sha256, size, raw: prefix, raw_oid: oid, error: null, case_id: null, processed_at: null })
+        .onConflict((oc) => oc.doNothing())
+        .returning(['id', 'received_at'])
+        .executeTakeFirst();
+      if (!row) throw new DuplicateStream();
+      return { id: row.id, receivedAt: row.received_at, prefix, size };
+    });
+  } catch (err) {
+    if (err instanceof DuplicateStream) return null;
+    throw err;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../config/config';
 import { Backoff } from './backoff';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
-import { takeIn, type IntakeDeps } from './ingest';
+import { takeIn, takeInStream, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
 
 export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -29,6 +29,8 @@ export interface WatcherOptions {
   fetchBatch?: number;
   /** Messages stored and parsed at once within a batch. */
   concurrency?: number;
+  /** MAX_MESSAGE_BYTES: larger messages are streamed into storage instead of fetched whole. */
+  maxMessageBytes?: number;
 }
 
 const IDLE_AFTER_MS = 300;
@@ -69,10 +71,12 @@ export class MailboxWatcher {
   private syncAgain = false;
   private readonly s: WatcherStatus;
   private readonly concurrency: number;
+  private readonly maxMessageBytes: number;
 
   constructor(private readonly deps: IntakeDeps, private readonly opts: WatcherOptions) {
     this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
     this.concurrency = opts.concurrency ?? 8;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 25 * 1024 * 1024;
     this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0 };
   }
 
@@ -195,6 +199,14 @@ export class MailboxWatcher {
       });
   }
 
+  /** Flags (or moves) messages that are stored, then moves the checkpoint past them. */
+  private async acknowledge(client: ImapFlow, uids: number[], uidvalidity: string): Promise<void> {
+    if (!uids.length) return;
+    if (this.opts.processedFolder) await client.messageMove(uids.join(','), this.opts.processedFolder, { uid: true });
+    else await client.messageFlagsAdd(uids.join(','), ['\\Seen'], { uid: true });
+    await saveCheckpoint(this.deps.db, this.opts.target.id, { uidvalidity, lastUid: Math.max(...uids) });
+  }
+
   private async syncOnce(): Promise<void> {
     const client = this.client;
     if (!client || !client.mailbox || this.stopped) return;
@@ -209,9 +221,19 @@ export class MailboxWatcher {
     const listed = await client.fetchAll(`${start}:*`, { uid: true, size: true }, { uid: true });
     const sizes = new Map(listed.map((m) => [m.uid, m.size ?? 0]));
     const uids = pendingUids([...sizes.keys()], checkpoint, uidvalidity);
-    const batches = batchBySize(uids.map((uid) => ({ uid, size: sizes.get(uid) ?? 0 })), this.opts.fetchBatch ?? 50, MAX_BATCH_BYTES);
+    // With the byte limit at most MAX_MESSAGE_BYTES, a message over it is always a batch of its own.
+    const batches = batchBySize(uids.map((uid) => ({ uid, size: sizes.get(uid) ?? 0 })), this.opts.fetchBatch ?? 50, Math.min(MAX_BATCH_BYTES, this.maxMessageBytes));
     for (const chunk of batches) {
       if (this.stopped) break;
+      const only = chunk.length === 1 ? chunk[0]! : null;
+      if (only !== null && (sizes.get(only) ?? 0) > this.maxMessageBytes) {
+        // Too large to hold: streamed from the server into storage, never whole in memory.
+        const download = await client.download(String(only), undefined, { uid: true });
+        if (download.content) await takeInStream(this.deps, download.content, { source: 'imap', mailbox, uidvalidity, uid: only });
+        this.s.lastMessageAt = new Date().toISOString();
+        await this.acknowledge(client, [only], uidvalidity);
+        continue;
+      }
       const stored = new Set<number>();
       let firstError: unknown = null;
       const inFlight = new Set<Promise<void>>();
@@ -243,11 +265,7 @@ export class MailboxWatcher {
       // Stored messages are flagged and checkpointed even when a later one failed, so the
       // retry starts right after them.
       const done = firstError ? chunk.slice(0, chunk.findIndex((u) => !stored.has(u))) : chunk.filter((u) => stored.has(u));
-      if (done.length) {
-        if (this.opts.processedFolder) await client.messageMove(done.join(','), this.opts.processedFolder, { uid: true });
-        else await client.messageFlagsAdd(done.join(','), ['\\Seen'], { uid: true });
-        await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: Math.max(...done) });
-      }
+      await this.acknowledge(client, done, uidvalidity);
       if (firstError) throw firstError;
     }
     if (!uids.length && !checkpoint) await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: 0 });

@@ -53,3 +53,21 @@ describe('case-intake ingest (pipe from the MTA)', () => {
     expect(result.stderr).toMatch(/PORT/);
   });
 });
+
+describe('case-intake ingest with a message over MAX_MESSAGE_BYTES', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await createTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('streams it into storage whole and makes a too_large case from its headers', async () => {
+    const big = Buffer.from(`From: bob@acme.test\r\nSubject: piped big\r\nMessage-ID: <piped-big@cli.test>\r\n\r\n${'x'.repeat(200_000)}\r\n`);
+    const result = await runCli(['ingest'], { ...cliEnv(app), MAX_MESSAGE_BYTES: '65536' }, big);
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/stored as CASE-\d{6}/) });
+    const row = await app.ctx.db.selectFrom('raw_messages').select(['size', 'raw_oid']).where('message_id', '=', 'piped-big@cli.test').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ size: big.length, raw_oid: expect.any(Number) });
+    const c = await app.ctx.db.selectFrom('cases').select('intake_hold').where('subject', '=', 'piped big').executeTakeFirstOrThrow();
+    expect(c.intake_hold).toBe('too_large');
+  });
+});

@@ -1,4 +1,7 @@
 import { ImapFlow } from 'imapflow';
+import { sql } from 'kysely';
+import { sha256 } from '../../src/intake/headers';
+import { takeIn } from '../../src/intake/ingest';
 import { loadCheckpoint } from '../../src/intake/checkpoints';
 import { MailboxWatcher } from '../../src/intake/watcher';
 import { appendMessage, startDovecot, type DovecotServer } from '../support/dovecot';
@@ -93,5 +96,49 @@ describe('MailboxWatcher against a real Dovecot', () => {
     expect(active.status().reconnects).toBeGreaterThan(before);
     const subjects = (await app.ctx.db.selectFrom('cases').select('subject').execute()).map((c) => c.subject);
     expect(new Set(subjects).size).toBe(6);
+  });
+});
+
+describe('a message over MAX_MESSAGE_BYTES through the real mailbox', () => {
+  let app: TestApp;
+  let dovecot: DovecotServer;
+  let watcher: MailboxWatcher;
+  beforeAll(async () => {
+    app = await createTestApp({ MAX_MESSAGE_BYTES: '65536' });
+    dovecot = await startDovecot();
+  });
+  afterAll(async () => {
+    await watcher?.stop();
+    await dovecot.stop();
+    await app.close();
+  });
+
+  it('is streamed into storage whole, its case made from the headers, and flagged like any other', async () => {
+    const big = makeMessage({ from: 'bob@acme.test', subject: 'A 3 MB log', id: 'streamed-1', body: `${'0123456789abcdef'.repeat(64)}\r\n`.repeat(3000) });
+    const small = makeMessage({ from: 'bob@acme.test', subject: 'small after big', id: 'streamed-2' });
+    await appendMessage(dovecot, big);
+    await appendMessage(dovecot, small);
+    const cfg = testConfig(app.database.url, { IMAP_URL: dovecot.url });
+    watcher = new MailboxWatcher(app.ctx.intake, { target: cfg.imap!, databaseUrl: app.database.url, pollMs: 60_000, processedFolder: null, maxMessageBytes: 65536 });
+    watcher.start();
+    const cases = await eventually(async () => {
+      const rows = await app.ctx.db.selectFrom('cases').select(['subject', 'intake_hold']).orderBy('id').execute();
+      return rows.length === 2 ? rows : undefined;
+    });
+    expect(cases).toEqual([
+      { subject: 'A 3 MB log', intake_hold: 'too_large' },
+      { subject: 'small after big', intake_hold: null },
+    ]);
+    const row = await app.ctx.db.selectFrom('raw_messages').select(['raw', 'raw_oid', 'size', 'sha256']).where('message_id', '=', 'streamed-1@tests.case-intake.test').executeTakeFirstOrThrow();
+    expect(row.size).toBe(big.length);
+    expect(row.raw.length).toBeLessThanOrEqual(256 * 1024);
+    expect(row.raw_oid).not.toBeNull();
+    const whole = await sql<{ data: Buffer }>`select lo_get(${row.raw_oid}::oid) as data`.execute(app.ctx.db);
+    expect(whole.rows[0]!.data.equals(big)).toBe(true);
+    expect(row.sha256).toBe(sha256(big));
+    // A second delivery of the same large message is recognised as one, streamed or not.
+    expect(await takeIn(app.ctx.intake, big, { source: 'pipe' })).toEqual({ outcome: 'duplicate' });
+    const flags = await flagsByUid(dovecot);
+    expect([...flags.values()].every((f) => f.has('\\Seen'))).toBe(true);
   });
 });
