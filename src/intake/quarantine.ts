@@ -23,6 +23,8 @@ export interface QuarantinedMessage {
   /** The Subject header as written (encoded words decoded), or null. */
   subject: string | null;
   error: string | null;
+  /** For kept messages: what they are (bounce, auto_reply, approval_reply, …); null in quarantine. */
+  kind: string | null;
 }
 
 /** How much of each message the listing reads: the headers are at the start, never the body. */
@@ -36,11 +38,20 @@ export function isRawId(id: string): boolean {
 
 /** Quarantined messages, newest first; `beforeId` pages on (ids below it). */
 export async function listQuarantine(db: DbOrTx, options: { limit: number; beforeId?: string }): Promise<QuarantinedMessage[]> {
+  return listStored(db, { ...options, status: 'quarantined' });
+}
+
+/**
+ * Stored messages that are not cases, newest first: the quarantine, or the kept automatic mail
+ * (optionally of one kind), each with the reason it was kept.
+ */
+export async function listStored(db: DbOrTx, options: { status: 'quarantined' | 'kept'; kind?: string; limit: number; beforeId?: string }): Promise<QuarantinedMessage[]> {
   if (options.beforeId !== undefined && !isRawId(options.beforeId)) return [];
   let query = db
     .selectFrom('raw_messages')
-    .select(['id', 'received_at', 'source', 'size', 'message_id', 'error', sql<Buffer>`substring(raw from 1 for ${sql.lit(HEAD_BYTES)})`.as('head')])
-    .where('status', '=', 'quarantined');
+    .select(['id', 'received_at', 'source', 'size', 'message_id', 'error', 'kind', sql<Buffer>`substring(raw from 1 for ${sql.lit(HEAD_BYTES)})`.as('head')])
+    .where('status', '=', options.status);
+  if (options.kind !== undefined) query = query.where('kind', '=', options.kind);
   if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
   const rows = await query.orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map((r) => ({
@@ -52,6 +63,7 @@ export async function listQuarantine(db: DbOrTx, options: { limit: number; befor
     from: readableHeader(r.head, 'from'),
     subject: readableHeader(r.head, 'subject'),
     error: r.error,
+    kind: r.kind,
   }));
 }
 

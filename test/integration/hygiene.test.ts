@@ -120,4 +120,14 @@ describe('oversize mail and unverified senders', () => {
       .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'bounced', bounce_recipient: 'bob@acme.test', bounce_status: expect.stringMatching(/^5\.1\.1/) });
   });
+
+  it('lists the kept automatic mail with its class and the reason, in the API', async () => {
+    const get = async (query: string) =>
+      ((await (await fetch(`${t.base}/api/automatic${query}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json()) as { messages: Array<{ kind: string; error: string; subject: string }> }).messages;
+    const all = await get('');
+    expect(all.map((m) => m.kind).sort()).toEqual(['auto_reply', 'bounce']);
+    expect(all.find((m) => m.kind === 'auto_reply')).toMatchObject({ error: expect.stringMatching(/Auto-Submitted/), subject: expect.stringMatching(/^Automatic reply:/) });
+    expect((await get('?kind=bounce')).map((m) => m.kind)).toEqual(['bounce']);
+    expect((await fetch(`${t.base}/api/automatic`)).status).toBe(401);
+  });
 });

@@ -64,6 +64,7 @@ describe('quarantine (module and CLI)', () => {
       from: null,
       subject: 'Café en panne cli',
       error: 'the message has no sender address (From)',
+      kind: null,
     });
     expect(await listQuarantine(app.ctx.db, { limit: 10, beforeId: id })).toEqual([expect.objectContaining({ id: older.id })]);
     expect(await listQuarantine(app.ctx.db, { limit: 1 })).toHaveLength(1);
@@ -188,6 +189,7 @@ describe('quarantine (HTTP API)', () => {
       from: null,
       subject: 'Café en panne api',
       error: 'the message has no sender address (From)',
+      kind: null,
     });
     expect(((await call('GET', '/api/quarantine?limit=1', auth)).json() as { messages: unknown[] }).messages).toHaveLength(1);
     expect((await call('GET', '/api/quarantine?limit=0', auth)).statusCode).toBe(400);

@@ -5,7 +5,7 @@ import { approvalSummary } from '../../approvals/repository';
 import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
-import { listQuarantine, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
+import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
 import type { WebDeps } from '../server';
 
 // Hash both sides so the comparison takes the same time whatever the lengths.
@@ -61,6 +61,15 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
       throw new DomainError('invalid_input', 'invalid query', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
     }
     return { messages: await listQuarantine(deps.db, { limit: parsed.data.limit, beforeId: parsed.data.before }) };
+  });
+
+  // Automatic mail kept without a case (bounces, auto-replies, reports, list mail, approval replies).
+  api.get('/automatic', async (request) => {
+    const parsed = quarantineQuery.extend({ kind: z.string().regex(/^[a-z_]+$/).optional() }).safeParse(request.query);
+    if (!parsed.success) {
+      throw new DomainError('invalid_input', 'invalid query', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    }
+    return { messages: await listStored(deps.db, { status: 'kept', kind: parsed.data.kind, limit: parsed.data.limit, beforeId: parsed.data.before }) };
   });
 
   // The stored bytes of a quarantined or kept message (the only copy of one that is not a case).
