@@ -18,6 +18,7 @@ import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { BullQueues, BullWorkers } from './queue/bullmq';
 import type { JobHandlers } from './queue/jobs';
+import { Metrics } from './ops/metrics';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
@@ -81,8 +82,8 @@ export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<v
 }
 
 /** One thin handler per queue: each calls a domain function and queues the mail it wrote. */
-export function jobHandlers(ctx: AppContext): JobHandlers {
-  return {
+export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
+  const handlers: JobHandlers = {
     match: async ({ caseId }) => {
       const outcome = await matchCase(ctx.db, caseId, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
       if (outcome.result === 'decided') {
@@ -97,6 +98,12 @@ export function jobHandlers(ctx: AppContext): JobHandlers {
       await sendLater(ctx, outcome.outboxIds);
       return outcome;
     },
+  };
+  if (!metrics) return handlers;
+  return {
+    match: (data) => metrics.timeJob('match', () => handlers.match(data)),
+    send: (data) => metrics.timeJob('send', () => handlers.send(data)),
+    'approval-reply': (data) => metrics.timeJob('approval-reply', () => handlers['approval-reply'](data)),
   };
 }
 
@@ -127,7 +134,11 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   const { config, log } = ctx;
   await migrateToLatest(ctx.db);
 
-  const workers = new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx), {
+  // The watcher is made below; the metrics read its reconnect count when scraped.
+  let watcher: MailboxWatcher | null = null;
+  const metrics = new Metrics(ctx.db, () => watcher?.status().reconnects ?? 0);
+  ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
+  const workers = new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics), {
     concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
     log,
   });
@@ -143,7 +154,7 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   await recover(0);
   const recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
 
-  const watcher = config.imap
+  watcher = config.imap
     ? new MailboxWatcher(ctx.intake, {
         target: config.imap,
         databaseUrl: config.databaseUrl,
@@ -170,7 +181,12 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
   };
 
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids), devMail: devSmtp?.captured, intake: ctx.intake });
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids),
+    devMail: devSmtp?.captured,
+    intake: ctx.intake,
+    metrics,
+    metricsToken: config.metricsToken,
+  });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');
 

@@ -19,4 +19,6 @@ export interface ApprovalDeps {
   log: Logger;
   outbox: OutboxContext;
   settings: ApprovalSettings;
+  /** Told of every decision once it is committed (metrics). */
+  onDecided?: (decision: { channel: string; outcome: string; secondsToDecision: number }) => void;
 }

@@ -40,7 +40,7 @@ export async function decideApproval(
   /** More mail to write in the same transaction, whatever the outcome (a reply's confirmation). */
   followUp?: (tx: Tx, outcome: DecisionOutcome) => Promise<string[]>,
 ): Promise<DecisionOutcome & { followUpIds: string[] }> {
-  return deps.db.transaction().execute(async (tx) => {
+  const result = await deps.db.transaction().execute(async (tx) => {
     const approval = await lockApproval(tx, req.approvalId);
     let outcome: DecisionOutcome;
     if (!approval) outcome = { result: 'not_found' };
@@ -49,6 +49,11 @@ export async function decideApproval(
     else outcome = await apply(tx, deps, approval, req);
     return { ...outcome, followUpIds: followUp ? await followUp(tx, outcome) : [] };
   });
+  if (result.result === 'decided' && result.approval.decided_at) {
+    const seconds = (result.approval.decided_at.getTime() - result.approval.created_at.getTime()) / 1000;
+    deps.onDecided?.({ channel: req.channel, outcome: result.approval.status, secondsToDecision: seconds });
+  }
+  return result;
 }
 
 async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: DecisionRequest): Promise<DecisionOutcome> {

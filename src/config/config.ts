@@ -73,6 +73,8 @@ const schema = z.object({
   SENDER_CASE_LIMIT: z.coerce.number().int().min(1).default(20),
   SENDER_CASE_WINDOW: duration('10m'),
   API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Bearer token for /metrics; unset leaves /metrics open (bind it to a private network). */
+  METRICS_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between mailbox polls, the fallback for servers or networks where IDLE stalls. */
   IMAP_POLL_SECONDS: z.coerce.number().positive().default(30),
@@ -120,6 +122,7 @@ export interface Config {
   autoRepliesPerSenderPerHour: number;
   senderCaseLimit: { max: number; windowMs: number };
   apiToken: string;
+  metricsToken: string | null;
   logLevel: RawConfig['LOG_LEVEL'];
   matchConcurrency: number;
   queuePrefix: string;
@@ -188,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     autoRepliesPerSenderPerHour: c.AUTO_REPLY_PER_SENDER_PER_HOUR,
     senderCaseLimit: { max: c.SENDER_CASE_LIMIT, windowMs: c.SENDER_CASE_WINDOW },
     apiToken: c.API_TOKEN ?? DEV_API_TOKEN,
+    metricsToken: c.METRICS_TOKEN ?? null,
     logLevel: c.LOG_LEVEL,
     matchConcurrency: c.MATCH_CONCURRENCY,
     queuePrefix: c.QUEUE_PREFIX,

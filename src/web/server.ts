@@ -10,6 +10,8 @@ import type { PageRenderer } from './pages';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerDevMailRoutes } from './routes/dev-mail';
+import { registerMetricsRoute } from './routes/metrics';
+import type { Metrics } from '../ops/metrics';
 import { registerHealthRoutes, type HealthReport } from './routes/health';
 
 export interface WebDeps {
@@ -22,6 +24,8 @@ export interface WebDeps {
   sendLater(outboxIds: string[]): Promise<void>;
   /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
   intake?: IntakeDeps;
+  metrics?: Metrics;
+  metricsToken?: string | null;
   /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
   devMail?: CapturedMail[];
 }
@@ -47,6 +51,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/static/pages.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.css));
   registerHealthRoutes(app, deps.health);
   registerApprovalRoutes(app, deps);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics, deps.metricsToken ?? null);
   if (deps.devMail) registerDevMailRoutes(app, deps.devMail, deps.pages);
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
   return app;

@@ -164,4 +164,36 @@ describe('approval workflow, end to end (PostgreSQL, Redis, SMTP sink, HTTP)', (
     await eventually(async () => t.sink.to('carol@acme.test').some((m) => (m.parsed.subject ?? '').includes(ref)));
     expect(t.sink.to('dave@acme.test').filter((m) => (m.parsed.subject ?? '').includes(ref))).toHaveLength(0);
   });
+
+  it('reports what happened in Prometheus format, and is ready while its dependencies are', async () => {
+    const text = await (await fetch(`${t.base}/metrics`)).text();
+    expect(text).toMatch(/^case_intake_cases\{status="open",hold_reason=""\} \d+/m);
+    expect(text).toMatch(/^case_intake_messages\{outcome="case",class="person"\} \d+/m);
+    expect(text).toMatch(/^case_intake_approvals\{status="authorized",channel="link"\} [1-9]/m);
+    expect(text).toMatch(/^case_intake_outbox\{status="sent",kind="approval_request"\} [1-9]/m);
+    expect(text).toMatch(/^case_intake_job_duration_seconds_count\{queue="match",result="ok"\} [1-9]/m);
+    expect(text).toMatch(/^case_intake_approval_time_to_decision_seconds_count\{channel="link",outcome="authorized"\} [1-9]/m);
+    expect(text).toMatch(/^case_intake_mailbox_reconnects 0/m);
+    const ready = await fetch(`${t.base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', database: 'up', redis: 'up' });
+  });
+});
+
+describe('operations endpoints when something is down', () => {
+  it('asks for METRICS_TOKEN when one is set, and /readyz fails while the mailbox is unreachable', async () => {
+    const t = await startTestService({ METRICS_TOKEN: 'metrics-token-0123456789', IMAP_URL: 'imap://nobody:x@127.0.0.1:1/INBOX' });
+    try {
+      expect((await fetch(`${t.base}/metrics`)).status).toBe(401);
+      expect((await fetch(`${t.base}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } })).status).toBe(200);
+      const ready = await eventually(async () => {
+        const r = await fetch(`${t.base}/readyz`);
+        return r.status === 503 ? r : undefined;
+      });
+      expect(await ready.json()).toMatchObject({ status: 'degraded', mailbox: { state: expect.stringMatching(/disconnected|connecting/) } });
+      expect((await fetch(`${t.base}/healthz`)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -1,4 +1,3 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { approvalSummary } from '../../approvals/repository';
@@ -6,14 +5,8 @@ import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/reposi
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
 import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
+import { sameSecret } from '../auth';
 import type { WebDeps } from '../server';
-
-// Hash both sides so the comparison takes the same time whatever the lengths.
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;

@@ -10,4 +10,9 @@ export interface HealthReport {
 export function registerHealthRoutes(app: FastifyInstance, health: () => Promise<HealthReport>): void {
   // Liveness: 200 while the process serves requests; the body tells what it depends on.
   app.get('/healthz', async () => health());
+  // Readiness: 503 while PostgreSQL, Redis or the mailbox (when there is one) is unreachable.
+  app.get('/readyz', async (_request, reply) => {
+    const report = await health();
+    return reply.status(report.status === 'ok' ? 200 : 503).send(report);
+  });
 }

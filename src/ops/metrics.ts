@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../db/connection';
+
+/**
+ * The Prometheus metrics of one process, in a registry of its own (no global state, so tests
+ * build as many as they like). Totals that live in PostgreSQL (messages by class, cases by
+ * decision, approvals, outbox) are read at scrape time, so every process reports the same
+ * truth; what only a process knows (job durations and failures, mailbox reconnects, approval
+ * decision times it saw) is counted in memory.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly jobDuration = new Histogram({
+    name: 'case_intake_job_duration_seconds',
+    help: 'Time a queue job took, by queue and result',
+    labelNames: ['queue', 'result'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly jobFailures = new Counter({ name: 'case_intake_job_failures_total', help: 'Queue job attempts that threw', labelNames: ['queue'], registers: [this.registry] });
+  readonly approvalDecisionSeconds = new Histogram({
+    name: 'case_intake_approval_time_to_decision_seconds',
+    help: 'From the approval request to its decision, by channel',
+    labelNames: ['channel', 'outcome'],
+    buckets: [60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 3 * 86400, 7 * 86400],
+    registers: [this.registry],
+  });
+
+  constructor(db: Db, mailboxReconnects: () => number) {
+    new Gauge({
+      name: 'case_intake_mailbox_reconnects',
+      help: 'Mailbox connections lost and retried by this process since it started',
+      registers: [this.registry],
+      collect() {
+        this.set(mailboxReconnects());
+      },
+    });
+    const fromDatabase = (name: string, help: string, labelNames: string[], query: () => Promise<Array<{ labels: Record<string, string>; n: number }>>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const row of await query()) this.set(row.labels, row.n);
+        },
+      });
+    fromDatabase('case_intake_messages', 'Messages taken in, by what became of them (case, kept class, quarantined, received)', ['outcome', 'class'], async () => {
+      const rows = await db.selectFrom('raw_messages').select(['status', 'kind', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'kind']).execute();
+      return rows.map((r) => ({ labels: { outcome: r.status, class: r.kind ?? (r.status === 'case' ? 'person' : '') }, n: Number(r.n) }));
+    });
+    fromDatabase('case_intake_cases', 'Cases by status and hold reason', ['status', 'hold_reason'], async () => {
+      const rows = await db.selectFrom('cases').select(['status', 'hold_reason', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'hold_reason']).execute();
+      return rows.map((r) => ({ labels: { status: r.status, hold_reason: r.hold_reason ?? '' }, n: Number(r.n) }));
+    });
+    fromDatabase('case_intake_approvals', 'Approval requests by status and the channel that decided them', ['status', 'channel'], async () => {
+      const rows = await db.selectFrom('approvals').select(['status', 'channel', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'channel']).execute();
+      return rows.map((r) => ({ labels: { status: r.status, channel: r.channel ?? '' }, n: Number(r.n) }));
+    });
+    fromDatabase('case_intake_outbox', 'Outbound mail by status (pending, sent, failed, bounced) and kind', ['status', 'kind'], async () => {
+      const rows = await db.selectFrom('outbox').select(['status', 'kind', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'kind']).execute();
+      return rows.map((r) => ({ labels: { status: r.status, kind: r.kind }, n: Number(r.n) }));
+    });
+  }
+
+  /** Times one job and counts its failure; the job's own result or error passes through. */
+  async timeJob<T>(queue: string, work: () => Promise<T>): Promise<T> {
+    const end = this.jobDuration.startTimer({ queue });
+    try {
+      const result = await work();
+      end({ result: 'ok' });
+      return result;
+    } catch (err) {
+      end({ result: 'error' });
+      this.jobFailures.inc({ queue });
+      throw err;
+    }
+  }
+}
