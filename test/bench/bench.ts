@@ -30,62 +30,25 @@ const ROOT = join(__dirname, '../../..');
 const MEMBERS = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test', 'alice@acme.test', 'gina@globex.test'];
 const STRANGERS = ['mallory@acme.test', 'zed@nowhere.test', 'trent@elsewhere.test', 'ivan@initech.test'];
 
-/** ~70% members, ~25% strangers, ~5% automatic replies; every 20th carries a 64 KiB attachment. */
-function generate(i: number, phase: string): Buffer {
-  const id = `${phase}-${i}`;
-  const roll = i % 20;
-  if (roll === 0) {
-    const attachment = Buffer.alloc(64 * 1024, i % 251).toString('base64').replace(/.{76}/g, '$&\r\n');
-    return Buffer.from(
-      [
-        `From: ${MEMBERS[i % MEMBERS.length]}`,
-        'To: support@support.example.com',
-        `Subject: ${phase} ${i} with logs`,
-        `Message-ID: <${id}@bench.test>`,
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/mixed; boundary="b"',
-        '',
-        '--b',
-        'Content-Type: text/plain',
-        '',
-        'Logs attached.',
-        '--b',
-        'Content-Type: application/octet-stream; name="log.bin"',
-        'Content-Disposition: attachment; filename="log.bin"',
-        'Content-Transfer-Encoding: base64',
-        '',
-        attachment,
-        '--b--',
-        '',
-      ].join('\r\n'),
-    );
-  }
-  if (roll === 1) {
-    return Buffer.from(makeMessage({ from: MEMBERS[i % MEMBERS.length]!, subject: `Out of office: ${phase} ${i}`, id }).toString().replace('MIME-Version', 'Auto-Submitted: auto-replied\r\nMIME-Version'));
-  }
-  const from = roll < 16 ? MEMBERS[i % MEMBERS.length]! : STRANGERS[i % STRANGERS.length]!;
-  return makeMessage({ from, subject: `${phase} ${i}`, id });
-}
-
-/** A member's message with one attachment of `mb` MiB (base64, as mail carries it). */
-function large(i: number, mb: number): Buffer {
-  const attachment = Buffer.alloc(mb * 1024 * 1024, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+/** A message with one binary attachment of `bytes`, base64-encoded as mail carries it. */
+function withAttachment(from: string, subject: string, id: string, bytes: number, filename: string): Buffer {
+  const attachment = Buffer.alloc(bytes, bytes % 251).toString('base64').replace(/.{76}/g, '$&\r\n');
   return Buffer.from(
     [
-      `From: ${MEMBERS[0]}`,
+      `From: ${from}`,
       'To: support@support.example.com',
-      `Subject: backlog ${i} with a large dump`,
-      `Message-ID: <large-${i}@bench.test>`,
+      `Subject: ${subject}`,
+      `Message-ID: <${id}@bench.test>`,
       'MIME-Version: 1.0',
       'Content-Type: multipart/mixed; boundary="b"',
       '',
       '--b',
       'Content-Type: text/plain',
       '',
-      'Core dump attached.',
+      'Attached.',
       '--b',
-      'Content-Type: application/octet-stream; name="core.bin"',
-      'Content-Disposition: attachment; filename="core.bin"',
+      `Content-Type: application/octet-stream; name="${filename}"`,
+      `Content-Disposition: attachment; filename="${filename}"`,
       'Content-Transfer-Encoding: base64',
       '',
       attachment,
@@ -93,6 +56,23 @@ function large(i: number, mb: number): Buffer {
       '',
     ].join('\r\n'),
   );
+}
+
+/** ~70% members, ~25% strangers, ~5% automatic replies; every 20th carries a 64 KiB attachment. */
+function generate(i: number, phase: string): Buffer {
+  const id = `${phase}-${i}`;
+  const roll = i % 20;
+  if (roll === 0) return withAttachment(MEMBERS[i % MEMBERS.length]!, `${phase} ${i} with logs`, id, 64 * 1024, 'log.bin');
+  if (roll === 1) {
+    return Buffer.from(makeMessage({ from: MEMBERS[i % MEMBERS.length]!, subject: `Out of office: ${phase} ${i}`, id }).toString().replace('MIME-Version', 'Auto-Submitted: auto-replied\r\nMIME-Version'));
+  }
+  const from = roll < 16 ? MEMBERS[i % MEMBERS.length]! : STRANGERS[i % STRANGERS.length]!;
+  return makeMessage({ from, subject: `${phase} ${i}`, id });
+}
+
+/** A member's message with one attachment of `mb` MiB. */
+function large(i: number, mb: number): Buffer {
+  return withAttachment(MEMBERS[0]!, `backlog ${i} with a large dump`, `large-${i}`, mb * 1024 * 1024, 'core.bin');
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -1,18 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { approvalSummary } from '../../approvals/repository';
 import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
 import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
-import { sameSecret } from '../auth';
+import { bearerToken, sameSecret } from '../auth';
 import type { WebDeps } from '../server';
-
-function bearer(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-  return match?.[1]?.trim() ?? null;
-}
 
 const listQuery = z.object({
   status: z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional(),
@@ -26,7 +20,7 @@ const quarantineQuery = z.object({
 
 export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Promise<void> {
   api.addHook('onRequest', async (request, reply) => {
-    const token = bearer(request);
+    const token = bearerToken(request.headers.authorization);
     if (!token || !sameSecret(token, deps.apiToken)) {
       return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid API token is required' });
     }
