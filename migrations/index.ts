@@ -6,6 +6,8 @@ import * as threading from './2026_11_23_004_threading';
 import * as intakeHolds from './2026_11_23_005_intake_holds';
 import * as bounces from './2026_11_23_006_bounces';
 import * as streamedRaw from './2026_11_23_007_streamed_raw';
+import * as staff from './2026_11_23_008_staff';
+import * as dashboardIndexes from './2026_11_23_009_dashboard_indexes';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_005_intake_holds': intakeHolds,
   '2026_11_23_006_bounces': bounces,
   '2026_11_23_007_streamed_raw': streamedRaw,
+  '2026_11_23_008_staff': staff,
+  '2026_11_23_009_dashboard_indexes': dashboardIndexes,
 };

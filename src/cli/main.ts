@@ -10,6 +10,8 @@ import { DomainError } from '../errors';
 import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
+import { staffCommand, STAFF_USAGE } from './staff';
+import { UsageError } from './usage-error';
 
 /** sysexits(3) codes: an MTA piping into `ingest` retries on 75 and bounces on the others. */
 export const EXIT = { ok: 0, failure: 1, usage: 64, dataError: 65, unavailable: 69, tempFail: 75, config: 78 } as const;
@@ -27,10 +29,9 @@ Commands:
                                    (id, received, from, subject, error; tab-separated)
   quarantine retry ID              take a quarantined message in again; exits 0 when it became
                                    a case (or was kept), 65 when it is still quarantined
+${STAFF_USAGE}
 
 Configuration comes from the environment (and a .env file); see README.md.`;
-
-class UsageError extends Error {}
 
 function describeConnectionError(err: unknown, config: Config): string | null {
   const code = (err as { code?: string } | null)?.code;
@@ -148,6 +149,8 @@ async function run(command: string, args: string[], config: Config): Promise<num
     }
     case 'quarantine':
       return quarantineCommand(args, config);
+    case 'staff':
+      return staffCommand(args, config);
     case 'start': {
       if (args.length) throw new UsageError('start takes no arguments');
       // Listen for signals before anything starts: a SIGTERM during start-up waits for start-up

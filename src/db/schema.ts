@@ -219,6 +219,30 @@ export interface CaseParticipantsTable {
   added_at: Timestamp;
 }
 
+export interface StaffAccountsTable {
+  id: Id;
+  email: string;
+  password_hash: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login_at: Timestamp | null;
+}
+
+export interface StaffSessionsTable {
+  /** SHA-256 of the cookie's value; the value itself is never stored. */
+  token_hash: string;
+  staff_id: Int8;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface RateEventsTable {
+  id: Id;
+  scope: string;
+  key: string;
+  at: Timestamp;
+}
+
 export interface Database {
   companies: CompaniesTable;
   company_domains: CompanyDomainsTable;
@@ -237,6 +261,9 @@ export interface Database {
   outbox: OutboxTable;
   audit_log: AuditLogTable;
   case_participants: CaseParticipantsTable;
+  staff_accounts: StaffAccountsTable;
+  staff_sessions: StaffSessionsTable;
+  rate_events: RateEventsTable;
 }
 
 export type CaseRow = Selectable<CasesTable>;
