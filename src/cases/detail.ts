@@ -1,0 +1,212 @@
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/connection';
+import type { ApprovalChannel, ApprovalStatus } from '../db/schema';
+import { isRawId } from '../intake/quarantine';
+import type { CaseHeadline } from './search';
+
+/**
+ * One case as support staff see it: the case, its whole thread, participants, approval and audit
+ * trail. Times are ISO 8601 strings. Message HTML and attachment bytes are left out (a thread can
+ * be megabytes) and fetched one at a time by loadMessageHtml / loadAttachment.
+ */
+
+export interface TrailEntry {
+  at: string;
+  actor: string;
+  /** How the actor acted (link, reply, staff, system…); null for case events, which have none. */
+  channel: string | null;
+  /** The case event's kind or the audit row's action. */
+  action: string;
+  detail: Record<string, unknown>;
+  source: 'case_event' | 'audit';
+}
+
+export interface AttachmentInfo {
+  id: string;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ThreadMessage {
+  id: string;
+  from: string;
+  name: string | null;
+  recipients: string[];
+  subject: string;
+  text: string;
+  hasHtml: boolean;
+  sentAt: string | null;
+  receivedAt: string;
+  attachments: AttachmentInfo[];
+}
+
+export interface ApprovalDetail {
+  id: string;
+  status: ApprovalStatus;
+  requesterEmail: string;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  channel: ApprovalChannel | null;
+  mailHeld: 'no_approvers' | 'capped' | null;
+  approvers: string[];
+  /** audit_log rows of this approval, oldest first. */
+  history: TrailEntry[];
+}
+
+export interface CaseDetailView extends CaseHeadline {
+  id: string;
+  route: string | null;
+  senderVerified: boolean | null;
+  intakeHold: 'too_large' | null;
+  /** Oldest first. */
+  messages: ThreadMessage[];
+  participants: Array<{ email: string; addedAt: string }>;
+  approval: ApprovalDetail | null;
+  /** case_events and audit_log rows of the case, oldest first. */
+  trail: TrailEntry[];
+}
+
+export interface AttachmentContent {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  content: Buffer;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export async function loadCaseDetail(db: DbOrTx, reference: string): Promise<CaseDetailView | undefined> {
+  const c = await db
+    .selectFrom('cases as c')
+    .leftJoin('companies as co', 'co.id', 'c.company_id')
+    .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
+    .selectAll('c')
+    .select(['co.key as company_key', 'co.name as company_name', 'i.key as infrastructure_key', 'i.name as infrastructure_name'])
+    .where('c.reference', '=', reference.trim().toUpperCase())
+    .executeTakeFirst();
+  if (!c) return undefined;
+  const [messages, participants, approval, trail] = await Promise.all([
+    loadThread(db, c.id),
+    db.selectFrom('case_participants').select(['email', 'added_at']).where('case_id', '=', c.id).orderBy('added_at').orderBy('email').execute(),
+    c.approval_id ? loadApproval(db, c.approval_id) : Promise.resolve(null),
+    loadTrail(db, c.id),
+  ]);
+  return {
+    id: c.id,
+    reference: c.reference,
+    status: c.status,
+    holdReason: c.hold_reason,
+    subject: c.subject,
+    requesterEmail: c.requester_email,
+    requesterName: c.requester_name,
+    companyKey: c.company_key,
+    companyName: c.company_name,
+    infrastructureKey: c.infrastructure_key,
+    infrastructureName: c.infrastructure_name,
+    route: c.route,
+    senderVerified: c.sender_verified,
+    intakeHold: c.intake_hold,
+    createdAt: c.created_at.toISOString(),
+    decidedAt: iso(c.decided_at),
+    messages,
+    participants: participants.map((p) => ({ email: p.email, addedAt: p.added_at.toISOString() })),
+    approval,
+    trail,
+  };
+}
+
+async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> {
+  const messages = await db
+    .selectFrom('messages')
+    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at'])
+    .select(sql<boolean>`html is not null`.as('has_html'))
+    .where('case_id', '=', caseId)
+    .orderBy('id')
+    .execute();
+  if (!messages.length) return [];
+  const attachments = await db
+    .selectFrom('attachments')
+    .select(['id', 'message_id', 'filename', 'content_type', 'size', 'sha256'])
+    .where('message_id', 'in', messages.map((m) => m.id))
+    .orderBy('id')
+    .execute();
+  return messages.map((m) => ({
+    id: m.id,
+    from: m.from_email,
+    name: m.from_name,
+    recipients: m.recipients,
+    subject: m.subject,
+    text: m.text,
+    hasHtml: m.has_html,
+    sentAt: iso(m.sent_at),
+    receivedAt: m.received_at.toISOString(),
+    attachments: attachments
+      .filter((a) => a.message_id === m.id)
+      .map((a) => ({ id: a.id, filename: a.filename, contentType: a.content_type, size: a.size, sha256: a.sha256 })),
+  }));
+}
+
+type AuditRow = { id: string; at: Date; actor: string; channel: string; action: string; detail: Record<string, unknown> };
+
+function auditEntry(r: AuditRow): TrailEntry {
+  return { at: r.at.toISOString(), actor: r.actor, channel: r.channel, action: r.action, detail: r.detail, source: 'audit' };
+}
+
+const AUDIT_COLUMNS = ['id', 'at', 'actor', 'channel', 'action', 'detail'] as const;
+
+async function loadApproval(db: DbOrTx, approvalId: string): Promise<ApprovalDetail | null> {
+  const [a, approvers, history] = await Promise.all([
+    db.selectFrom('approvals').selectAll().where('id', '=', approvalId).executeTakeFirst(),
+    db.selectFrom('approval_approvers').select('email').where('approval_id', '=', approvalId).orderBy('email').execute(),
+    db.selectFrom('audit_log').select(AUDIT_COLUMNS).where('approval_id', '=', approvalId).orderBy('at').orderBy('id').execute(),
+  ]);
+  if (!a) return null;
+  return {
+    id: a.id,
+    status: a.status,
+    requesterEmail: a.requester_email,
+    createdAt: a.created_at.toISOString(),
+    expiresAt: a.expires_at.toISOString(),
+    decidedAt: iso(a.decided_at),
+    decidedBy: a.decided_by,
+    channel: a.channel,
+    mailHeld: a.mail_held,
+    approvers: approvers.map((x) => x.email),
+    history: history.map(auditEntry),
+  };
+}
+
+/**
+ * Case events and audit rows merged by time, in SQL so microseconds count. Rows written in one
+ * transaction share `now()`; among those, case events come first (the decision is recorded before
+ * what follows from it), then by id.
+ */
+async function loadTrail(db: DbOrTx, caseId: string): Promise<TrailEntry[]> {
+  const events = db
+    .selectFrom('case_events')
+    .select(['id', 'at', 'actor', sql<string | null>`null::text`.as('channel'), 'kind as action', 'detail', sql<number>`0`.as('rank')])
+    .where('case_id', '=', caseId);
+  const audits = db
+    .selectFrom('audit_log')
+    .select(['id', 'at', 'actor', 'channel', 'action', 'detail', sql<number>`1`.as('rank')])
+    .where('case_id', '=', caseId);
+  const rows = await db.selectFrom(events.unionAll(audits).as('t')).selectAll().orderBy('at').orderBy('rank').orderBy('id').execute();
+  return rows.map((r) => ({ at: r.at.toISOString(), actor: r.actor, channel: r.channel, action: r.action, detail: r.detail, source: r.rank === 0 ? 'case_event' : 'audit' }));
+}
+
+/** A message's HTML body, for a sandboxed view; undefined when there is none or no such message. */
+export async function loadMessageHtml(db: DbOrTx, messageId: string): Promise<string | undefined> {
+  if (!isRawId(messageId)) return undefined;
+  const row = await db.selectFrom('messages').select('html').where('id', '=', messageId).executeTakeFirst();
+  return row?.html ?? undefined;
+}
+
+export async function loadAttachment(db: DbOrTx, attachmentId: string): Promise<AttachmentContent | undefined> {
+  if (!isRawId(attachmentId)) return undefined;
+  const row = await db.selectFrom('attachments').select(['filename', 'content_type', 'size', 'content']).where('id', '=', attachmentId).executeTakeFirst();
+  return row && { filename: row.filename, contentType: row.content_type, size: row.size, content: row.content };
+}
