@@ -19,6 +19,8 @@ export interface DecisionRequest {
   actor: string;
   /** The approver contact the token was issued to; null for staff, who are checked by the caller. */
   approverContactId: string | null;
+  /** Why, when the decider gave a reason (staff must): kept in the audit log and the case events. */
+  reason?: string;
 }
 
 export type DecisionOutcome =
@@ -60,7 +62,8 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
   const status = req.decision === 'authorize' ? 'authorized' : 'ignored';
   await setDecision(tx, approval.id, status, req.actor, req.channel);
   const scope = { companyId: approval.company_id, infrastructureId: approval.infrastructure_id, approvalId: approval.id, subjectEmail: approval.requester_email };
-  await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}` });
+  const why = req.reason === undefined ? {} : { reason: req.reason };
+  await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}`, detail: why });
   const decided = (await lockApproval(tx, approval.id))!;
   if (req.decision === 'ignore') {
     const ignored = await tx
@@ -70,7 +73,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
       .where('status', '=', 'suspended')
       .returning('id')
       .execute();
-    for (const c of ignored) await recordEvent(tx, c.id, 'ignored', req.actor, { channel: req.channel, approvalId: approval.id });
+    for (const c of ignored) await recordEvent(tx, c.id, 'ignored', req.actor, { channel: req.channel, approvalId: approval.id, ...why });
     return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
   }
 
@@ -102,21 +105,30 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     .execute();
   const outboxIds: string[] = [];
   for (const { id } of released) {
-    await recordEvent(tx, id, 'released', req.actor, { channel: req.channel, approvalId: approval.id });
-    const c = await loadCaseContext(tx, id);
-    if (!c?.infrastructure) continue;
-    outboxIds.push(
-      ...(await copyToCcAll(tx, deps, c)),
-      ...written(await queueMail(tx, deps.outbox, {
-        kind: 'released_notice',
-        props: { case: c.view, infrastructure: c.infrastructure },
-        to: c.requesterEmail,
-        caseId: id,
-        companyId: approval.company_id,
-        inReplyTo: c.messageId,
-        replyTo: caseReplyAddress(id, deps.settings.linkSecret, deps.outbox.supportAddress),
-      })),
-    );
+    await recordEvent(tx, id, 'released', req.actor, { channel: req.channel, approvalId: approval.id, ...why });
+    outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
   }
   return { result: 'decided', approval: decided, releasedCaseIds: released.map((r) => r.id), outboxIds };
+}
+
+/**
+ * The mail a held case that has just opened gets, in the transaction that opened it: the
+ * requester's released notice and the copies for "CC in all cases" members. A case without an
+ * infrastructure has nobody to copy and nothing to name, so it gets none.
+ */
+export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: string): Promise<string[]> {
+  const c = await loadCaseContext(tx, caseId);
+  if (!c?.infrastructure) return [];
+  return [
+    ...(await copyToCcAll(tx, deps, c)),
+    ...written(await queueMail(tx, deps.outbox, {
+      kind: 'released_notice',
+      props: { case: c.view, infrastructure: c.infrastructure },
+      to: c.requesterEmail,
+      caseId,
+      companyId: c.companyId,
+      inReplyTo: c.messageId,
+      replyTo: caseReplyAddress(caseId, deps.settings.linkSecret, deps.outbox.supportAddress),
+    })),
+  ];
 }
