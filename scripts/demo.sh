@@ -22,6 +22,8 @@ export PORT=3000
 export PUBLIC_URL=http://127.0.0.1:3000
 export API_TOKEN=demo-api-token-change-me
 export QUEUE_PREFIX=case-intake-demo
+DEMO_STAFF_EMAIL=demo@support.example.com
+DEMO_STAFF_PASSWORD=demo-password-change-me
 
 say() { printf '\n==> %s\n' "$*"; }
 
@@ -99,6 +101,8 @@ else
 fi
 node bin/case-intake.js migrate
 node bin/case-intake.js directory import "$DIRECTORY_FILE"
+# A staff account for the dashboard (demo only: a fixed password printed below).
+echo "$DEMO_STAFF_PASSWORD" | node bin/case-intake.js staff add "$DEMO_STAFF_EMAIL"
 
 # --- 4. the service, stopped with the demo ----------------------------------------------------
 mkdir -p "$LOG_DIR"
@@ -165,7 +169,8 @@ cat <<EOF
 
 ==> case-intake is running (pid $SERVICE_PID)
 
-Outbound mail: http://127.0.0.1:3000/dev/mail   (open it in a browser: the approval requests for the
+Dashboard:     http://127.0.0.1:3000/dashboard   (sign in as $DEMO_STAFF_EMAIL / $DEMO_STAFF_PASSWORD)
+Outbound mail: http://127.0.0.1:3000/dev/mail   (signed in as staff: the approval requests for the
                held cases are there; click Authorize in one, then look at the case list again)
 Health:       curl -s http://127.0.0.1:3000/healthz
 Cases:        curl -s -H 'Authorization: Bearer $API_TOKEN' http://127.0.0.1:3000/api/cases

@@ -19,6 +19,8 @@ import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { BullQueues, BullWorkers } from './queue/bullmq';
 import type { JobHandlers } from './queue/jobs';
 import { Metrics } from './ops/metrics';
+import { pruneAttempts } from './security/rate-limit';
+import { pruneStaffSessions } from './staff/sessions';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
@@ -87,7 +89,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
     match: async ({ caseId }) => {
       const outcome = await matchCase(ctx.db, caseId, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
       if (outcome.result === 'decided') {
-        ctx.log.info({ caseId, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
+        ctx.log.info({ case: outcome.reference, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
         await sendLater(ctx, outcome.outboxIds);
       }
       return outcome;
@@ -115,6 +117,8 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   const recovered = await recoverInterrupted(ctx.intake, graceMs);
   if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
   await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500));
+  await pruneStaffSessions(ctx.db);
+  await pruneAttempts(ctx.db);
   const clock = await runApprovalClock(ctx.approvals);
   if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
   await sendLater(ctx, clock.outboxIds);
@@ -186,6 +190,10 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
     intake: ctx.intake,
     metrics,
     metricsToken: config.metricsToken,
+    staffSessionTtlMs: config.staffSessionTtlMs,
+    intakeAlertAfterMs: config.intakeAlertAfterMs,
+    liveRefreshMs: config.dashboardRefreshMs,
+    queues: ctx.jobs,
   });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');

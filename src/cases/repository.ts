@@ -104,12 +104,12 @@ export async function findCaseForMatching(db: DbOrTx, caseId: string) {
   const row = await db
     .selectFrom('cases as c')
     .innerJoin('messages as m', 'm.case_id', 'c.id')
-    .select(['c.status', 'c.requester_email', 'm.recipients', 'c.intake_hold', 'c.sender_verified'])
+    .select(['c.reference', 'c.status', 'c.requester_email', 'm.recipients', 'c.intake_hold', 'c.sender_verified'])
     .where('c.id', '=', caseId)
     .orderBy('m.id')
     .limit(1)
     .executeTakeFirst();
-  return row && { status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified };
+  return row && { reference: row.reference, status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified };
 }
 
 export interface CaseDecision {

@@ -59,6 +59,9 @@ const schema = z.object({
   /** The secret before a rotation: links signed with it stay valid until they expire. */
   LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   APPROVAL_TTL: duration('7d'),
+  STAFF_SESSION_TTL: duration('12h'),
+  INTAKE_ALERT_AFTER: duration('5m'),
+  DASHBOARD_REFRESH: duration('5s'),
   APPROVAL_REMIND_AFTER: duration('24h'),
   /** Approval mails (requests and reminders) per company per hour; the rest wait, held and visible. */
   APPROVAL_MAIL_PER_HOUR: z.coerce.number().int().min(1).default(30),
@@ -114,6 +117,11 @@ export interface Config {
   linkSecret: string;
   linkSecretPrevious: string | null;
   approvalTtlMs: number;
+  staffSessionTtlMs: number;
+  /** The dashboard turns red when the mailbox has been disconnected, or decisions lag, this long. */
+  intakeAlertAfterMs: number;
+  /** How often an open dashboard overview gets new numbers. */
+  dashboardRefreshMs: number;
   approvalRemindAfterMs: number;
   approvalMailPerHour: number;
   inboundAuthservId: string | null;
@@ -183,6 +191,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
     linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
     approvalTtlMs: c.APPROVAL_TTL,
+    staffSessionTtlMs: c.STAFF_SESSION_TTL,
+    intakeAlertAfterMs: c.INTAKE_ALERT_AFTER,
+    dashboardRefreshMs: c.DASHBOARD_REFRESH,
     approvalRemindAfterMs: c.APPROVAL_REMIND_AFTER,
     approvalMailPerHour: c.APPROVAL_MAIL_PER_HOUR,
     inboundAuthservId: c.INBOUND_AUTHSERV_ID ?? null,

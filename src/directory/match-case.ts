@@ -5,7 +5,7 @@ import { decide } from './matching';
 import { loadSenderFacts } from './repository';
 
 export type MatchOutcome =
-  | { result: 'decided'; status: 'open' | 'suspended'; holdReason: string | null; outboxIds: string[] }
+  | { result: 'decided'; reference: string; status: 'open' | 'suspended'; holdReason: string | null; outboxIds: string[] }
   | { result: 'skipped'; reason: 'missing' | 'already_decided' };
 
 /** What follows a decision inside its transaction (notices, approval requests); returns outbox ids. */
@@ -48,5 +48,5 @@ export async function matchCase(db: Db, caseId: string, options: MatchOptions = 
     return applied ? afterDecision(tx, caseId) : null;
   });
   if (outboxIds === null) return { result: 'skipped', reason: 'already_decided' };
-  return { result: 'decided', status: decision.status, holdReason, outboxIds };
+  return { result: 'decided', reference: found.reference, status: decision.status, holdReason, outboxIds };
 }

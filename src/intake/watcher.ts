@@ -16,6 +16,8 @@ export interface WatcherStatus {
   lastMessageAt: string | null;
   lastError: string | null;
   reconnects: number;
+  /** When the state last changed: how long the mailbox has been disconnected, for the dashboard. */
+  stateSince: string;
 }
 
 export interface WatcherOptions {
@@ -77,7 +79,12 @@ export class MailboxWatcher {
     this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
     this.concurrency = opts.concurrency ?? 8;
     this.maxMessageBytes = opts.maxMessageBytes ?? 25 * 1024 * 1024;
-    this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0 };
+    this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0, stateSince: new Date().toISOString() };
+  }
+
+  private setState(state: WatcherState): void {
+    if (this.s.state !== state) this.s.stateSince = new Date().toISOString();
+    this.s.state = state;
   }
 
   status(): WatcherStatus {
@@ -93,7 +100,7 @@ export class MailboxWatcher {
     this.client?.close();
     await this.loop;
     await this.lease.release();
-    this.s.state = 'stopped';
+    this.setState('stopped');
   }
 
   private get stopped(): boolean {
@@ -104,7 +111,7 @@ export class MailboxWatcher {
     const log = this.deps.log.child({ mailbox: this.opts.target.id });
     while (!this.stopped) {
       if (!(await this.lease.tryAcquire())) {
-        this.s.state = 'standby';
+        this.setState('standby');
         await sleep(this.opts.leaseCheckMs ?? 2000, this.abort.signal);
         continue;
       }
@@ -112,7 +119,7 @@ export class MailboxWatcher {
         await this.session();
       } catch (err) {
         if (this.stopped) break;
-        this.s.state = 'disconnected';
+        this.setState('disconnected');
         this.s.lastError = err instanceof Error ? err.message : String(err);
         this.s.reconnects++;
         const wait = this.backoff.next();
@@ -125,7 +132,7 @@ export class MailboxWatcher {
   /** One connection's life: resolves when stopped, rejects when the connection or the lease fails. */
   private async session(): Promise<void> {
     const t = this.opts.target;
-    this.s.state = 'connecting';
+    this.setState('connecting');
     const client = new ImapFlow({
       host: t.host,
       port: t.port,
@@ -152,7 +159,7 @@ export class MailboxWatcher {
     try {
       await client.connect();
       await client.mailboxOpen(t.mailbox);
-      this.s.state = 'connected';
+      this.setState('connected');
       this.s.mode = client.capabilities.has('IDLE') ? 'idle' : 'polling';
       this.s.lastError = null;
       this.backoff.reset();
@@ -173,7 +180,7 @@ export class MailboxWatcher {
       await this.syncing?.catch(() => undefined);
       if (client.usable) await client.logout().catch(() => undefined);
       client.close();
-      if (!this.stopped && this.s.state === 'connected') this.s.state = 'disconnected';
+      if (!this.stopped && this.s.state === 'connected') this.setState('disconnected');
     }
   }
 

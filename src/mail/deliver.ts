@@ -20,13 +20,13 @@ export async function deliverOutboxRow(deps: { db: Db; transport: MailTransport;
   try {
     const { response } = await deps.transport.send(row);
     await markSent(deps.db, id, response);
-    deps.log.info({ outboxId: id, kind: row.kind, caseId: row.case_id }, 'mail sent');
+    deps.log.info({ outboxId: id, kind: row.kind, case: row.case_reference }, 'mail sent');
     return { result: 'sent', response };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
     await recordFailure(deps.db, id, error, final);
-    deps.log.warn({ outboxId: id, kind: row.kind, attempt: row.attempts + 1, final, err: error }, 'mail not sent');
+    deps.log.warn({ outboxId: id, kind: row.kind, case: row.case_reference, attempt: row.attempts + 1, final, err: error }, 'mail not sent');
     if (final) return { result: 'failed', error };
     throw err;
   }

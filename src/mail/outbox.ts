@@ -107,8 +107,15 @@ export async function approvalMailsLastHour(tx: Tx, companyId: string): Promise<
 
 export type OutboxRow = NonNullable<Awaited<ReturnType<typeof loadOutbox>>>;
 
+/** An outbox row, with its case's reference for the log line that follows its delivery. */
 export async function loadOutbox(db: DbOrTx, id: string) {
-  return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+  return db
+    .selectFrom('outbox')
+    .leftJoin('cases', 'cases.id', 'outbox.case_id')
+    .selectAll('outbox')
+    .select('cases.reference as case_reference')
+    .where('outbox.id', '=', id)
+    .executeTakeFirst();
 }
 
 export async function markSent(db: DbOrTx, id: string, smtpResponse: string): Promise<void> {

@@ -87,6 +87,11 @@ export class BullQueues implements JobSink {
     return Object.fromEntries(entries) as Record<QueueName, QueueCounts>;
   }
 
+  /** The queues themselves, for Bull Board (the staff's job view); nothing else should need them. */
+  boardQueues(): Queue[] {
+    return [...this.queues.values()];
+  }
+
   get queuePrefix(): string {
     return this.prefix;
   }

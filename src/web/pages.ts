@@ -2,45 +2,77 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 
-export type PageValue = string | number | boolean | null | PageData[];
-export interface PageData {
-  [key: string]: PageValue;
+/** A page's data: plain values, arrays and objects, escaped by handlebars when shown. */
+export type PageData = Record<string, unknown>;
+
+/** What every dashboard page's frame needs: who is signed in and the token its forms carry. */
+export interface PageFrame {
+  staffEmail: string;
+  csrf: string;
+  /** The navigation entry to mark as current. */
+  section: string;
+}
+
+async function templateFiles(dir: string, prefix = ''): Promise<Array<[string, string]>> {
+  const found: Array<[string, string]> = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) found.push(...(await templateFiles(path.join(dir, entry.name), `${prefix}${entry.name}/`)));
+    else if (entry.name.endsWith('.hbs')) found.push([`${prefix}${entry.name.slice(0, -4)}`, path.join(dir, entry.name)]);
+  }
+  return found;
 }
 
 /**
- * Server-rendered pages from `templates/pages/*.hbs` inside `layout.hbs`. Every value is escaped
- * by handlebars; the only raw insertion is the layout's `{{{body}}}`, which is our own output.
+ * Server-rendered pages from `templates/pages/**.hbs`, inside `layout.hbs` (public pages) or
+ * `dashboard/layout.hbs` (staff pages). Every value is escaped by handlebars; the only raw
+ * insertions are the layouts' `{{{body}}}` and the chart's SVG, which are our own output.
  */
 export class PageRenderer {
   private constructor(
     private readonly pages: Map<string, Handlebars.TemplateDelegate>,
-    private readonly layout: Handlebars.TemplateDelegate,
     readonly css: string,
+    readonly script: string,
   ) {}
 
   static async load(templatesDir: string): Promise<PageRenderer> {
     const dir = path.join(templatesDir, 'pages');
     const hb = Handlebars.create();
+    hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     const pages = new Map<string, Handlebars.TemplateDelegate>();
-    for (const file of await readdir(dir)) {
-      if (!file.endsWith('.hbs')) continue;
-      pages.set(file.slice(0, -4), hb.compile(await readFile(path.join(dir, file), 'utf8'), { strict: true }));
+    for (const [name, file] of await templateFiles(dir)) {
+      const source = await readFile(file, 'utf8');
+      // Every page is also a partial under its name: the overview embeds its live part.
+      hb.registerPartial(name, source);
+      pages.set(name, hb.compile(source));
     }
-    const layout = pages.get('layout');
-    if (!layout) throw new Error(`missing ${path.join(dir, 'layout.hbs')}`);
-    return new PageRenderer(pages, layout, await readFile(path.join(dir, 'style.css'), 'utf8'));
+    for (const layout of ['layout', 'dashboard/layout']) if (!pages.has(layout)) throw new Error(`missing ${path.join(dir, `${layout}.hbs`)}`);
+    const [css, script] = await Promise.all([readFile(path.join(dir, 'style.css'), 'utf8'), readFile(path.join(dir, 'dashboard', 'live.js'), 'utf8')]);
+    return new PageRenderer(pages, css, script);
+  }
+
+  private template(name: string): Handlebars.TemplateDelegate {
+    const page = this.pages.get(name);
+    if (!page) throw new Error(`no page template ${name}`);
+    return page;
   }
 
   render(name: string, title: string, data: PageData): string {
-    const page = this.pages.get(name);
-    if (!page) throw new Error(`no page template ${name}`);
-    return this.layout({ title, body: page(data) });
+    return this.template('layout')({ title, body: this.template(name)(data) });
+  }
+
+  /** A part of a page without its frame (the overview's live refresh sends one). */
+  fragment(name: string, data: PageData): string {
+    return this.template(name)(data);
+  }
+
+  renderDashboard(name: string, title: string, frame: PageFrame, data: PageData): string {
+    return this.template('dashboard/layout')({ title, ...frame, [`in_${frame.section}`]: true, body: this.template(name)({ ...data, csrf: frame.csrf }) });
   }
 }
 
 /**
- * Headers for every HTML page: no script at all, styles only from us, forms only to us, never
- * framed, never cached, and no Referer (an approval URL carries its token).
+ * Headers for every public HTML page: no script at all, styles only from us, forms only to us,
+ * never framed, never cached, and no Referer (an approval URL carries its token).
  */
 export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
@@ -50,4 +82,27 @@ export const PAGE_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
   'x-robots-tag': 'noindex, nofollow',
+};
+
+/**
+ * Staff pages: as strict, plus our own script (the overview's live refresh over server-sent
+ * events) and frames from us only (a message's HTML body, itself served sandboxed).
+ */
+export const DASHBOARD_HEADERS: Record<string, string> = {
+  ...PAGE_HEADERS,
+  'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+};
+
+/**
+ * A message's own HTML, shown inside a sandboxed frame: the CSP sandbox gives it an opaque origin
+ * with no scripts, forms, plugins or navigation of the dashboard, and nothing loads from outside
+ * (no tracking pixels); inline styles are allowed so the mail still reads as it was written.
+ */
+export const MAIL_HTML_HEADERS: Record<string, string> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'cache-control': 'no-store',
 };

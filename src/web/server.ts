@@ -6,13 +6,18 @@ import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { CapturedMail } from '../intake/dev-smtp';
 import type { IntakeDeps } from '../intake/ingest';
-import type { PageRenderer } from './pages';
+import { PAGE_HEADERS, type PageRenderer } from './pages';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerDevMailRoutes } from './routes/dev-mail';
 import { registerMetricsRoute } from './routes/metrics';
 import type { Metrics } from '../ops/metrics';
 import { registerHealthRoutes, type HealthReport } from './routes/health';
+import type { Queue } from 'bullmq';
+import type { QueueCounts } from '../queue/bullmq';
+import { registerDashboardRoutes } from './routes/dashboard';
+import { registerQueueBoard } from './routes/queues';
+import { StaffAuth } from './staff-auth';
 
 export interface WebDeps {
   db: Db;
@@ -28,6 +33,13 @@ export interface WebDeps {
   metricsToken?: string | null;
   /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
   devMail?: CapturedMail[];
+  staffSessionTtlMs: number;
+  /** The dashboard turns red when intake is disconnected or decisions lag this long. */
+  intakeAlertAfterMs: number;
+  /** How often the overview's live numbers refresh (5 s unless a test says otherwise). */
+  liveRefreshMs?: number;
+  /** The job queues, for the overview's counts and Bull Board; absent in tests of the web alone. */
+  queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
 }
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, not_found: 404, conflict: 409, unavailable: 503 };
@@ -38,6 +50,11 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: true });
   app.setErrorHandler((err, request, reply) => {
+    if (err instanceof DomainError && request.url.startsWith('/dashboard')) {
+      // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
+      const status = STATUS_BY_CODE[err.code];
+      return reply.status(status).headers(PAGE_HEADERS).send(deps.pages.render('notice', status === 404 ? 'Not found' : 'Cannot do that', { heading: status === 404 ? 'Not found' : 'That did not work', message: err.message, error: true }));
+    }
     if (err instanceof DomainError) return reply.status(STATUS_BY_CODE[err.code]).send({ error: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status < 500) return reply.status(status).send({ error: 'bad_request', message: (err as Error).message });
@@ -49,10 +66,25 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
     done(null, parseForm(body as string));
   });
   app.get('/static/pages.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.css));
+  app.get('/static/live.js', async (_request, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.script));
+
+  // Open to all: probes, the scrape endpoint (its own token), and the approval links.
   registerHealthRoutes(app, deps.health);
   registerApprovalRoutes(app, deps);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics, deps.metricsToken ?? null);
-  if (deps.devMail) registerDevMailRoutes(app, deps.devMail, deps.pages);
+
+  // Everything else needs a staff session (or, for /api, the API token).
+  const auth = new StaffAuth({ db: deps.db, log: deps.log, pages: deps.pages, secret: deps.approvals.settings.linkSecret, sessionTtlMs: deps.staffSessionTtlMs, publicUrl: deps.approvals.settings.publicUrl });
+  auth.register(app);
+  app.get('/', async (_request, reply) => reply.redirect('/dashboard', 303));
+  await app.register(async (staff) => {
+    staff.addHook('onRequest', auth.requirePage);
+    staff.addHook('preHandler', auth.requireCsrf);
+    registerDashboardRoutes(staff, deps, auth);
+    if (deps.devMail) registerDevMailRoutes(staff, deps.devMail, deps.pages);
+    const queues = deps.queues;
+    if (queues) await staff.register(async (board) => registerQueueBoard(board, queues.boardQueues()));
+  });
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
   return app;
 }

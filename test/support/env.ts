@@ -5,6 +5,7 @@ import pino from 'pino';
 import { closeContext, createContext, type AppContext } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/config';
 import { migrateToLatest } from '../../src/db/migrate';
+import { createLogger } from '../../src/log';
 
 /** The PostgreSQL server tests create their throwaway databases on (the machine's own, trust auth). */
 export const TEST_PG = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -61,9 +62,11 @@ export interface TestApp {
 }
 
 /** A migrated database plus an application context wired to it, for integration tests. */
-export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(overrides: Record<string, string> = {}, logLines?: string[]): Promise<TestApp> {
   const database = await createTestDatabase();
-  const ctx = await createContext(testConfig(database.url, overrides), pino({ level: 'silent' }));
+  // With `logLines`, the production logger (and its redaction) writes every line there.
+  const log = logLines ? createLogger('debug', { write: (line: string) => void logLines.push(line) }) : pino({ level: 'silent' });
+  const ctx = await createContext(testConfig(database.url, overrides), log);
   await migrateToLatest(ctx.db);
   return {
     ctx,

@@ -24,11 +24,11 @@ export interface TestService {
 let counter = 0;
 
 /** The whole service (workers, HTTP, sweeps) on a fresh database, sending mail to a capture sink. */
-export async function startTestService(overrides: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(overrides: Record<string, string> = {}, logLines?: string[]): Promise<TestService> {
   const sink = await startSmtpSink();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const app = await createTestApp({ SMTP_URL: sink.url, PORT: String(port), PUBLIC_URL: base, ...overrides });
+  const app = await createTestApp({ SMTP_URL: sink.url, PORT: String(port), PUBLIC_URL: base, ...overrides }, logLines);
   const directory = parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8')));
   await importDirectory(app.ctx.db, directory, { replace: false });
   const service = await startService(app.ctx);

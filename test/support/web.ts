@@ -18,6 +18,8 @@ export async function startTestWeb(app: TestApp, apiToken: string): Promise<{ se
     pages: await PageRenderer.load(TEMPLATES_DIR),
     sendLater: async () => undefined,
     intake: app.ctx.intake,
+    staffSessionTtlMs: app.ctx.config.staffSessionTtlMs,
+    intakeAlertAfterMs: app.ctx.config.intakeAlertAfterMs,
   });
   return { server, base: await server.listen({ host: '127.0.0.1', port: 0 }) };
 }

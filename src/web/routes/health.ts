@@ -4,7 +4,7 @@ export interface HealthReport {
   status: 'ok' | 'degraded';
   database: 'up' | 'down';
   redis: 'up' | 'down';
-  mailbox: { state: string; mode: string | null; lastSyncAt: string | null; lastMessageAt: string | null; lastError: string | null } | { state: 'disabled' };
+  mailbox: { state: string; mode: string | null; lastSyncAt: string | null; lastMessageAt: string | null; lastError: string | null; stateSince?: string } | { state: 'disabled' };
 }
 
 export function registerHealthRoutes(app: FastifyInstance, health: () => Promise<HealthReport>): void {

@@ -1,0 +1,37 @@
+import type { CaseStatus, HoldReason } from '../../db/schema';
+
+/** What staff read for each hold reason. */
+export const HOLD_WORDS: Record<HoldReason, string> = {
+  unknown_sender: 'unknown sender',
+  not_permitted: 'not permitted on this infrastructure',
+  unrouted: 'unrouted (no infrastructure)',
+  rate_limited: 'rate limited (possible loop)',
+  sender_not_verified: 'sender not verified (DMARC)',
+  too_large: 'too large',
+};
+
+export const STATUS_WORDS: Record<CaseStatus, string> = { new: 'new (being matched)', open: 'open', suspended: 'held', ignored: 'ignored' };
+
+const STAMP = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC', hour12: false });
+
+export function when(d: Date | string | null): string {
+  if (d === null) return '—';
+  return `${STAMP.format(typeof d === 'string' ? new Date(d) : d)} UTC`;
+}
+
+/** A duration the way people say it: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function ago(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 120) return `${min} min`;
+  const h = Math.floor(s / 3600);
+  if (h < 48) return `${h} h ${Math.round((s % 3600) / 60)} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

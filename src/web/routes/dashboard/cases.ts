@@ -1,0 +1,98 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { resendApprovalRequest, routeCase, staffDecideCase, type StaffActionOutcome } from '../../../approvals/staff-actions';
+import { loadAttachment, loadCaseDetail, loadMessageHtml } from '../../../cases/detail';
+import { CASE_STATUSES } from '../../../cases/repository';
+import { listFilterOptions, searchCases, type CaseSearchFilter } from '../../../cases/search';
+import type { CaseStatus, HoldReason } from '../../../db/schema';
+import { DomainError } from '../../../errors';
+import { HOLD_REASONS } from '../../../ops/overview';
+import { caseDetailData, caseListData, NOTICES } from '../../dashboard/case-views';
+import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../pages';
+import type { WebDeps } from '../../server';
+import type { StaffAuth } from '../../staff-auth';
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const listQuery = z.object({
+  status: z.preprocess(blankToUndefined, z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional()),
+  hold: z.preprocess(blankToUndefined, z.enum(HOLD_REASONS as [HoldReason, ...HoldReason[]]).optional()),
+  company: z.preprocess(blankToUndefined, z.string().max(200).optional()),
+  infrastructure: z.preprocess(blankToUndefined, z.string().max(200).optional()),
+  requester: z.preprocess(blankToUndefined, z.string().max(320).optional()),
+  q: z.preprocess(blankToUndefined, z.string().max(200).optional()),
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+});
+
+function invalid(error: z.ZodError): DomainError {
+  return new DomainError('invalid_input', 'invalid query', error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+}
+
+export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+  app.get('/dashboard/cases', async (request, reply) => {
+    const parsed = listQuery.safeParse(request.query);
+    if (!parsed.success) throw invalid(parsed.error);
+    const q = parsed.data;
+    const filter: CaseSearchFilter = { status: q.status, holdReason: q.hold, companyKey: q.company, infrastructureKey: q.infrastructure, requester: q.requester, q: q.q };
+    const [result, options] = await Promise.all([searchCases(deps.db, filter, { page: q.page }), listFilterOptions(deps.db)]);
+    const section = q.status === 'suspended' ? 'held' : 'cases';
+    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/cases', section === 'held' ? 'Held cases' : 'Cases', auth.frame(request, section), caseListData(result, options, q)));
+  });
+
+  app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/dashboard/cases/:reference', async (request, reply) => {
+    const detail = await loadCaseDetail(deps.db, request.params.reference);
+    if (!detail) throw new DomainError('not_found', `no case ${request.params.reference}`);
+    const options = await listFilterOptions(deps.db);
+    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/case', `${detail.reference}: ${detail.subject}`, auth.frame(request, 'cases'), caseDetailData(detail, options, request.query.notice)));
+  });
+
+  // A message's own HTML, for the sandboxed frame on the case page (see MAIL_HTML_HEADERS).
+  app.get<{ Params: { id: string } }>('/dashboard/messages/:id/html', async (request, reply) => {
+    const html = await loadMessageHtml(deps.db, request.params.id);
+    if (html === undefined) throw new DomainError('not_found', `no HTML body for message ${request.params.id}`);
+    return reply.headers(MAIL_HTML_HEADERS).send(html);
+  });
+
+  // Attachments always download (never render in our origin), under the name the sender gave.
+  app.get<{ Params: { id: string } }>('/dashboard/attachments/:id', async (request, reply) => {
+    const a = await loadAttachment(deps.db, request.params.id);
+    if (!a) throw new DomainError('not_found', `no attachment ${request.params.id}`);
+    const name = (a.filename ?? `attachment-${request.params.id}`).replace(/[\r\n"\\]/g, '_');
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "sandbox; default-src 'none'")
+      .header('cache-control', 'no-store')
+      .send(a.content);
+  });
+
+  const field = (body: unknown, name: string): string => {
+    const v = (body as Record<string, unknown> | undefined)?.[name];
+    return typeof v === 'string' ? v : '';
+  };
+
+  /** Every action answers with the case page again (post/redirect/get), saying what happened. */
+  async function act(request: FastifyRequest, reply: FastifyReply, reference: string, work: (caseId: string) => Promise<StaffActionOutcome>) {
+    const found = await deps.db.selectFrom('cases').select('id').where('reference', '=', reference).executeTakeFirst();
+    if (!found) throw new DomainError('not_found', `no case ${reference}`);
+    const outcome = await work(found.id);
+    await deps.sendLater(outcome.outboxIds);
+    const notice = outcome.result === 'done' ? outcome.action : outcome.result === 'capped' ? 'capped' : outcome.reason;
+    deps.log.info({ event: 'staff_action', case: reference, staff: request.staff?.email, outcome: notice }, 'staff acted on a case');
+    return reply.redirect(`/dashboard/cases/${encodeURIComponent(reference)}?notice=${notice in NOTICES ? notice : 'done'}`, 303);
+  }
+
+  app.post<{ Params: { reference: string } }>('/dashboard/cases/:reference/resend', async (request, reply) =>
+    act(request, reply, request.params.reference, (id) => resendApprovalRequest(deps.approvals, id, request.staff!.email)),
+  );
+
+  app.post<{ Params: { reference: string } }>('/dashboard/cases/:reference/decision', async (request, reply) => {
+    const decision = field(request.body, 'decision');
+    if (decision !== 'authorize' && decision !== 'ignore') throw new DomainError('invalid_input', 'decision must be authorize or ignore');
+    return act(request, reply, request.params.reference, (id) => staffDecideCase(deps.approvals, id, decision, request.staff!.email, field(request.body, 'reason')));
+  });
+
+  app.post<{ Params: { reference: string } }>('/dashboard/cases/:reference/route', async (request, reply) =>
+    act(request, reply, request.params.reference, (id) => routeCase(deps.approvals, id, field(request.body, 'infrastructure'), request.staff!.email, field(request.body, 'reason') || undefined)),
+  );
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { loadDirectory } from '../../../directory/listing';
+import { when } from '../../dashboard/words';
+import { DASHBOARD_HEADERS } from '../../pages';
+import type { WebDeps } from '../../server';
+import type { StaffAuth } from '../../staff-auth';
+
+/** The directory, read-only: it changes through `directory import` and approvals, not here. */
+export function registerDirectoryRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+  app.get('/dashboard/directory', async (request, reply) => {
+    const companies = await loadDirectory(deps.db);
+    const data = companies.map((c) => ({
+      ...c,
+      domainList: c.domains.join(', ') || '—',
+      infrastructures: c.infrastructures.map((i) => ({ ...i, addressList: i.addresses.join(', ') || '—' })),
+      contacts: c.contacts.map((p) => ({
+        ...p,
+        permissions: p.permissions.map((x) => ({
+          ...x,
+          origin: x.source === 'approval' ? `approval${x.grantedBy ? ` by ${x.grantedBy}` : ''}${x.grantedVia ? ` (${x.grantedVia})` : ''}` : x.source,
+          since: when(x.createdAt),
+        })),
+      })),
+    }));
+    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/directory', 'Directory', auth.frame(request, 'directory'), { companies: data }));
+  });
+}

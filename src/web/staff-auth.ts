@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../db/connection';
+import { countAttempt, forgetAttempts, underLimit, type RateRule } from '../security/rate-limit';
+import { mac, sameText } from '../security/signing';
+import { checkStaffLogin, normaliseStaffEmail } from '../staff/accounts';
+import { endStaffSession, findStaffSession, startStaffSession, type StaffSession } from '../staff/sessions';
+import { clearCookie, readCookie, setCookie } from './cookies';
+import { PAGE_HEADERS, type PageFrame, type PageRenderer } from './pages';
+
+export const STAFF_COOKIE = 'case_intake_staff';
+/** Binds the sign-in form's CSRF token to this browser before there is a session. */
+const LOGIN_COOKIE = 'case_intake_login';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    staff: StaffSession | null;
+  }
+}
+
+export interface StaffAuthDeps {
+  db: Db;
+  /** Sign-ins and sign-outs are events worth a line (never the password or the cookie). */
+  log: Logger;
+  pages: PageRenderer;
+  /** Key for CSRF tokens (derived per purpose from LINK_SECRET). */
+  secret: string;
+  sessionTtlMs: number;
+  /** Cookies get `Secure` when the public URL is https (or the proxy says the request was). */
+  publicUrl: string;
+}
+
+// Failed sign-ins: five per address and twenty per client in fifteen minutes, across processes.
+const LOGIN_BY_EMAIL: RateRule = { scope: 'staff_login_email', limit: 5, windowMs: 15 * 60_000 };
+const LOGIN_BY_CLIENT: RateRule = { scope: 'staff_login_client', limit: 20, windowMs: 15 * 60_000 };
+
+export class StaffAuth {
+  constructor(private readonly deps: StaffAuthDeps) {}
+
+  csrfFor(sessionKey: string): string {
+    return mac(this.deps.secret, 'csrf', sessionKey, 20);
+  }
+
+  frame(request: FastifyRequest, section: string): PageFrame {
+    const staff = request.staff!;
+    return { staffEmail: staff.email, csrf: this.csrfFor(staff.sessionKey), section };
+  }
+
+  /** The form's `_csrf` field matches the session's token. */
+  csrfOk(request: FastifyRequest): boolean {
+    const given = (request.body as Record<string, unknown> | undefined)?._csrf;
+    return Boolean(request.staff && typeof given === 'string' && sameText(given, this.csrfFor(request.staff.sessionKey)));
+  }
+
+  /** For long-lived responses (the overview's event stream): is the session still valid now? */
+  async stillSignedIn(request: FastifyRequest): Promise<boolean> {
+    const token = readCookie(request, STAFF_COOKIE);
+    return Boolean(token && (await findStaffSession(this.deps.db, token)));
+  }
+
+  secure(request: FastifyRequest): boolean {
+    return this.deps.publicUrl.startsWith('https:') || request.protocol === 'https';
+  }
+
+  /** Loads the session named by the cookie, if any, for every request. */
+  register(app: FastifyInstance): void {
+    app.decorateRequest('staff', null);
+    app.addHook('onRequest', async (request) => {
+      const token = readCookie(request, STAFF_COOKIE);
+      request.staff = token ? ((await findStaffSession(this.deps.db, token)) ?? null) : null;
+    });
+    this.registerLogin(app);
+  }
+
+  /** For staff pages: no session → the sign-in page, then back; a POST without the token → 403. */
+  readonly requirePage = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (!request.staff) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') return reply.status(401).headers(PAGE_HEADERS).send(this.deps.pages.render('notice', 'Signed out', { heading: 'Please sign in again', message: 'Your session has ended; nothing was changed.', error: true }));
+      return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
+    }
+    return undefined;
+  };
+
+  readonly requireCsrf = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (request.method === 'POST' && !this.csrfOk(request)) {
+      return reply.status(403).headers(PAGE_HEADERS).send(this.deps.pages.render('notice', 'Refused', { heading: 'This form has expired', message: 'The request did not carry this session’s form token, so nothing was changed. Go back, reload the page and try again.', error: true }));
+    }
+    return undefined;
+  };
+
+  private loginCsrf(request: FastifyRequest, reply: FastifyReply): string {
+    let binding = readCookie(request, LOGIN_COOKIE);
+    if (!binding || !/^[A-Za-z0-9_-]{22}$/.test(binding)) {
+      binding = randomBytes(16).toString('base64url');
+      setCookie(reply, LOGIN_COOKIE, binding, { path: '/login', httpOnly: true, sameSite: 'strict', secure: this.secure(request) });
+    }
+    return mac(this.deps.secret, 'login-csrf', binding, 20);
+  }
+
+  private loginPage(request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; next?: string }) {
+    return reply
+      .status(status)
+      .headers(PAGE_HEADERS)
+      .send(this.deps.pages.render('login', 'Sign in', { csrf: this.loginCsrf(request, reply), email: data.email ?? '', error: data.error ?? null, next: safeNext(data.next) }));
+  }
+
+  private registerLogin(app: FastifyInstance): void {
+    app.get<{ Querystring: { next?: string } }>('/login', async (request, reply) => {
+      if (request.staff) return reply.redirect(safeNext(request.query.next), 303);
+      return this.loginPage(request, reply, 200, { next: request.query.next });
+    });
+
+    app.post<{ Body: Record<string, unknown> }>('/login', async (request, reply) => {
+      const body = request.body ?? {};
+      const field = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+      const email = field('email').trim().toLowerCase();
+      const binding = readCookie(request, LOGIN_COOKIE);
+      if (!binding || !sameText(field('_csrf'), mac(this.deps.secret, 'login-csrf', binding, 20))) {
+        return this.loginPage(request, reply, 403, { email, error: 'This form had expired. Please sign in again.', next: field('next') });
+      }
+      const client = request.ip;
+      const emailKey = safeEmailKey(email);
+      if (!(await underLimit(this.deps.db, LOGIN_BY_EMAIL, [emailKey])) || !(await underLimit(this.deps.db, LOGIN_BY_CLIENT, [client]))) {
+        reply.header('retry-after', String(LOGIN_BY_EMAIL.windowMs / 1000));
+        return this.loginPage(request, reply, 429, { email, error: 'Too many failed sign-ins. Wait fifteen minutes and try again.', next: field('next') });
+      }
+      const staff = await checkStaffLogin(this.deps.db, email, field('password'));
+      if (!staff) {
+        await countAttempt(this.deps.db, LOGIN_BY_EMAIL.scope, [emailKey]);
+        await countAttempt(this.deps.db, LOGIN_BY_CLIENT.scope, [client]);
+        this.deps.log.warn({ event: 'staff_login_failed', client }, 'staff sign-in failed');
+        return this.loginPage(request, reply, 401, { email, error: 'That email and password do not match an account.', next: field('next') });
+      }
+      await forgetAttempts(this.deps.db, LOGIN_BY_EMAIL.scope, emailKey);
+      const session = await startStaffSession(this.deps.db, staff.id, this.deps.sessionTtlMs);
+      this.deps.log.info({ event: 'staff_login', staff: staff.email }, 'staff signed in');
+      setCookie(reply, STAFF_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secure(request), expires: session.expiresAt });
+      return clearCookie(reply, LOGIN_COOKIE, '/login').redirect(safeNext(field('next')), 303);
+    });
+
+    app.post('/logout', { preHandler: [this.requirePage, this.requireCsrf] }, async (request, reply) => {
+      const token = readCookie(request, STAFF_COOKIE);
+      if (token) await endStaffSession(this.deps.db, token);
+      this.deps.log.info({ event: 'staff_logout', staff: request.staff?.email }, 'staff signed out');
+      return clearCookie(reply, STAFF_COOKIE, '/').redirect('/login', 303);
+    });
+  }
+}
+
+/** Only our own dashboard paths: never another site, never a protocol-relative `//host`. */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(dashboard|dev\/mail|api)(\/|\?|$)/.test(next) && !next.startsWith('//') ? next : '/dashboard';
+}
+
+function safeEmailKey(email: string): string {
+  try {
+    return normaliseStaffEmail(email);
+  } catch {
+    return email.slice(0, 320);
+  }
+}
