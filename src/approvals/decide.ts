@@ -116,14 +116,14 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
  * requester's released notice and the copies for "CC in all cases" members. A case without an
  * infrastructure has nobody to copy and nothing to name, so it gets none.
  */
-export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: string): Promise<string[]> {
+export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: string, authorized = true): Promise<string[]> {
   const c = await loadCaseContext(tx, caseId);
   if (!c?.infrastructure) return [];
   return [
     ...(await copyToCcAll(tx, deps, c)),
     ...written(await queueMail(tx, deps.outbox, {
       kind: 'released_notice',
-      props: { case: c.view, infrastructure: c.infrastructure },
+      props: { case: c.view, infrastructure: c.infrastructure, authorized },
       to: c.requesterEmail,
       caseId,
       companyId: c.companyId,

@@ -170,7 +170,8 @@ async function releaseOne(tx: Tx, deps: ApprovalDeps, c: LockedCase, actor: stri
   const detail = { holdReason: c.hold_reason, reason };
   await recordEvent(tx, c.id, 'released', actor, { channel: CHANNEL, ...detail });
   await audit(tx, { ...caseScope(c), actor, channel: CHANNEL, action: 'case_released_by_staff', detail });
-  const outboxIds = await mailReleasedCase(tx, deps, c.id);
+  // Support released this one case; no permission came with it, so the notice promises nothing more.
+  const outboxIds = await mailReleasedCase(tx, deps, c.id, false);
   return { result: 'done', action: 'case_released_by_staff', caseIds: [c.id], status: 'open', holdReason: null, outboxIds };
 }
 

@@ -45,7 +45,8 @@ export interface MailProps {
   /** To one approver: the request above still waits. */
   approval_reminder: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To the requester: an administrator authorized them; the case is open now. */
-  released_notice: { case: CaseView; infrastructure: InfrastructureView };
+  /** `authorized`: an administrator made them a member; false: support released this one case. */
+  released_notice: { case: CaseView; infrastructure: InfrastructureView; authorized: boolean };
   /** To a member with "CC in all cases" on the infrastructure: a new case is open there. */
   case_copy: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string } };
   /** To the approver who replied by mail: what their reply did. */

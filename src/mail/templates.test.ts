@@ -40,7 +40,7 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     held_notice: { case: c, awaitingApproval: true, tooLarge: null },
     approval_request: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 1 },
     approval_reminder: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 3 },
-    released_notice: { case: c, infrastructure },
+    released_notice: { case: c, infrastructure, authorized: true },
     case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
   };
@@ -202,6 +202,13 @@ describe('released_notice', () => {
     expect(mail.text).toContain('is open now');
     expect(mail.text).toContain('straight through');
     expect(mail.text).not.toContain(ADMIN_EMAIL);
+  });
+
+  it('promises nothing more when support released just this case', () => {
+    const mail = renderer.render('released_notice', { ...sampleProps().released_notice, authorized: false });
+    expect(mail.text).toContain('Our support team released your case CASE-000123');
+    expect(mail.text).not.toMatch(/authorized you|straight through/);
+    expect(mail.html).not.toMatch(/authorized you|straight through/);
   });
 });
 
