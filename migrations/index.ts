@@ -8,6 +8,7 @@ import * as bounces from './2026_11_23_006_bounces';
 import * as streamedRaw from './2026_11_23_007_streamed_raw';
 import * as staff from './2026_11_23_008_staff';
 import * as dashboardIndexes from './2026_11_23_009_dashboard_indexes';
+import * as portal from './2026_11_23_010_portal';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_007_streamed_raw': streamedRaw,
   '2026_11_23_008_staff': staff,
   '2026_11_23_009_dashboard_indexes': dashboardIndexes,
+  '2026_11_23_010_portal': portal,
 };

@@ -54,6 +54,9 @@ export interface ContactsTable {
   company_role: CompanyRole;
   status: ContactStatus;
   source: Generated<string>;
+  /** Named by the company's administrators: told of unverified mail in a contact's name and of admin changes. */
+  security_contact: Generated<boolean>;
+  phone: Generated<string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -243,6 +246,22 @@ export interface RateEventsTable {
   at: Timestamp;
 }
 
+/** One-time portal sign-in links; the token itself is only in the mail. */
+export interface PortalLinksTable {
+  token_hash: string;
+  email: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface PortalSessionsTable {
+  token_hash: string;
+  email: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   companies: CompaniesTable;
   company_domains: CompanyDomainsTable;
@@ -264,6 +283,8 @@ export interface Database {
   staff_accounts: StaffAccountsTable;
   staff_sessions: StaffSessionsTable;
   rate_events: RateEventsTable;
+  portal_links: PortalLinksTable;
+  portal_sessions: PortalSessionsTable;
 }
 
 export type CaseRow = Selectable<CasesTable>;

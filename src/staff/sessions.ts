@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
+import { hashSecretToken as hashToken, looksLikeSecretToken, newSecretToken } from '../security/secret-tokens';
 import type { StaffMember } from './accounts';
 
 export interface StaffSession extends StaffMember {
@@ -9,13 +9,9 @@ export interface StaffSession extends StaffMember {
   expiresAt: Date;
 }
 
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
 /** A new session; the returned token goes into the cookie and is stored only as its hash. */
 export async function startStaffSession(db: DbOrTx, staffId: string, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
-  const token = randomBytes(32).toString('base64url');
+  const token = newSecretToken();
   const row = await db
     .insertInto('staff_sessions')
     .values({ token_hash: hashToken(token), staff_id: staffId, expires_at: sql<Date>`now() + make_interval(secs => ${ttlMs / 1000})` })
@@ -25,7 +21,7 @@ export async function startStaffSession(db: DbOrTx, staffId: string, ttlMs: numb
 }
 
 export async function findStaffSession(db: DbOrTx, token: string): Promise<StaffSession | undefined> {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+  if (!looksLikeSecretToken(token)) return undefined;
   const tokenHash = hashToken(token);
   const row = await db
     .selectFrom('staff_sessions as s')
