@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import pino from 'pino';
 import { closeContext, createContext, startService } from '../../src/app';
+import { loadOverview } from '../../src/ops/overview';
+import { searchCases } from '../../src/cases/search';
 import { migrateToLatest } from '../../src/db/migrate';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
@@ -140,6 +142,18 @@ async function main(): Promise<void> {
       .filter((x) => Number.isFinite(x))
       .sort((a, b) => a - b);
 
+    // What one dashboard refresh costs on this many cases: the overview's queries and a case page's list.
+    const timed = async (work: () => Promise<unknown>) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        await work();
+        ms.push(performance.now() - t0);
+      }
+      return Math.round(percentile(ms.sort((a, b) => a - b), 50) * 10) / 10;
+    };
+    const dashboard = { overviewP50Ms: await timed(() => loadOverview(ctx.db)), casesPageP50Ms: await timed(() => searchCases(ctx.db, { q: 'steady' }, { page: 2 })) };
+
     const health = await service.health();
     await imap.logout();
     await service.stop();
@@ -153,6 +167,7 @@ async function main(): Promise<void> {
         storedWithinSeconds: Math.round(storeSeconds * 100) / 100,
         steady: { rate: RATE, messages: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) },
         watcherMode: 'mode' in health.mailbox ? health.mailbox.mode : null,
+        dashboard,
         mailsSent: sink.messages.length,
         peakRssMb: Math.round(peakRss / 1024 / 1024),
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
