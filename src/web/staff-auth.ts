@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
 import { countAttempt, forgetAttempts, underLimit, type RateRule } from '../security/rate-limit';
-import { mac, sameText } from '../security/signing';
 import { checkStaffLogin, normaliseStaffEmail } from '../staff/accounts';
 import { endStaffSession, findStaffSession, startStaffSession, type StaffSession } from '../staff/sessions';
 import { clearCookie, readCookie, setCookie } from './cookies';
+import { field, FormTokens } from './forms';
 import { PAGE_HEADERS, type PageFrame, type PageRenderer } from './pages';
 
 export const STAFF_COOKIE = 'case_intake_staff';
@@ -36,10 +35,14 @@ const LOGIN_BY_EMAIL: RateRule = { scope: 'staff_login_email', limit: 5, windowM
 const LOGIN_BY_CLIENT: RateRule = { scope: 'staff_login_client', limit: 20, windowMs: 15 * 60_000 };
 
 export class StaffAuth {
-  constructor(private readonly deps: StaffAuthDeps) {}
+  private readonly forms: FormTokens;
+
+  constructor(private readonly deps: StaffAuthDeps) {
+    this.forms = new FormTokens(deps.secret, deps.publicUrl, 'staff');
+  }
 
   csrfFor(sessionKey: string): string {
-    return mac(this.deps.secret, 'csrf', sessionKey, 20);
+    return this.forms.forSession(sessionKey);
   }
 
   frame(request: FastifyRequest, section: string): PageFrame {
@@ -49,18 +52,13 @@ export class StaffAuth {
 
   /** The form's `_csrf` field matches the session's token. */
   csrfOk(request: FastifyRequest): boolean {
-    const given = (request.body as Record<string, unknown> | undefined)?._csrf;
-    return Boolean(request.staff && typeof given === 'string' && sameText(given, this.csrfFor(request.staff.sessionKey)));
+    return this.forms.sessionOk(request, request.staff?.sessionKey ?? null);
   }
 
   /** For long-lived responses (the overview's event stream): is the session still valid now? */
   async stillSignedIn(request: FastifyRequest): Promise<boolean> {
     const token = readCookie(request, STAFF_COOKIE);
     return Boolean(token && (await findStaffSession(this.deps.db, token)));
-  }
-
-  secure(request: FastifyRequest): boolean {
-    return this.deps.publicUrl.startsWith('https:') || request.protocol === 'https';
   }
 
   /** Loads the session named by the cookie, if any, for every request. */
@@ -89,20 +87,11 @@ export class StaffAuth {
     return undefined;
   };
 
-  private loginCsrf(request: FastifyRequest, reply: FastifyReply): string {
-    let binding = readCookie(request, LOGIN_COOKIE);
-    if (!binding || !/^[A-Za-z0-9_-]{22}$/.test(binding)) {
-      binding = randomBytes(16).toString('base64url');
-      setCookie(reply, LOGIN_COOKIE, binding, { path: '/login', httpOnly: true, sameSite: 'strict', secure: this.secure(request) });
-    }
-    return mac(this.deps.secret, 'login-csrf', binding, 20);
-  }
-
   private loginPage(request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; next?: string }) {
     return reply
       .status(status)
       .headers(PAGE_HEADERS)
-      .send(this.deps.pages.render('login', 'Sign in', { csrf: this.loginCsrf(request, reply), email: data.email ?? '', error: data.error ?? null, next: safeNext(data.next) }));
+      .send(this.deps.pages.render('login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LOGIN_COOKIE, '/login'), email: data.email ?? '', error: data.error ?? null, next: safeNext(data.next) }));
   }
 
   private registerLogin(app: FastifyInstance): void {
@@ -112,31 +101,29 @@ export class StaffAuth {
     });
 
     app.post<{ Body: Record<string, unknown> }>('/login', async (request, reply) => {
-      const body = request.body ?? {};
-      const field = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
-      const email = field('email').trim().toLowerCase();
-      const binding = readCookie(request, LOGIN_COOKIE);
-      if (!binding || !sameText(field('_csrf'), mac(this.deps.secret, 'login-csrf', binding, 20))) {
-        return this.loginPage(request, reply, 403, { email, error: 'This form had expired. Please sign in again.', next: field('next') });
+      const form = (name: string) => field(request.body, name);
+      const email = form('email').trim().toLowerCase();
+      if (!this.forms.beforeSessionOk(request, LOGIN_COOKIE)) {
+        return this.loginPage(request, reply, 403, { email, error: 'This form had expired. Please sign in again.', next: form('next') });
       }
       const client = request.ip;
       const emailKey = safeEmailKey(email);
       if (!(await underLimit(this.deps.db, LOGIN_BY_EMAIL, [emailKey])) || !(await underLimit(this.deps.db, LOGIN_BY_CLIENT, [client]))) {
         reply.header('retry-after', String(LOGIN_BY_EMAIL.windowMs / 1000));
-        return this.loginPage(request, reply, 429, { email, error: 'Too many failed sign-ins. Wait fifteen minutes and try again.', next: field('next') });
+        return this.loginPage(request, reply, 429, { email, error: 'Too many failed sign-ins. Wait fifteen minutes and try again.', next: form('next') });
       }
-      const staff = await checkStaffLogin(this.deps.db, email, field('password'));
+      const staff = await checkStaffLogin(this.deps.db, email, form('password'));
       if (!staff) {
         await countAttempt(this.deps.db, LOGIN_BY_EMAIL.scope, [emailKey]);
         await countAttempt(this.deps.db, LOGIN_BY_CLIENT.scope, [client]);
         this.deps.log.warn({ event: 'staff_login_failed', client }, 'staff sign-in failed');
-        return this.loginPage(request, reply, 401, { email, error: 'That email and password do not match an account.', next: field('next') });
+        return this.loginPage(request, reply, 401, { email, error: 'That email and password do not match an account.', next: form('next') });
       }
       await forgetAttempts(this.deps.db, LOGIN_BY_EMAIL.scope, emailKey);
       const session = await startStaffSession(this.deps.db, staff.id, this.deps.sessionTtlMs);
       this.deps.log.info({ event: 'staff_login', staff: staff.email }, 'staff signed in');
-      setCookie(reply, STAFF_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secure(request), expires: session.expiresAt });
-      return clearCookie(reply, LOGIN_COOKIE, '/login').redirect(safeNext(field('next')), 303);
+      setCookie(reply, STAFF_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.forms.secure(request), expires: session.expiresAt });
+      return clearCookie(reply, LOGIN_COOKIE, '/login').redirect(safeNext(form('next')), 303);
     });
 
     app.post('/logout', { preHandler: [this.requirePage, this.requireCsrf] }, async (request, reply) => {

@@ -8,6 +8,7 @@ import type { CaseStatus, HoldReason } from '../../../db/schema';
 import { DomainError } from '../../../errors';
 import { HOLD_REASONS } from '../../../ops/overview';
 import { caseDetailData, caseListData, NOTICES } from '../../dashboard/case-views';
+import { field } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../pages';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
@@ -65,11 +66,6 @@ export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: St
       .header('cache-control', 'no-store')
       .send(a.content);
   });
-
-  const field = (body: unknown, name: string): string => {
-    const v = (body as Record<string, unknown> | undefined)?.[name];
-    return typeof v === 'string' ? v : '';
-  };
 
   /** Every action answers with the case page again (post/redirect/get), saying what happened. */
   async function act(request: FastifyRequest, reply: FastifyReply, reference: string, work: (caseId: string) => Promise<StaffActionOutcome>) {

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mac, sameText } from '../security/signing';
+import { readCookie, setCookie } from './cookies';
+
+/**
+ * CSRF tokens for our HTML forms. With a session, the token is an HMAC of the session's key, so
+ * it is valid for that session only. Before there is one (the sign-in forms), it is bound to a
+ * short-lived cookie of its own: a cross-site page can neither read that cookie nor set it.
+ */
+export class FormTokens {
+  constructor(
+    private readonly secret: string,
+    private readonly publicUrl: string,
+    /** Keeps the staff dashboard's and the portal's tokens apart. */
+    private readonly purpose: string,
+  ) {}
+
+  /** `Secure` cookies when the public URL is https, or the proxy says the request was. */
+  secure(request: FastifyRequest): boolean {
+    return this.publicUrl.startsWith('https:') || request.protocol === 'https';
+  }
+
+  forSession(sessionKey: string): string {
+    return mac(this.secret, `${this.purpose}-csrf`, sessionKey, 20);
+  }
+
+  sessionOk(request: FastifyRequest, sessionKey: string | null): boolean {
+    const given = field(request.body, '_csrf');
+    return sessionKey !== null && given !== '' && sameText(given, this.forSession(sessionKey));
+  }
+
+  /** The token for a form shown before sign-in; sets the binding cookie on `path` when missing. */
+  beforeSession(request: FastifyRequest, reply: FastifyReply, cookie: string, path: string): string {
+    let binding = readCookie(request, cookie);
+    if (!binding || !/^[A-Za-z0-9_-]{22}$/.test(binding)) {
+      binding = randomBytes(16).toString('base64url');
+      setCookie(reply, cookie, binding, { path, httpOnly: true, sameSite: 'strict', secure: this.secure(request) });
+    }
+    return mac(this.secret, `${this.purpose}-login-csrf`, binding, 20);
+  }
+
+  beforeSessionOk(request: FastifyRequest, cookie: string): boolean {
+    const binding = readCookie(request, cookie);
+    const given = field(request.body, '_csrf');
+    return Boolean(binding && given && sameText(given, mac(this.secret, `${this.purpose}-login-csrf`, binding, 20)));
+  }
+}
+
+/** A string field of a parsed urlencoded form ('' when missing or repeated). */
+export function field(body: unknown, name: string): string {
+  const v = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' ? v : '';
+}
