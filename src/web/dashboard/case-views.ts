@@ -33,6 +33,7 @@ export function caseListData(result: CaseSearchResult, options: FilterOptions, q
     return `/dashboard/cases?${p.toString()}`;
   };
   return {
+    heading: q.status === 'suspended' ? 'Held cases' : 'Cases',
     rows: result.rows.map((r) => ({
       ...r,
       ...statusBadge(r.status),
