@@ -44,8 +44,10 @@ export interface MailProps {
   approval_request: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To one approver: the request above still waits. */
   approval_reminder: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
-  /** To the requester: an administrator authorized them; the case is open now. */
-  /** `authorized`: an administrator made them a member; false: support released this one case. */
+  /**
+   * To the requester: the case is open now. `authorized`: an administrator made them a member;
+   * false: support released this one case.
+   */
   released_notice: { case: CaseView; infrastructure: InfrastructureView; authorized: boolean };
   /** To a member with "CC in all cases" on the infrastructure: a new case is open there. */
   case_copy: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string } };
@@ -58,10 +60,12 @@ export interface MailProps {
     earlier: { by: string; channel: string; at: string; decision: 'authorize' | 'ignore' } | null;
     releasedCases: number;
   };
+  /** To someone who asked to sign in to the portal: a one-time link. */
+  portal_sign_in: { recipient: { name: string | null; email: string }; link: string; expiresAt: string; validMinutes: number };
 }
 
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'portal_sign_in'];
 
 export interface RenderedMail {
   subject: string;

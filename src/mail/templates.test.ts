@@ -43,6 +43,7 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     released_notice: { case: c, infrastructure, authorized: true },
     case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
+    portal_sign_in: { recipient: { name: 'Dave Jones', email: 'dave@acme.test' }, link: 'https://support.example.com/portal/login/abc', expiresAt: '23 Nov 2026, 12:15 UTC', validMinutes: 15 },
   };
 }
 
@@ -58,8 +59,12 @@ describe('templates directory', () => {
   });
 });
 
+/** Mail about a case carries its reference; the portal's sign-in mail is about a person only. */
+const PERSON_MAIL: readonly MailKind[] = ['portal_sign_in'];
+const CASE_MAIL = MAIL_KINDS.filter((k) => !PERSON_MAIL.includes(k));
+
 describe('every kind', () => {
-  it.each(MAIL_KINDS.map((k) => [k]))('%s renders subject, text and a full HTML document', (kind) => {
+  it.each(CASE_MAIL.map((k) => [k]))('%s renders subject, text and a full HTML document', (kind) => {
     const props = sampleProps()[kind];
     const mail = renderer.render(kind, props);
     expect(mail.subject).toMatch(/^\[CASE-000123\] \S/);
@@ -77,7 +82,7 @@ describe('every kind', () => {
     expect(mail.html).not.toMatch(/<(img|script|link|style)\b/i);
   });
 
-  it.each(MAIL_KINDS.map((k) => [k]))('%s escapes hostile values in HTML and keeps them plain in text', (kind) => {
+  it.each(CASE_MAIL.map((k) => [k]))('%s escapes hostile values in HTML and keeps them plain in text', (kind) => {
     const hostile = caseView({ subject: `Help ${HOSTILE}`, excerpt: `Look: ${HOSTILE}\n"quoted" & 'single'`, requesterName: `Eve ${HOSTILE}` });
     const props = sampleProps(hostile)[kind];
     const mail = renderer.render(kind, props);
@@ -93,6 +98,20 @@ describe('every kind', () => {
   it('fails on a missing prop instead of rendering a blank', () => {
     const { subject: _subject, ...partial } = caseView();
     expect(() => renderer.render('acknowledgement', { case: partial as CaseView, infrastructure })).toThrow(/acknowledgement.*subject/);
+  });
+});
+
+describe('portal_sign_in', () => {
+  it('carries the one-time link and its life, escapes the name, and names no case', () => {
+    const mail = renderer.render('portal_sign_in', { ...sampleProps().portal_sign_in, recipient: { name: `Eve ${HOSTILE}`, email: 'eve@acme.test' } });
+    expect(mail.subject).toBe('Your sign-in link for the support portal');
+    expect(mail.text).toContain('https://support.example.com/portal/login/abc');
+    expect(mail.text).toContain('works once, for 15 minutes');
+    expect(mail.html).toContain('href="https://support.example.com/portal/login/abc"');
+    expect(mail.html).toContain(escapeHtml(HOSTILE));
+    expect(mail.html).not.toContain('<script');
+    expect(mail.text).toContain(HOSTILE);
+    expect(mail.html).toMatch(/^<!DOCTYPE html>/);
   });
 });
 

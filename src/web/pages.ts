@@ -13,6 +13,17 @@ export interface PageFrame {
   section: string;
 }
 
+/** The portal's frame: who is signed in and which sections they have. */
+export interface PortalFrame {
+  email: string;
+  name: string | null;
+  csrf: string;
+  section: string;
+  /** Shown only to those who can approve or manage someone. */
+  approver: boolean;
+  teamAdmin: boolean;
+}
+
 async function templateFiles(dir: string, prefix = ''): Promise<Array<[string, string]>> {
   const found: Array<[string, string]> = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -45,7 +56,7 @@ export class PageRenderer {
       hb.registerPartial(name, source);
       pages.set(name, hb.compile(source));
     }
-    for (const layout of ['layout', 'dashboard/layout']) if (!pages.has(layout)) throw new Error(`missing ${path.join(dir, `${layout}.hbs`)}`);
+    for (const layout of ['layout', 'dashboard/layout', 'portal/layout']) if (!pages.has(layout)) throw new Error(`missing ${path.join(dir, `${layout}.hbs`)}`);
     const [css, script] = await Promise.all([readFile(path.join(dir, 'style.css'), 'utf8'), readFile(path.join(dir, 'dashboard', 'live.js'), 'utf8')]);
     return new PageRenderer(pages, css, script);
   }
@@ -66,7 +77,12 @@ export class PageRenderer {
   }
 
   renderDashboard(name: string, title: string, frame: PageFrame, data: PageData): string {
-    return this.template('dashboard/layout')({ title, ...frame, [`in_${frame.section}`]: true, body: this.template(name)({ ...data, csrf: frame.csrf }) });
+    return this.renderFramed('dashboard/layout', name, title, frame, data);
+  }
+
+  /** A signed-in page inside `layout` (the dashboard's or the portal's), its forms given the CSRF token. */
+  renderFramed(layout: string, name: string, title: string, frame: PageFrame | PortalFrame, data: PageData): string {
+    return this.template(layout)({ title, ...frame, [`in_${frame.section}`]: true, body: this.template(name)({ ...data, csrf: frame.csrf }) });
   }
 }
 

@@ -16,6 +16,7 @@ import { registerHealthRoutes, type HealthReport } from './routes/health';
 import type { Queue } from 'bullmq';
 import type { QueueCounts } from '../queue/bullmq';
 import { registerDashboardRoutes } from './routes/dashboard';
+import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
 import { StaffAuth } from './staff-auth';
 
@@ -38,6 +39,9 @@ export interface WebDeps {
   intakeAlertAfterMs: number;
   /** How often the overview's live numbers refresh (5 s unless a test says otherwise). */
   liveRefreshMs?: number;
+  /** PORTAL_LINK_TTL and PORTAL_SESSION_TTL. */
+  portalLinkTtlMs?: number;
+  portalSessionTtlMs?: number;
   /** The job queues, for the overview's counts and Bull Board; absent in tests of the web alone. */
   queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
 }
@@ -50,7 +54,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: true });
   app.setErrorHandler((err, request, reply) => {
-    if (err instanceof DomainError && request.url.startsWith('/dashboard')) {
+    if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
       // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
       const status = STATUS_BY_CODE[err.code];
       return reply.status(status).headers(PAGE_HEADERS).send(deps.pages.render('notice', status === 404 ? 'Not found' : 'Cannot do that', { heading: status === 404 ? 'Not found' : 'That did not work', message: err.message, error: true }));
@@ -86,5 +90,6 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
     if (queues) await staff.register(async (board) => registerQueueBoard(board, queues.boardQueues()));
   });
   await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
+  await registerPortal(app, deps);
   return app;
 }

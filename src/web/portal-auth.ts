@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loadPerson, type PortalPerson } from '../portal/people';
+import { endPortalSession, findPortalSession, startPortalSession, type PortalSession } from '../portal/sessions';
+import { completeSignIn, requestSignIn } from '../portal/sign-in';
+import { checkSignInLink } from '../portal/links';
+import type { ApprovalDeps } from '../approvals/context';
+import { clearCookie, readCookie, setCookie } from './cookies';
+import { field, FormTokens } from './forms';
+import { PAGE_HEADERS, type PageRenderer, type PortalFrame } from './pages';
+
+export const PORTAL_COOKIE = 'case_intake_portal';
+const LINK_FORM_COOKIE = 'case_intake_portal_login';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in customer and what the directory says of them now; null when signed out. */
+    portal: { session: PortalSession; person: PortalPerson } | null;
+  }
+}
+
+export interface PortalAuthDeps {
+  approvals: ApprovalDeps;
+  pages: PageRenderer;
+  linkTtlMs: number;
+  sessionTtlMs: number;
+  sendLater(outboxIds: string[]): Promise<void>;
+}
+
+/**
+ * Customers sign in without a password: a one-time link by mail. Opening the link changes
+ * nothing (mail scanners open every link); its page's button does.
+ */
+export class PortalAuth {
+  private readonly forms: FormTokens;
+
+  constructor(private readonly deps: PortalAuthDeps) {
+    this.forms = new FormTokens(deps.approvals.settings.linkSecret, deps.approvals.settings.publicUrl, 'portal');
+  }
+
+  private get db() {
+    return this.deps.approvals.db;
+  }
+
+  frame(request: FastifyRequest, section: string): PortalFrame {
+    const { session, person } = request.portal!;
+    return {
+      email: person.email,
+      name: person.memberships.find((m) => m.name)?.name ?? null,
+      csrf: this.forms.forSession(session.sessionKey),
+      section,
+      approver: person.grants.some((g) => g.role === 'administrator') || person.memberships.some((m) => m.companyRole === 'admin'),
+      teamAdmin: person.grants.some((g) => g.role === 'administrator') || person.memberships.some((m) => m.companyRole === 'admin'),
+    };
+  }
+
+  private notice(reply: FastifyReply, status: number, heading: string, message: string) {
+    return reply.status(status).headers(PAGE_HEADERS).send(this.deps.pages.render('notice', heading, { heading, message, error: status >= 400 }));
+  }
+
+  /** For every /portal route: who is signed in, read from the directory now. */
+  readonly loadSession = async (request: FastifyRequest): Promise<void> => {
+    const token = readCookie(request, PORTAL_COOKIE);
+    const session = token ? await findPortalSession(this.db, token) : undefined;
+    request.portal = session ? { session, person: await loadPerson(this.db, session.email) } : null;
+  };
+
+  readonly requireSignedIn = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (request.portal) return undefined;
+    if (request.method === 'GET' || request.method === 'HEAD') return reply.redirect('/portal/login', 303);
+    return this.notice(reply, 401, 'Please sign in again', 'Your session has ended; nothing was changed.');
+  };
+
+  readonly requireCsrf = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    if (request.method !== 'POST' || this.forms.sessionOk(request, request.portal?.session.sessionKey ?? null)) return undefined;
+    return this.notice(reply, 403, 'This form has expired', 'The request did not carry this session’s form token, so nothing was changed. Go back, reload the page and try again.');
+  };
+
+  /** The sign-in routes, open to all (inside the /portal scope, before the signed-in guard). */
+  registerSignIn(app: FastifyInstance): void {
+    const loginPage = (request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; sent?: boolean }) =>
+      reply
+        .status(status)
+        .headers(PAGE_HEADERS)
+        .send(this.deps.pages.render('portal/login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LINK_FORM_COOKIE, '/portal/login'), email: data.email ?? '', error: data.error ?? null, sent: data.sent ?? false, validMinutes: Math.round(this.deps.linkTtlMs / 60_000) }));
+
+    app.get('/portal/login', async (request, reply) => (request.portal ? reply.redirect('/portal', 303) : loginPage(request, reply, 200, {})));
+
+    app.post('/portal/login', async (request, reply) => {
+      const email = field(request.body, 'email').trim();
+      if (!this.forms.beforeSessionOk(request, LINK_FORM_COOKIE)) return loginPage(request, reply, 403, { email, error: 'This form had expired. Please try again.' });
+      const outcome = await requestSignIn(this.deps.approvals, email, request.ip, this.deps.linkTtlMs);
+      if (outcome.result === 'client_limited') {
+        reply.header('retry-after', '900');
+        return loginPage(request, reply, 429, { email, error: 'Too many sign-in requests from here. Wait fifteen minutes and try again.' });
+      }
+      await this.deps.sendLater(outcome.outboxIds);
+      // The same page and status whether or not the address is on file.
+      return loginPage(request, reply, 200, { email, sent: true });
+    });
+
+    const linkProblem = (reply: FastifyReply, reason: 'unknown' | 'used' | 'expired') =>
+      reason === 'unknown'
+        ? this.notice(reply, 404, 'This link is not valid', 'The link is incomplete or was changed. Open it again from the email, in full, or ask for a new one at /portal/login.')
+        : this.notice(reply, 410, reason === 'used' ? 'This link was already used' : 'This link has expired', 'Sign-in links work once and for a short time. Ask for a new one at /portal/login.');
+
+    app.get<{ Params: { token: string } }>('/portal/login/:token', async (request, reply) => {
+      const check = await checkSignInLink(this.db, request.params.token);
+      if (!check.ok) return linkProblem(reply, check.reason);
+      return reply
+        .headers(PAGE_HEADERS)
+        .send(this.deps.pages.render('portal/link', 'Sign in', { email: check.email, action: `/portal/login/${request.params.token}`, csrf: this.forms.beforeSession(request, reply, LINK_FORM_COOKIE, '/portal/login') }));
+    });
+
+    app.post<{ Params: { token: string } }>('/portal/login/:token', async (request, reply) => {
+      if (!this.forms.beforeSessionOk(request, LINK_FORM_COOKIE)) return this.notice(reply, 403, 'This form has expired', 'Open the link from the email again and press Sign in.');
+      const used = await completeSignIn(this.deps.approvals, request.params.token);
+      if (!used.ok) return linkProblem(reply, used.reason);
+      const session = await startPortalSession(this.db, used.email, this.deps.sessionTtlMs);
+      this.deps.approvals.log.info({ event: 'portal_login', person: used.email }, 'customer signed in to the portal');
+      setCookie(reply, PORTAL_COOKIE, session.token, { path: '/portal', httpOnly: true, sameSite: 'lax', secure: this.forms.secure(request), expires: session.expiresAt });
+      return clearCookie(reply, LINK_FORM_COOKIE, '/portal/login').redirect('/portal', 303);
+    });
+  }
+
+  registerSignOut(app: FastifyInstance): void {
+    app.post('/portal/logout', async (request, reply) => {
+      const token = readCookie(request, PORTAL_COOKIE);
+      if (token) await endPortalSession(this.db, token);
+      this.deps.approvals.log.info({ event: 'portal_logout', person: request.portal?.person.email }, 'customer signed out of the portal');
+      return clearCookie(reply, PORTAL_COOKIE, '/portal').redirect('/portal/login', 303);
+    });
+  }
+}

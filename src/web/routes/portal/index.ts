@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { DASHBOARD_HEADERS } from '../../pages';
+import { PortalAuth } from '../../portal-auth';
+import type { WebDeps } from '../../server';
+import { registerPortalCaseRoutes } from './cases';
+import { registerPortalTeamRoutes } from './team';
+
+const DEFAULT_LINK_TTL_MS = 15 * 60_000;
+const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+
+/** The customer portal under /portal: sign-in by emailed link, then what the directory allows. */
+export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const auth = new PortalAuth({
+    approvals: deps.approvals,
+    pages: deps.pages,
+    linkTtlMs: deps.portalLinkTtlMs ?? DEFAULT_LINK_TTL_MS,
+    sessionTtlMs: deps.portalSessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+    sendLater: deps.sendLater,
+  });
+  await app.register(async (portal) => {
+    portal.decorateRequest('portal', null);
+    portal.addHook('onRequest', auth.loadSession);
+    auth.registerSignIn(portal);
+    await portal.register(async (signedIn) => {
+      signedIn.addHook('onRequest', auth.requireSignedIn);
+      signedIn.addHook('preHandler', auth.requireCsrf);
+      auth.registerSignOut(signedIn);
+      signedIn.get('/portal', async (request, reply) => {
+        const frame = auth.frame(request, 'home');
+        const person = request.portal!.person;
+        return reply.headers(DASHBOARD_HEADERS).send(
+          deps.pages.renderFramed('portal/layout', 'portal/home', 'Support portal', frame, {
+            memberships: person.memberships,
+            grants: person.grants,
+            approver: frame.approver,
+            teamAdmin: frame.teamAdmin,
+          }),
+        );
+      });
+      registerPortalCaseRoutes(signedIn, deps, auth);
+      registerPortalTeamRoutes(signedIn, deps, auth);
+    });
+  });
+}
