@@ -1,4 +1,4 @@
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { CaseStatus, Database, HoldReason } from '../db/schema';
 
@@ -73,6 +73,12 @@ export function containsPattern(text: string): string {
 
 type Scope = ExpressionBuilder<Database & { c: Database['cases']; co: Database['companies']; i: Database['infrastructures'] }, 'c' | 'co' | 'i'>;
 
+/** The expression builder of a case query (`cases as c`, `companies as co`, `infrastructures as i`). */
+export type CaseQueryScope = Scope;
+
+/** A further condition on a case query, such as who may see which cases (src/portal/visibility.ts). */
+export type CaseRestriction = (eb: CaseQueryScope) => Expression<SqlBool>;
+
 function conditions(eb: Scope, f: CaseSearchFilter) {
   const all = [];
   if (f.status !== undefined) all.push(eb('c.status', '=', f.status));
@@ -89,12 +95,14 @@ function conditions(eb: Scope, f: CaseSearchFilter) {
   return eb.and(all);
 }
 
-function base(db: DbOrTx, filter: CaseSearchFilter) {
-  return db
-    .selectFrom('cases as c')
-    .leftJoin('companies as co', 'co.id', 'c.company_id')
-    .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
-    .where((eb) => conditions(eb, filter));
+/** Cases with their company and infrastructure, as `c`, `co` and `i`. */
+export function caseQuery(db: DbOrTx) {
+  return db.selectFrom('cases as c').leftJoin('companies as co', 'co.id', 'c.company_id').leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id');
+}
+
+function base(db: DbOrTx, filter: CaseSearchFilter, restriction?: CaseRestriction) {
+  const query = caseQuery(db).where((eb) => conditions(eb, filter));
+  return restriction ? query.where(restriction) : query;
 }
 
 export function normalisePage(request: PageRequest, total: number): { page: number; pages: number; size: number } {
@@ -106,11 +114,16 @@ export function normalisePage(request: PageRequest, total: number): { page: numb
 }
 
 export async function searchCases(db: DbOrTx, filter: CaseSearchFilter, request: PageRequest = {}): Promise<CaseSearchResult> {
-  const counted = await base(db, filter).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  return searchCasesWhere(db, undefined, filter, request);
+}
+
+/** searchCases within a restriction: only cases it holds for are counted, paged and listed. */
+export async function searchCasesWhere(db: DbOrTx, restriction: CaseRestriction | undefined, filter: CaseSearchFilter, request: PageRequest = {}): Promise<CaseSearchResult> {
+  const counted = await base(db, filter, restriction).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
   const total = Number(counted.n);
   const { page, pages, size } = normalisePage(request, total);
   if (total === 0) return { rows: [], total, page, pages, size };
-  const rows = await base(db, filter)
+  const rows = await base(db, filter, restriction)
     .select([
       'c.reference',
       'c.status',
