@@ -2,7 +2,7 @@
  * Domain errors carry a code the edges translate: the HTTP layer into a status, the CLI into an
  * exit code and a one-line message. Anything else that escapes is a bug and is logged as such.
  */
-export type DomainErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'unavailable';
+export type DomainErrorCode = 'invalid_input' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable';
 
 export class DomainError extends Error {
   constructor(

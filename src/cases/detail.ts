@@ -210,3 +210,23 @@ export async function loadAttachment(db: DbOrTx, attachmentId: string): Promise<
   const row = await db.selectFrom('attachments').select(['filename', 'content_type', 'size', 'content']).where('id', '=', attachmentId).executeTakeFirst();
   return row && { filename: row.filename, contentType: row.content_type, size: row.size, content: row.content };
 }
+
+/** The reference of the case a message belongs to (for access checks before serving its HTML). */
+export async function caseReferenceOfMessage(db: DbOrTx, messageId: string): Promise<string | undefined> {
+  if (!isRawId(messageId)) return undefined;
+  const row = await db.selectFrom('messages as m').innerJoin('cases as c', 'c.id', 'm.case_id').select('c.reference').where('m.id', '=', messageId).executeTakeFirst();
+  return row?.reference;
+}
+
+/** The reference of the case an attachment belongs to. */
+export async function caseReferenceOfAttachment(db: DbOrTx, attachmentId: string): Promise<string | undefined> {
+  if (!isRawId(attachmentId)) return undefined;
+  const row = await db
+    .selectFrom('attachments as a')
+    .innerJoin('messages as m', 'm.id', 'a.message_id')
+    .innerJoin('cases as c', 'c.id', 'm.case_id')
+    .select('c.reference')
+    .where('a.id', '=', attachmentId)
+    .executeTakeFirst();
+  return row?.reference;
+}

@@ -46,7 +46,7 @@ export interface WebDeps {
   queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
 }
 
-const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, not_found: 404, conflict: 409, unavailable: 503 };
+const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
 
 /** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
@@ -57,7 +57,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
     if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
       // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
       const status = STATUS_BY_CODE[err.code];
-      return reply.status(status).headers(PAGE_HEADERS).send(deps.pages.render('notice', status === 404 ? 'Not found' : 'Cannot do that', { heading: status === 404 ? 'Not found' : 'That did not work', message: err.message, error: true }));
+      return reply.status(status).headers(PAGE_HEADERS).send(deps.pages.render('notice', status === 404 ? 'Not found' : 'Cannot do that', { heading: status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'That did not work', message: err.message, error: true }));
     }
     if (err instanceof DomainError) return reply.status(STATUS_BY_CODE[err.code]).send({ error: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode;

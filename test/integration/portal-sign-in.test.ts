@@ -98,7 +98,7 @@ describe('portal sign-in by emailed link (PostgreSQL, Redis, SMTP sink, HTTP)', 
     const staff = await signedInStaff(t.app.ctx.db, t.base);
     const asStaff = await staff.get('/portal');
     expect([asStaff.status, asStaff.res.headers.get('location')]).toEqual([303, '/portal/login']);
-    expect((await new WebClient(t.base).post('/portal/team', { email: 'x@acme.test' })).status).toBe(401);
+    for (const url of ['/portal/cases/CASE-000001/decision', '/portal/logout']) expect((await new WebClient(t.base).post(url, { decision: 'authorize' })).status).toBe(401);
 
     const client = new WebClient(t.base);
     await ask(client, 'erin@mail.test');

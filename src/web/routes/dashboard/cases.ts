@@ -8,6 +8,7 @@ import type { CaseStatus, HoldReason } from '../../../db/schema';
 import { DomainError } from '../../../errors';
 import { HOLD_REASONS } from '../../../ops/overview';
 import { caseDetailData, caseListData, NOTICES } from '../../dashboard/case-views';
+import { sendAttachment } from '../../attachments';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../pages';
 import type { WebDeps } from '../../server';
@@ -57,14 +58,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: St
   app.get<{ Params: { id: string } }>('/dashboard/attachments/:id', async (request, reply) => {
     const a = await loadAttachment(deps.db, request.params.id);
     if (!a) throw new DomainError('not_found', `no attachment ${request.params.id}`);
-    const name = (a.filename ?? `attachment-${request.params.id}`).replace(/[\r\n"\\]/g, '_');
-    return reply
-      .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`)
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', "sandbox; default-src 'none'")
-      .header('cache-control', 'no-store')
-      .send(a.content);
+    return sendAttachment(reply, request.params.id, a);
   });
 
   /** Every action answers with the case page again (post/redirect/get), saying what happened. */
