@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
-import type { ApprovalLinks } from '../mail/kinds';
+import type { ApprovalLinks, MailProps, SecurityEvent } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
 import { approvalMailsLastHour, queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
@@ -97,6 +97,105 @@ export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: Approv
   return ids;
 }
 
+/** What one security alert says; the recipients are the company's security contacts. */
+export interface SecurityAlert {
+  companyId: string;
+  event: SecurityEvent;
+  person: { name: string | null; email: string };
+  actor: { name: string | null; email: string } | null;
+  case: MailProps['security_alert']['case'];
+  /** Audit scope of the alert's cause, for the row written when the cap holds the alert back. */
+  caseId?: string | null;
+  subjectEmail?: string | null;
+}
+
+/**
+ * Security alerts written for a company in the last hour. Takes a per-company lock for the rest of
+ * the transaction, so concurrent alerts count one another (as `approvalMailsLastHour` does).
+ */
+async function securityAlertsLastHour(tx: Tx, companyId: string): Promise<number> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:security-alert:${companyId}`}, 0))`.execute(tx);
+  const row = await tx
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('company_id', '=', companyId)
+    .where('kind', '=', 'security_alert')
+    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Mails every security contact of the company (active or pending) the alert, in the caller's
+ * transaction. Capped like approval mail: at most APPROVAL_MAIL_PER_HOUR security alerts per
+ * company per hour (a budget of their own, so a flood of alerts never delays an approval request
+ * and the other way round), a whole round or none. A round the cap holds back is not sent later
+ * (an alert an hour late helps nobody): it is logged and recorded in the audit log
+ * (`security_alert_capped`). Returns the outbox ids to queue after commit.
+ */
+export async function queueSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: SecurityAlert): Promise<string[]> {
+  const recipients = await tx
+    .selectFrom('contacts')
+    .select(['email', 'name'])
+    .where('company_id', '=', alert.companyId)
+    .where('security_contact', '=', true)
+    .orderBy('id')
+    .execute();
+  if (!recipients.length) return [];
+  const sentLastHour = await securityAlertsLastHour(tx, alert.companyId);
+  if (sentLastHour + recipients.length > deps.settings.mailPerHour) {
+    await audit(tx, {
+      actor: 'system',
+      channel: 'system',
+      action: 'security_alert_capped',
+      companyId: alert.companyId,
+      caseId: alert.caseId ?? null,
+      subjectEmail: alert.subjectEmail ?? alert.person.email,
+      detail: { event: alert.event, person: alert.person.email, recipients: recipients.map((r) => r.email), sentLastHour, perHour: deps.settings.mailPerHour },
+    });
+    deps.log.warn({ companyId: alert.companyId, event: alert.event, recipients: recipients.length }, 'security alert held back by the hourly cap');
+    return [];
+  }
+  const company = await tx.selectFrom('companies').select('name').where('id', '=', alert.companyId).executeTakeFirstOrThrow();
+  const at = formatDate(new Date());
+  const teamUrl = `${deps.settings.publicUrl.replace(/\/$/, '')}/portal/team`;
+  const ids: string[] = [];
+  for (const r of recipients) {
+    ids.push(
+      ...written(
+        await queueMail(tx, deps.outbox, {
+          kind: 'security_alert',
+          to: r.email,
+          companyId: alert.companyId,
+          caseId: alert.caseId ?? null,
+          props: { recipient: { name: r.name, email: r.email }, companyName: company.name, event: alert.event, person: alert.person, actor: alert.actor, case: alert.case, at, teamUrl },
+        }),
+      ),
+    );
+  }
+  return ids;
+}
+
+/**
+ * A case claiming the address of a contact of its company was held as `sender_not_verified`:
+ * the company's security contacts are told (reference, subject and time; not the body, which is
+ * the unverified sender's).
+ */
+async function alertUnverifiedSender(tx: Tx, deps: ApprovalDeps, c: CaseContext): Promise<string[]> {
+  if (c.holdReason !== 'sender_not_verified' || !c.companyId) return [];
+  const contact = await tx.selectFrom('contacts').select(['email', 'name']).where('company_id', '=', c.companyId).where('email', '=', c.requesterEmail).executeTakeFirst();
+  if (!contact) return [];
+  return queueSecurityAlerts(tx, deps, {
+    companyId: c.companyId,
+    event: 'sender_not_verified',
+    person: { name: contact.name, email: contact.email },
+    actor: null,
+    case: { reference: c.reference, subject: c.view.subject, receivedAt: c.view.receivedAt },
+    caseId: c.id,
+    subjectEmail: c.requesterEmail,
+  });
+}
+
 async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { companyId: string; infrastructureId: string }, approvers: Approver[]): Promise<ApprovalRow | undefined> {
   const remind = deps.settings.remindAfterMs < deps.settings.ttlMs;
   const created = await tx
@@ -146,6 +245,7 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string):
   if (c.holdReason === 'rate_limited') return [];
   const tooLarge = c.holdReason === 'too_large' ? { size: humanSize(c.sizeBytes), limit: humanSize(deps.settings.maxMessageBytes) } : null;
   const outboxIds = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval, tooLarge } }));
+  outboxIds.push(...(await alertUnverifiedSender(tx, deps, c)));
   if (!awaitingApproval || !c.companyId || !c.infrastructureId) return outboxIds;
 
   const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };

@@ -114,7 +114,8 @@ async function run(command: string, args: string[], config: Config): Promise<num
         const s = await importDirectory(db, directory, { replace: values.replace });
         console.log(
           `imported ${s.companies} companies, ${s.infrastructures} infrastructures, ${s.contacts} contacts, ${s.permissions} permissions` +
-            (values.replace ? `; removed ${s.removedContacts} contacts, ${s.removedPermissions} permissions` : ''),
+            (values.replace ? `; removed ${s.removedContacts} contacts, ${s.removedPermissions} permissions` : '') +
+            (values.replace && (s.keptContacts || s.keptPermissions) ? `; kept ${s.keptContacts} contacts, ${s.keptPermissions} permissions made in the portal or by approval` : ''),
         );
       } finally {
         await db.destroy();

@@ -60,6 +60,10 @@ const schema = z.object({
   LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   APPROVAL_TTL: duration('7d'),
   STAFF_SESSION_TTL: duration('12h'),
+  /** How long a portal sign-in link (the one asked for on the sign-in page) stays usable. */
+  PORTAL_LINK_TTL: duration('15m'),
+  /** How long a portal sign-in lasts. */
+  PORTAL_SESSION_TTL: duration('12h'),
   INTAKE_ALERT_AFTER: duration('5m'),
   DASHBOARD_REFRESH: duration('5s'),
   APPROVAL_REMIND_AFTER: duration('24h'),
@@ -118,6 +122,10 @@ export interface Config {
   linkSecretPrevious: string | null;
   approvalTtlMs: number;
   staffSessionTtlMs: number;
+  /** PORTAL_LINK_TTL: life of a one-time portal sign-in link. */
+  portalLinkTtlMs: number;
+  /** PORTAL_SESSION_TTL: life of a portal session. */
+  portalSessionTtlMs: number;
   /** The dashboard turns red when the mailbox has been disconnected, or decisions lag, this long. */
   intakeAlertAfterMs: number;
   /** How often an open dashboard overview gets new numbers. */
@@ -192,6 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
     approvalTtlMs: c.APPROVAL_TTL,
     staffSessionTtlMs: c.STAFF_SESSION_TTL,
+    portalLinkTtlMs: c.PORTAL_LINK_TTL,
+    portalSessionTtlMs: c.PORTAL_SESSION_TTL,
     intakeAlertAfterMs: c.INTAKE_ALERT_AFTER,
     dashboardRefreshMs: c.DASHBOARD_REFRESH,
     approvalRemindAfterMs: c.APPROVAL_REMIND_AFTER,

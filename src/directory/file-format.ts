@@ -23,12 +23,31 @@ const infrastructure = z.strictObject({
   permissions: z.array(permission).default([]),
 });
 
-const contact = z.strictObject({
-  email,
-  name: z.string().nullish().transform((n) => n ?? null),
-  companyRole: z.enum(['admin', 'member']).default('member'),
-  status: z.enum(['active', 'pending']).default('active'),
-});
+/**
+ * A phone number as people write them: digits with spaces, dots, dashes, slashes, parentheses and
+ * a leading "+"; 3 to 40 characters, at least 3 digits. Shared with the portal's member form.
+ */
+export const PHONE_PATTERN = /^\+?[0-9 ()./-]{3,40}$/;
+export function isPhoneNumber(value: string): boolean {
+  return PHONE_PATTERN.test(value) && (value.match(/[0-9]/g)?.length ?? 0) >= 3;
+}
+const phone = z
+  .string()
+  .trim()
+  .refine(isPhoneNumber, { message: 'must be a phone number such as +44 20 7946 0000' });
+
+const contact = z
+  .strictObject({
+    email,
+    // Left out, a re-import keeps the name the contact has (set in the portal, say); null clears it.
+    name: z.string().nullable().optional(),
+    companyRole: z.enum(['admin', 'member']).default('member'),
+    status: z.enum(['active', 'pending']).default('active'),
+    // Both optional: left out, a re-import keeps what the portal set; null clears the phone.
+    securityContact: z.boolean().optional(),
+    phone: phone.nullable().optional(),
+  })
+  .refine((c) => !c.securityContact || Boolean(c.phone), { message: 'a security contact needs a phone number', path: ['phone'] });
 
 const company = z.strictObject({
   key,

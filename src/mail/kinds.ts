@@ -62,10 +62,44 @@ export interface MailProps {
   };
   /** To someone who asked to sign in to the portal: a one-time link. */
   portal_sign_in: { recipient: { name: string | null; email: string }; link: string; expiresAt: string; validMinutes: number };
+  /**
+   * To a person a company administrator (or infrastructure administrator) just added in the
+   * portal: who added them, for which company, and a one-time sign-in link that lives longer
+   * than an asked-for one (an invitation is often read days later).
+   */
+  portal_invitation: {
+    recipient: { name: string | null; email: string };
+    invitedBy: { name: string | null; email: string };
+    companyName: string;
+    link: string;
+    expiresAt: string;
+    validDays: number;
+    /** A company admin, or a permission on at least one infrastructure: their mail opens cases. */
+    mayOpenCases: boolean;
+  };
+  /** To each security contact of a company: something happened they should know about. */
+  security_alert: {
+    recipient: { name: string | null; email: string };
+    companyName: string;
+    event: SecurityEvent;
+    /** Whose address was claimed, who was made or unmade company admin, who was removed. */
+    person: { name: string | null; email: string };
+    /** Who made the change in the portal; null for sender_not_verified. */
+    actor: { name: string | null; email: string } | null;
+    /** The held case, for sender_not_verified only (no excerpt: its body is the unverified sender's). */
+    case: { reference: string; subject: string; receivedAt: string } | null;
+    /** e.g. "23 Nov 2026, 08:00 UTC" */
+    at: string;
+    /** PUBLIC_URL/portal/team: where the company's contacts are managed. */
+    teamUrl: string;
+  };
 }
 
+/** What a security alert is about. */
+export type SecurityEvent = 'sender_not_verified' | 'company_admin_granted' | 'company_admin_revoked' | 'member_removed';
+
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'portal_sign_in'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'portal_sign_in', 'portal_invitation', 'security_alert'];
 
 export interface RenderedMail {
   subject: string;

@@ -44,6 +44,25 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
     portal_sign_in: { recipient: { name: 'Dave Jones', email: 'dave@acme.test' }, link: 'https://support.example.com/portal/login/abc', expiresAt: '23 Nov 2026, 12:15 UTC', validMinutes: 15 },
+    portal_invitation: {
+      recipient: { name: 'Nina New', email: 'nina@acme.test' },
+      invitedBy: { name: ADMIN_NAME, email: ADMIN_EMAIL },
+      companyName: 'Acme Ltd',
+      link: 'https://support.example.com/portal/login/inv',
+      expiresAt: '30 Nov 2026, 08:00 UTC',
+      validDays: 7,
+      mayOpenCases: true,
+    },
+    security_alert: {
+      recipient: { name: 'Sam Security', email: 'sam@acme.test' },
+      companyName: 'Acme Ltd',
+      event: 'sender_not_verified',
+      person: { name: 'Dave Jones', email: 'dave@acme.test' },
+      actor: null,
+      case: { reference: c.reference, subject: c.subject, receivedAt: c.receivedAt },
+      at: '23 Nov 2026, 08:00 UTC',
+      teamUrl: 'https://support.example.com/portal/team',
+    },
   };
 }
 
@@ -60,7 +79,7 @@ describe('templates directory', () => {
 });
 
 /** Mail about a case carries its reference; the portal's sign-in mail is about a person only. */
-const PERSON_MAIL: readonly MailKind[] = ['portal_sign_in'];
+const PERSON_MAIL: readonly MailKind[] = ['portal_sign_in', 'portal_invitation', 'security_alert'];
 const CASE_MAIL = MAIL_KINDS.filter((k) => !PERSON_MAIL.includes(k));
 
 describe('every kind', () => {
@@ -112,6 +131,101 @@ describe('portal_sign_in', () => {
     expect(mail.html).not.toContain('<script');
     expect(mail.text).toContain(HOSTILE);
     expect(mail.html).toMatch(/^<!DOCTYPE html>/);
+  });
+});
+
+describe('portal_invitation', () => {
+  const props = (): MailProps['portal_invitation'] => sampleProps().portal_invitation;
+
+  it('says who added them to which company, carries the sign-in link and its life, and names no case', () => {
+    const mail = renderer.render('portal_invitation', props());
+    expect(mail.subject).toBe('Alice Admin (alice.admin@acme.test) added you to Acme Ltd on the support portal');
+    expect(mail.text).toMatch(/^Hello Nina New,/);
+    expect(mail.text).toContain('Alice Admin (alice.admin@acme.test) added you (nina@acme.test) to the contacts of Acme Ltd');
+    expect(mail.text).toContain('\nhttps://support.example.com/portal/login/inv\n');
+    expect(mail.text).toContain('works once, for 7 days (until 30 Nov 2026, 08:00 UTC)');
+    expect(mail.html).toContain('href="https://support.example.com/portal/login/inv"');
+    expect(mail.html).toMatch(/^<!DOCTYPE html>/);
+    expect(mail.html).toContain(`<title>${escapeHtml(mail.subject)}</title>`);
+    for (const body of [mail.subject, mail.text, mail.html]) expect(body).not.toContain('CASE-');
+  });
+
+  it('escapes hostile names and company names in HTML and keeps them plain in text', () => {
+    const mail = renderer.render('portal_invitation', { ...props(), invitedBy: { name: `Eve ${HOSTILE}`, email: 'eve@acme.test' }, companyName: `Acme ${HOSTILE}` });
+    expect(mail.html).not.toContain('<script');
+    expect(mail.html).toContain(escapeHtml(HOSTILE));
+    expect(mail.text).toContain(HOSTILE);
+    expect(mail.text).not.toContain('&lt;');
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+  });
+
+  it('greets without a name', () => {
+    expect(renderer.render('portal_invitation', { ...props(), recipient: { name: null, email: 'nina@acme.test' } }).text).toMatch(/^Hello,/);
+  });
+
+  it('promises cases only to someone who may open them', () => {
+    expect(renderer.render('portal_invitation', props()).text).toContain('You may open support cases by writing to us from this address.');
+    const none = renderer.render('portal_invitation', { ...props(), mayOpenCases: false });
+    for (const body of [none.text, none.html]) {
+      expect(body).not.toContain('You may open support cases');
+      expect(body).toContain('waits for their approval');
+    }
+  });
+});
+
+describe('security_alert', () => {
+  const props = (): MailProps['security_alert'] => sampleProps().security_alert;
+  const teamChange = (event: 'company_admin_granted' | 'company_admin_revoked' | 'member_removed'): MailProps['security_alert'] => ({
+    ...props(),
+    event,
+    person: { name: 'Dave Jones', email: 'dave@acme.test' },
+    actor: { name: ADMIN_NAME, email: ADMIN_EMAIL },
+    case: null,
+  });
+
+  it('tells of unverified mail in a contact\'s name, with the case but not its body', () => {
+    const mail = renderer.render('security_alert', props());
+    expect(mail.subject).toBe('Security alert for Acme Ltd: unverified mail in the name of dave@acme.test');
+    expect(mail.text).toMatch(/^Hello Sam Security,/);
+    expect(mail.text).toContain('security contact of Acme Ltd');
+    expect(mail.text).toContain('claims to come from Dave Jones (dave@acme.test)');
+    expect(mail.text).toContain('Reference: CASE-000123');
+    expect(mail.text).toContain('Subject:   Backups fail since Monday');
+    expect(mail.text).toContain('https://support.example.com/portal/team');
+    expect(mail.html).toContain('href="https://support.example.com/portal/team"');
+    expect(mail.html).toContain('CASE-000123');
+    for (const body of [mail.text, mail.html]) {
+      expect(body).not.toContain('nightly backup');
+      expect(body).not.toMatch(/made .* a company admin|removed/);
+    }
+  });
+
+  it.each([
+    ['company_admin_granted', 'Security alert for Acme Ltd: dave@acme.test was made a company admin', 'Alice Admin (alice.admin@acme.test) made Dave Jones (dave@acme.test) a company admin of Acme Ltd'],
+    ['company_admin_revoked', 'Security alert for Acme Ltd: dave@acme.test is no longer a company admin', 'Alice Admin (alice.admin@acme.test) removed the company admin role of Dave Jones (dave@acme.test)'],
+    ['member_removed', 'Security alert for Acme Ltd: dave@acme.test was removed', 'Alice Admin (alice.admin@acme.test) removed Dave Jones (dave@acme.test) from the contacts of Acme Ltd'],
+  ] as const)('tells of %s, who did it and when', (event, subject, sentence) => {
+    const mail = renderer.render('security_alert', teamChange(event));
+    expect(mail.subject).toBe(subject);
+    expect(mail.text).toContain(sentence);
+    expect(mail.text).toContain('(23 Nov 2026, 08:00 UTC)');
+    expect(mail.html).toContain(escapeHtml(sentence).replace(/Alice Admin \(alice\.admin@acme\.test\)/, '<strong>Alice Admin (alice.admin@acme.test)</strong>').replace(/Dave Jones \(dave@acme\.test\)/, '<strong>Dave Jones (dave@acme.test)</strong>'));
+    expect(mail.text).not.toContain('Reference:');
+    expect(mail.text).not.toContain('claims to come from');
+  });
+
+  it('escapes hostile names and case subjects in HTML, keeps them plain in text, and keeps them out of the subject line', () => {
+    const hostile = { ...props(), person: { name: `Eve ${HOSTILE}`, email: 'dave@acme.test' }, case: { reference: 'CASE-000123', subject: `Pay now ${HOSTILE}`, receivedAt: '23 Nov 2026, 08:00 UTC' } };
+    const mail = renderer.render('security_alert', hostile);
+    expect(mail.html).not.toContain('<script');
+    expect(mail.html).toContain(escapeHtml(`Pay now ${HOSTILE}`));
+    expect(mail.html).toContain(escapeHtml(`Eve ${HOSTILE}`));
+    expect(mail.text).toContain(`Pay now ${HOSTILE}`);
+    expect(mail.text).not.toContain('&lt;');
+    expect(mail.subject).not.toContain('Pay now');
+    const admin = renderer.render('security_alert', { ...teamChange('company_admin_granted'), actor: { name: `Mal ${HOSTILE}`, email: 'mal@acme.test' } });
+    expect(admin.html).not.toContain('<script');
+    expect(admin.html).toContain(escapeHtml(`Mal ${HOSTILE}`));
   });
 });
 

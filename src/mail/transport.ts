@@ -17,7 +17,7 @@ export class SendError extends Error {
 
 // Replies to a person's message are auto-replied; mail we start (approval requests, reminders)
 // is auto-generated (RFC 3834). Either way, well-behaved responders will not answer them.
-const AUTO_GENERATED = new Set(['approval_request', 'approval_reminder', 'case_copy', 'portal_sign_in']);
+const AUTO_GENERATED = new Set(['approval_request', 'approval_reminder', 'case_copy', 'portal_sign_in', 'portal_invitation', 'security_alert']);
 
 export function createSmtpTransport(smtpUrl: string, supportAddress: string, fromName = 'Support'): MailTransport {
   // A pooled connection: approval rounds send several mails at once.
