@@ -21,6 +21,8 @@ import type { JobHandlers } from './queue/jobs';
 import { Metrics } from './ops/metrics';
 import { pruneAttempts } from './security/rate-limit';
 import { pruneStaffSessions } from './staff/sessions';
+import { pruneSignInLinks } from './portal/links';
+import { prunePortalSessions } from './portal/sessions';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
@@ -118,6 +120,8 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
   await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500));
   await pruneStaffSessions(ctx.db);
+  await prunePortalSessions(ctx.db);
+  await pruneSignInLinks(ctx.db);
   await pruneAttempts(ctx.db);
   const clock = await runApprovalClock(ctx.approvals);
   if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
@@ -193,6 +197,8 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
     staffSessionTtlMs: config.staffSessionTtlMs,
     intakeAlertAfterMs: config.intakeAlertAfterMs,
     liveRefreshMs: config.dashboardRefreshMs,
+    portalLinkTtlMs: config.portalLinkTtlMs,
+    portalSessionTtlMs: config.portalSessionTtlMs,
     queues: ctx.jobs,
   });
   const address = await server.listen({ host: config.host, port: config.port });

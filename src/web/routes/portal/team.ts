@@ -1,5 +1,87 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../../../errors';
+import type { PortalPerson } from '../../../portal/people';
+import { loadTeam, parseMemberForm, removeMember, ROLE_CHOICES, saveMember, TEAM_REFUSAL_STATUS, type MemberForm, type TeamOutcome, type TeamRefusal, type TeamView } from '../../../portal/team';
+import { field } from '../../forms';
+import { DASHBOARD_HEADERS } from '../../pages';
 import type { PortalAuth } from '../../portal-auth';
 import type { WebDeps } from '../../server';
 
-export function registerPortalTeamRoutes(_app: FastifyInstance, _deps: WebDeps, _auth: PortalAuth): void {}
+const SAVED: Record<string, string> = { added: 'Added. They get an invitation by mail and may open cases at once.', saved: 'Saved.', removed: 'Removed. Their later mail is held like a stranger’s; their cases stay as they are.' };
+
+/** The companies whose team this person may open: admins of the company, or administrators of one of its infrastructures. */
+function teamCompanies(person: PortalPerson): Array<{ key: string; name: string }> {
+  const ids = new Set([...person.memberships.filter((m) => m.companyRole === 'admin' && m.status === 'active').map((m) => m.companyId), ...person.grants.filter((g) => g.role === 'administrator').map((g) => g.companyId)]);
+  return person.memberships.filter((m) => ids.has(m.companyId)).map((m) => ({ key: m.companyKey, name: m.companyName }));
+}
+
+function teamData(team: TeamView, companies: Array<{ key: string; name: string }>) {
+  const roleOptions = (selected: string) => ROLE_CHOICES.map((r) => ({ value: r, selected: r === selected }));
+  return {
+    team,
+    companies: companies.length > 1 ? companies.map((c) => ({ ...c, current: c.key === team.company.key })) : [],
+    contacts: team.contacts.map((c) => ({
+      ...c,
+      formAction: `/portal/team/${encodeURIComponent(c.email)}`,
+      permissions: c.permissions.map((p) => ({ ...p, name: team.infrastructures.find((i) => i.key === p.infrastructureKey)?.name ?? p.infrastructureKey, options: roleOptions(p.role), isAdmin: p.role === 'administrator' })),
+    })),
+    newPermissions: team.infrastructures.filter((i) => i.mayManage).map((i) => ({ ...i, options: roleOptions('none') })),
+  };
+}
+
+/** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
+export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
+  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null) {
+    const person = request.portal!.person;
+    const companies = teamCompanies(person);
+    const key = companyKey ?? companies[0]?.key;
+    if (!key) throw new DomainError('forbidden', 'only company admins and infrastructure administrators manage a team');
+    const loaded = await loadTeam(deps.db, person, key);
+    if (!loaded.ok) throw new DomainError(loaded.reason === 'not_found' ? 'not_found' : 'forbidden', loaded.message);
+    return reply
+      .status(status)
+      .headers(DASHBOARD_HEADERS)
+      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message }));
+  }
+
+  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string) {
+    if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message });
+    await deps.sendLater(outcome.outboxIds);
+    deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
+    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}`, 303);
+  }
+
+  /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
+  async function form(request: FastifyRequest, companyKey: string, email: string | null): Promise<{ ok: true; form: MemberForm } | TeamRefusal> {
+    const loaded = await loadTeam(deps.db, request.portal!.person, companyKey);
+    if (!loaded.ok) return loaded;
+    const body = { ...(request.body as Record<string, unknown>), ...(email ? { email } : {}) };
+    try {
+      return { ok: true, form: parseMemberForm(body, loaded.team.infrastructures.map((i) => i.key)) };
+    } catch (err) {
+      if (err instanceof DomainError) return { ok: false, reason: 'invalid_input', message: err.message };
+      throw err;
+    }
+  }
+
+  app.get<{ Querystring: { company?: string; done?: string } }>('/portal/team', async (request, reply) => {
+    const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! } : null;
+    return show(request, reply, request.query.company || undefined, 200, done);
+  });
+
+  app.post('/portal/team', async (request, reply) => {
+    const companyKey = field(request.body, 'company') || teamCompanies(request.portal!.person)[0]?.key || '';
+    const parsed = await form(request, companyKey, null);
+    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'added');
+    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: true }), 'added');
+  });
+
+  app.post<{ Params: { email: string } }>('/portal/team/:email', async (request, reply) => {
+    const companyKey = field(request.body, 'company') || teamCompanies(request.portal!.person)[0]?.key || '';
+    const email = request.params.email.toLowerCase();
+    if (field(request.body, 'action') === 'remove') return answer(request, reply, companyKey, await removeMember(deps.approvals, request.portal!.person, companyKey, email), 'removed');
+    const parsed = await form(request, companyKey, email);
+    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'saved');
+    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: false }), 'saved');
+  });
+}
