@@ -3,6 +3,7 @@ import { loadPerson, type PortalPerson } from '../portal/people';
 import { endPortalSession, findPortalSession, startPortalSession, type PortalSession } from '../portal/sessions';
 import { completeSignIn, requestSignIn } from '../portal/sign-in';
 import { checkSignInLink } from '../portal/links';
+import { adminCompanies, administeredInfrastructures } from '../portal/visibility';
 import type { ApprovalDeps } from '../approvals/context';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
@@ -43,13 +44,15 @@ export class PortalAuth {
 
   frame(request: FastifyRequest, section: string): PortalFrame {
     const { session, person } = request.portal!;
+    // Company admins and infrastructure administrators decide requests and manage their team.
+    const manages = adminCompanies(person).length > 0 || administeredInfrastructures(person).length > 0;
     return {
       email: person.email,
       name: person.memberships.find((m) => m.name)?.name ?? null,
       csrf: this.forms.forSession(session.sessionKey),
       section,
-      approver: person.grants.some((g) => g.role === 'administrator') || person.memberships.some((m) => m.companyRole === 'admin'),
-      teamAdmin: person.grants.some((g) => g.role === 'administrator') || person.memberships.some((m) => m.companyRole === 'admin'),
+      approver: manages,
+      teamAdmin: manages,
     };
   }
 

@@ -121,4 +121,27 @@ describe('the customer portal over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
     const alice = await portalClient(t, 'alice@acme.test');
     expect((await alice.get(`/portal/cases/${r.reference}`)).text).toContain('value="authorize"');
   });
+
+  it('guards the team page: the form token, the infrastructure administrator’s scope, the last company admin', async () => {
+    const page = await bob.get('/portal/team');
+    expect(page.status).toBe(200);
+    const token = csrfIn(page.text);
+    const noToken = await bob.post('/portal/team', { company: 'acme', email: 'x@acme.test', name: 'X', 'role.acme-prod': 'user' });
+    expect(noToken.status).toBe(403);
+    const asAdmin = await bob.post('/portal/team', { _csrf: token, company: 'acme', email: 'x@acme.test', name: 'X', companyAdmin: 'on', 'role.acme-prod': 'user' });
+    expect(asAdmin.status).toBe(403);
+    expect(await asAdmin.text()).toMatch(/company admin/i);
+    expect(await t.app.ctx.db.selectFrom('contacts').select('id').where('email', '=', 'x@acme.test').execute()).toEqual([]);
+
+    const alice = await portalClient(t, 'alice@acme.test');
+    const alicePage = await alice.get('/portal/team');
+    const demote = await alice.post('/portal/team/alice@acme.test', { _csrf: csrfIn(alicePage.text), company: 'acme', name: 'Alice Admin' });
+    expect(demote.status).toBe(409);
+    const remove = await alice.post('/portal/team/alice@acme.test', { _csrf: csrfIn(alicePage.text), company: 'acme', action: 'remove' });
+    expect(remove.status).toBe(409);
+    const alive = await t.app.ctx.db.selectFrom('contacts').select('company_role').where('email', '=', 'alice@acme.test').executeTakeFirstOrThrow();
+    expect(alive.company_role).toBe('admin');
+    // Another company's admin cannot open acme's team at all.
+    expect((await gina.get('/portal/team?company=acme')).status).toBe(404);
+  });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../../errors';
 import type { PortalPerson } from '../../../portal/people';
+import { adminCompanies, administeredInfrastructures } from '../../../portal/visibility';
 import { loadTeam, parseMemberForm, removeMember, ROLE_CHOICES, saveMember, TEAM_REFUSAL_STATUS, type MemberForm, type TeamOutcome, type TeamRefusal, type TeamView } from '../../../portal/team';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS } from '../../pages';
@@ -11,7 +12,7 @@ const SAVED: Record<string, string> = { added: 'Added. They get an invitation by
 
 /** The companies whose team this person may open: admins of the company, or administrators of one of its infrastructures. */
 function teamCompanies(person: PortalPerson): Array<{ key: string; name: string }> {
-  const ids = new Set([...person.memberships.filter((m) => m.companyRole === 'admin' && m.status === 'active').map((m) => m.companyId), ...person.grants.filter((g) => g.role === 'administrator').map((g) => g.companyId)]);
+  const ids = new Set([...adminCompanies(person).map((m) => m.companyId), ...administeredInfrastructures(person).map((g) => g.companyId)]);
   return person.memberships.filter((m) => ids.has(m.companyId)).map((m) => ({ key: m.companyKey, name: m.companyName }));
 }
 
