@@ -11,7 +11,8 @@ import { matchCase } from './directory/match-case';
 import { startDevSmtp } from './intake/dev-smtp';
 import type { IntakeDeps } from './intake/ingest';
 import { recoverInterrupted } from './intake/recovery';
-import { MailboxWatcher } from './intake/watcher';
+import { MailboxWatcher, type WatcherStatus } from './intake/watcher';
+import { readWatcherStatuses } from './intake/watcher-status';
 import { deliverOutboxRow } from './mail/deliver';
 import { findPendingOutboxIds } from './mail/outbox';
 import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
@@ -137,19 +138,39 @@ export interface RunningService {
 const RECOVERY_INTERVAL_MS = 30_000;
 const RECOVERY_GRACE_MS = 10_000;
 
-/** `start`: migrations, then workers, the mailbox watcher and the HTTP server in this process. */
-export async function startService(ctx: AppContext): Promise<RunningService> {
+/** What one `start` process runs; any number of processes of any roles share Redis and PostgreSQL. */
+export type Role = 'watcher' | 'worker' | 'web';
+export const ROLES: readonly Role[] = ['watcher', 'worker', 'web'];
+
+/**
+ * `start`: migrations, then what the roles ask for: `watcher` (one per mailbox across all
+ * processes, by lease; and the development SMTP server), `worker` (the queues and the periodic
+ * sweep), `web` (the HTTP server). All three by default.
+ */
+export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = new Set(ROLES)): Promise<RunningService> {
   const { config, log } = ctx;
   await migrateToLatest(ctx.db);
 
-  // The watcher is made below; the metrics read its reconnect count when scraped.
-  let watcher: MailboxWatcher | null = null;
-  const metrics = new Metrics(ctx.db, () => watcher?.status().reconnects ?? 0);
+  const watchers = roles.has('watcher')
+    ? config.mailboxes.map(
+        (target) =>
+          new MailboxWatcher(ctx.intake, {
+            target,
+            databaseUrl: config.databaseUrl,
+            pollMs: config.imapPollMs,
+            processedFolder: config.imapProcessedFolder,
+            maxMessageBytes: config.maxMessageBytes,
+          }),
+      )
+    : [];
+  const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0));
   ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
-  const workers = new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics), {
-    concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
-    log,
-  });
+  const workers = roles.has('worker')
+    ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics), {
+        concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
+        log,
+      })
+    : null;
 
   const recover = async (graceMs: number) => {
     try {
@@ -158,36 +179,35 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'maintenance sweep failed; will retry');
     }
   };
-  // At start nothing of ours is in flight, so everything unfinished is a crash's leftover.
-  await recover(0);
-  const recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
+  let recoveryTimer: NodeJS.Timeout | null = null;
+  if (workers) {
+    // A process with every role finishes at once whatever a crash left; with split roles, work
+    // younger than the grace period may be another process's, in flight.
+    await recover(roles.size === ROLES.length ? 0 : RECOVERY_GRACE_MS);
+    recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
+  }
 
-  watcher = config.imap
-    ? new MailboxWatcher(ctx.intake, {
-        target: config.imap,
-        databaseUrl: config.databaseUrl,
-        pollMs: config.imapPollMs,
-        processedFolder: config.imapProcessedFolder,
-        maxMessageBytes: config.maxMessageBytes,
-      })
-    : null;
-  watcher?.start();
-
-  const devSmtp = config.devSmtp ? startDevSmtp(ctx.intake, { ...config.devSmtp, supportAddress: config.supportAddress }) : null;
+  for (const w of watchers) w.start();
+  const devSmtp = roles.has('watcher') && config.devSmtp ? startDevSmtp(ctx.intake, { ...config.devSmtp, supportAddress: config.supportAddress }) : null;
   await devSmtp?.listening;
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis.on('error', () => undefined);
+  const mailboxIds = config.mailboxes.map((m) => m.id);
   const health = async (): Promise<HealthReport> => {
     const [database, redisUp] = await Promise.all([
       ctx.db.selectNoFrom((eb) => eb.val(1).as('ok')).execute().then(() => 'up' as const, () => 'down' as const),
       redis.ping().then(() => 'up' as const, () => 'down' as const),
     ]);
-    const mailbox = watcher ? watcher.status() : ({ state: 'disabled' } as const);
-    const mailboxOk = mailbox.state === 'disabled' || mailbox.state === 'connected' || mailbox.state === 'standby';
-    return { status: database === 'up' && redisUp === 'up' && mailboxOk ? 'ok' : 'degraded', database, redis: redisUp, mailbox };
+    // This process's own watchers where it has them; else what the live watchers last reported.
+    const mailboxes = watchers.length ? watchers.map((w) => w.status()) : database === 'up' ? await readWatcherStatuses(ctx.db, mailboxIds).catch(() => []) : [];
+    return healthReport(database, redisUp, mailboxes, mailboxIds.length);
   };
 
+  if (!roles.has('web')) {
+    log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
+    return { address: null, health, stop: stopper(log, { recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+  }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids),
     devMail: devSmtp?.captured,
@@ -202,27 +222,51 @@ export async function startService(ctx: AppContext): Promise<RunningService> {
     queues: ctx.jobs,
   });
   const address = await server.listen({ host: config.host, port: config.port });
-  log.info({ address, mailbox: config.imap?.id ?? null, devSmtp: config.devSmtp }, 'case-intake started');
+  log.info({ address, roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
+  return { address, health, stop: stopper(log, { recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+}
 
+
+const MAILBOX_OK: ReadonlySet<string> = new Set(['connected', 'standby']);
+
+/** Degraded while PostgreSQL, Redis or any watched mailbox is unreachable (or has no live watcher). */
+export function healthReport(database: 'up' | 'down', redis: 'up' | 'down', mailboxes: WatcherStatus[], configured: number): HealthReport {
+  const troubled = mailboxes.find((m) => !MAILBOX_OK.has(m.state));
+  const unknown = configured > 0 && mailboxes.length === 0;
+  const mailbox = configured === 0 ? ({ state: 'disabled' } as const) : (troubled ?? mailboxes[0] ?? { mailbox: '', state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'cannot read the watchers\' reports', reconnects: 0, stateSince: new Date().toISOString() });
+  const ok = database === 'up' && redis === 'up' && !troubled && !unknown;
+  return { status: ok ? 'ok' : 'degraded', database, redis, mailbox, mailboxes };
+}
+
+/** SIGTERM must end within 10 s: in-flight jobs get most of it, then are left to be retried. */
+const STOP_JOBS_WITHIN_MS = 7000;
+
+interface Running {
+  recoveryTimer: NodeJS.Timeout | null;
+  server: { close(): Promise<unknown> } | null;
+  watchers: MailboxWatcher[];
+  workers: BullWorkers | null;
+  devSmtp: { close(): Promise<unknown> } | null;
+  transport: MailTransport;
+  redis: Redis;
+}
+
+function stopper(log: Logger, r: Running): () => Promise<void> {
   let stopping: Promise<void> | null = null;
-  return {
-    address,
-    health,
-    stop: () =>
-      (stopping ??= (async () => {
-        clearInterval(recoveryTimer);
-        const step = async (what: string, work: () => Promise<unknown> | undefined) => {
-          const started = Date.now();
-          await work();
-          log.info({ step: what, ms: Date.now() - started }, 'stopped');
-        };
-        await step('http', () => server.close());
-        await step('watcher', () => watcher?.stop());
-        await step('workers', () => workers.close());
-        // Our own pooled SMTP connection to the development server would hold its close open.
-        ctx.transport.close();
-        await step('dev-smtp', () => devSmtp?.close());
-        redis.disconnect();
-      })()),
-  };
+  return () =>
+    (stopping ??= (async () => {
+      if (r.recoveryTimer) clearInterval(r.recoveryTimer);
+      const step = async (what: string, work: () => Promise<unknown> | undefined) => {
+        const started = Date.now();
+        await work();
+        log.info({ step: what, ms: Date.now() - started }, 'stopped');
+      };
+      await step('http', () => r.server?.close());
+      await step('watchers', () => Promise.all(r.watchers.map((w) => w.stop())));
+      await step('workers', () => r.workers?.close(STOP_JOBS_WITHIN_MS));
+      // Our own pooled SMTP connection to the development server would hold its close open.
+      r.transport.close();
+      await step('dev-smtp', () => r.devSmtp?.close());
+      r.redis.disconnect();
+    })());
 }

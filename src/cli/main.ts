@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeContext, createContext, startService } from '../app';
+import { closeContext, createContext, ROLES, startService, type Role } from '../app';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/config';
 import { createDb } from '../db/connection';
 import { migrateToLatest } from '../db/migrate';
@@ -20,7 +20,8 @@ const USAGE = `Usage: case-intake <command>
 
 Commands:
   migrate                          apply database migrations
-  start                            run the mailbox watcher, queue workers and HTTP server
+  start [--role ROLE[,ROLE]]       run the mailbox watcher, queue workers and HTTP server;
+                                   --role watcher, worker or web runs only those (all by default)
   ingest                           take in one raw RFC 5322 message from standard input
   directory import FILE [--replace]
                                    upsert companies, infrastructures and contacts from JSON;
@@ -153,7 +154,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
     case 'staff':
       return staffCommand(args, config);
     case 'start': {
-      if (args.length) throw new UsageError('start takes no arguments');
+      const roles = parseRoles(args);
       // Listen for signals before anything starts: a SIGTERM during start-up waits for start-up
       // to finish, then shuts down cleanly like any other.
       const signalled = new Promise<string>((resolve) => {
@@ -161,7 +162,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
         process.once('SIGINT', () => resolve('SIGINT'));
       });
       const ctx = await createContext(config, createLogger(config.logLevel, 1));
-      const service = await startService(ctx).catch(async (err: unknown) => {
+      const service = await startService(ctx, roles).catch(async (err: unknown) => {
         await closeContext(ctx);
         throw err;
       });
@@ -174,6 +175,20 @@ async function run(command: string, args: string[], config: Config): Promise<num
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** `--role watcher,worker` (or repeated): the roles this process runs; all when none is given. */
+function parseRoles(args: string[]): Set<Role> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { role: { type: 'string', multiple: true } } });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const given = (parsed.values.role ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  const unknown = given.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknown.length) throw new UsageError(`unknown role ${unknown.join(', ')}: use ${ROLES.join(', ')}`);
+  return new Set(given.length ? (given as Role[]) : ROLES);
 }
 
 /** One line per value: tabs and line breaks inside a value would break the columns. */

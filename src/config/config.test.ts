@@ -4,7 +4,7 @@ describe('loadConfig', () => {
   it('has local defaults for every URL outside production', () => {
     const c = loadConfig({});
     expect(c.databaseUrl).toMatch(/^postgres:/);
-    expect(c.imap?.mailbox).toBe('INBOX');
+    expect(c.mailboxes[0]?.mailbox).toBe('INBOX');
     expect(c.port).toBe(3000);
   });
 
@@ -26,7 +26,13 @@ describe('loadConfig', () => {
   });
 
   it('treats an empty IMAP_URL as "no watcher"', () => {
-    expect(loadConfig({ IMAP_URL: '' }).imap).toBeNull();
+    expect(loadConfig({ IMAP_URL: '' }).mailboxes).toEqual([]);
+  });
+
+  it('watches every mailbox IMAP_URL lists, separated by commas or spaces, and names a bad one', () => {
+    const c = loadConfig({ IMAP_URL: 'imap://a:p@mx1.test/INBOX, imaps://b:q@mx2.test/Support\nimap://c:r@mx3.test' });
+    expect(c.mailboxes.map((m) => m.id)).toEqual(['imap://a@mx1.test:143/INBOX', 'imaps://b@mx2.test:993/Support', 'imap://c@mx3.test:143/INBOX']);
+    expect(() => loadConfig({ IMAP_URL: 'imap://a:p@mx1.test, http://x' })).toThrow(/IMAP_URL/);
   });
 });
 

@@ -48,8 +48,13 @@ const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/case_intake'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  // Empty disables the watcher (the MTA pipe or the development SMTP server feed intake instead).
-  IMAP_URL: z.union([z.literal(''), url(['imap:', 'imaps:'])]).default('imap://support:support@127.0.0.1:143/INBOX'),
+  // Empty disables the watcher (the MTA pipe or the development SMTP server feed intake instead);
+  // several URLs, separated by commas or spaces, are watched at once.
+  IMAP_URL: z
+    .string()
+    .default('imap://support:support@127.0.0.1:143/INBOX')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(url(['imap:', 'imaps:']))),
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:2525'),
   SUPPORT_ADDRESS: z.email({ message: 'must be an email address' }).default('support@example.com'),
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
@@ -110,7 +115,8 @@ export interface Config {
   env: RawConfig['NODE_ENV'];
   databaseUrl: string;
   redisUrl: string;
-  imap: ImapTarget | null;
+  /** Every mailbox to watch (IMAP_URL lists them); empty when none. */
+  mailboxes: ImapTarget[];
   imapPollMs: number;
   imapProcessedFolder: string | null;
   smtpUrl: string;
@@ -188,7 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: c.NODE_ENV,
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
-    imap: c.IMAP_URL ? parseImapUrl(c.IMAP_URL) : null,
+    mailboxes: c.IMAP_URL.map(parseImapUrl),
     imapPollMs: c.IMAP_POLL_SECONDS * 1000,
     imapProcessedFolder: c.IMAP_PROCESSED_FOLDER || null,
     smtpUrl: c.SMTP_URL,

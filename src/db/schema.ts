@@ -262,6 +262,21 @@ export interface PortalSessionsTable {
   expires_at: Timestamp;
 }
 
+/** The live watcher's report on its mailbox, refreshed every few seconds. */
+export interface MailboxWatchersTable {
+  mailbox: string;
+  /** Which process holds the lease (host and pid), for people reading the dashboard. */
+  holder: string;
+  state: string;
+  mode: string | null;
+  state_since: Timestamp;
+  last_sync_at: Timestamp | null;
+  last_message_at: Timestamp | null;
+  last_error: string | null;
+  reconnects: Generated<number>;
+  heartbeat_at: Timestamp;
+}
+
 export interface Database {
   companies: CompaniesTable;
   company_domains: CompanyDomainsTable;
@@ -285,6 +300,7 @@ export interface Database {
   rate_events: RateEventsTable;
   portal_links: PortalLinksTable;
   portal_sessions: PortalSessionsTable;
+  mailbox_watchers: MailboxWatchersTable;
 }
 
 export type CaseRow = Selectable<CasesTable>;

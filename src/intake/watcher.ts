@@ -4,8 +4,10 @@ import { Backoff } from './backoff';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
 import { takeIn, takeInStream, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
+import { HEARTBEAT_MS, publishWatcherStatus } from './watcher-status';
 
-export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
+/** `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox. */
+export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped' | 'unwatched';
 
 export interface WatcherStatus {
   mailbox: string;
@@ -82,9 +84,19 @@ export class MailboxWatcher {
     this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0, stateSince: new Date().toISOString() };
   }
 
+  private heartbeat: NodeJS.Timeout | null = null;
+
   private setState(state: WatcherState): void {
-    if (this.s.state !== state) this.s.stateSince = new Date().toISOString();
+    if (this.s.state === state) return;
+    this.s.stateSince = new Date().toISOString();
     this.s.state = state;
+    void this.report();
+  }
+
+  /** Only the lease holder reports: a standby must not overwrite the live watcher's row. */
+  private async report(): Promise<void> {
+    if (!this.lease.held) return;
+    await publishWatcherStatus(this.deps.db, this.status()).catch(() => undefined);
   }
 
   status(): WatcherStatus {
@@ -92,15 +104,20 @@ export class MailboxWatcher {
   }
 
   start(): void {
+    this.heartbeat ??= setInterval(() => void this.report(), HEARTBEAT_MS);
     this.loop ??= this.run();
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.client?.close();
     await this.loop;
+    // Said while the lease is still ours; a standby taking over reports its own state.
+    this.s.state = 'stopped';
+    this.s.stateSince = new Date().toISOString();
+    await this.report();
     await this.lease.release();
-    this.setState('stopped');
   }
 
   private get stopped(): boolean {
@@ -159,9 +176,9 @@ export class MailboxWatcher {
     try {
       await client.connect();
       await client.mailboxOpen(t.mailbox);
-      this.setState('connected');
       this.s.mode = client.capabilities.has('IDLE') ? 'idle' : 'polling';
       this.s.lastError = null;
+      this.setState('connected');
       this.backoff.reset();
       timers.push(setInterval(() => this.requestSync(), this.opts.pollMs));
       timers.push(

@@ -128,8 +128,17 @@ export class BullWorkers {
     }
   }
 
-  /** Waits for in-flight jobs to finish, then disconnects. */
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+  /**
+   * Waits for in-flight jobs to finish, then disconnects. Past `withinMs` it stops waiting: the
+   * unfinished jobs' locks lapse and another worker retries them (every handler is idempotent).
+   */
+  async close(withinMs = Infinity): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      if (Number.isFinite(withinMs)) timer = setTimeout(() => resolve('late'), withinMs);
+    });
+    const closed = Promise.all(this.workers.map((w) => w.close()));
+    if ((await Promise.race([closed, deadline])) === 'late') await Promise.all(this.workers.map((w) => w.close(true)));
+    clearTimeout(timer);
   }
 }

@@ -25,7 +25,7 @@ describe('MailboxWatcher against a real Dovecot', () => {
 
   const newWatcher = () => {
     const cfg = testConfig(app.database.url, { IMAP_URL: dovecot.url });
-    const w = new MailboxWatcher(app.ctx.intake, { target: cfg.imap!, databaseUrl: app.database.url, pollMs: 60_000, processedFolder: null, leaseCheckMs: 200 });
+    const w = new MailboxWatcher(app.ctx.intake, { target: cfg.mailboxes[0]!, databaseUrl: app.database.url, pollMs: 60_000, processedFolder: null, leaseCheckMs: 200 });
     watchers.push(w);
     return w;
   };
@@ -48,7 +48,7 @@ describe('MailboxWatcher against a real Dovecot', () => {
     await eventually(async () => (await caseCount()) === 3, 15000, 'three cases');
     const cfg = testConfig(app.database.url, { IMAP_URL: dovecot.url });
     const checkpoint = await eventually(async () => {
-      const cp = await loadCheckpoint(app.ctx.db, cfg.imap!.id);
+      const cp = await loadCheckpoint(app.ctx.db, cfg.mailboxes[0]!.id);
       return cp && cp.lastUid === 3 ? cp : undefined;
     });
     expect(checkpoint.lastUid).toBe(3);
@@ -119,7 +119,7 @@ describe('a message over MAX_MESSAGE_BYTES through the real mailbox', () => {
     await appendMessage(dovecot, big);
     await appendMessage(dovecot, small);
     const cfg = testConfig(app.database.url, { IMAP_URL: dovecot.url });
-    watcher = new MailboxWatcher(app.ctx.intake, { target: cfg.imap!, databaseUrl: app.database.url, pollMs: 60_000, processedFolder: null, maxMessageBytes: 65536 });
+    watcher = new MailboxWatcher(app.ctx.intake, { target: cfg.mailboxes[0]!, databaseUrl: app.database.url, pollMs: 60_000, processedFolder: null, maxMessageBytes: 65536 });
     watcher.start();
     const cases = await eventually(async () => {
       const rows = await app.ctx.db.selectFrom('cases').select(['subject', 'intake_hold']).orderBy('id').execute();

@@ -1,10 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 
+export interface MailboxHealth {
+  mailbox?: string;
+  state: string;
+  mode: string | null;
+  lastSyncAt: string | null;
+  lastMessageAt: string | null;
+  lastError: string | null;
+  stateSince?: string;
+}
+
 export interface HealthReport {
   status: 'ok' | 'degraded';
   database: 'up' | 'down';
   redis: 'up' | 'down';
-  mailbox: { state: string; mode: string | null; lastSyncAt: string | null; lastMessageAt: string | null; lastError: string | null; stateSince?: string } | { state: 'disabled' };
+  /** The mailbox that needs attention, else the first one; `disabled` when none is configured. */
+  mailbox: MailboxHealth | { state: 'disabled' };
+  /** Every configured mailbox (IMAP_URL may list several). */
+  mailboxes?: MailboxHealth[];
 }
 
 export function registerHealthRoutes(app: FastifyInstance, health: () => Promise<HealthReport>): void {

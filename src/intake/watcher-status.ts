@@ -1,0 +1,49 @@
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/connection';
+import type { WatcherStatus } from './watcher';
+
+/** How often the live watcher reports, and after how long without a report it counts as gone. */
+export const HEARTBEAT_MS = 5000;
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+
+const HOLDER = `${hostname()}:${process.pid}`;
+
+/** Writes the live watcher's status for processes that do not watch the mailbox themselves. */
+export async function publishWatcherStatus(db: DbOrTx, s: WatcherStatus): Promise<void> {
+  const row = {
+    holder: HOLDER,
+    state: s.state,
+    mode: s.mode,
+    state_since: s.stateSince,
+    last_sync_at: s.lastSyncAt,
+    last_message_at: s.lastMessageAt,
+    last_error: s.lastError,
+    reconnects: s.reconnects,
+    heartbeat_at: sql<Date>`now()`,
+  };
+  await db.insertInto('mailbox_watchers').values({ mailbox: s.mailbox, ...row }).onConflict((oc) => oc.column('mailbox').doUpdateSet(row)).execute();
+}
+
+/**
+ * The mailboxes as their live watchers last reported them. One nobody has reported on lately
+ * (no process holds it, or the holder hangs) is `unwatched`, since the time of its last report.
+ */
+export async function readWatcherStatuses(db: DbOrTx, mailboxes: string[]): Promise<WatcherStatus[]> {
+  if (!mailboxes.length) return [];
+  const rows = await db
+    .selectFrom('mailbox_watchers')
+    .selectAll()
+    .select(sql<boolean>`heartbeat_at < now() - make_interval(secs => ${STALE_AFTER_MS / 1000})`.as('stale'))
+    .where('mailbox', 'in', mailboxes)
+    .execute();
+  const byMailbox = new Map(rows.map((r) => [r.mailbox, r]));
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return mailboxes.map((mailbox) => {
+    const r = byMailbox.get(mailbox);
+    if (!r) return { mailbox, state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'no watcher has reported yet', reconnects: 0, stateSince: new Date(0).toISOString() };
+    const base = { mailbox, mode: r.mode as WatcherStatus['mode'], lastSyncAt: iso(r.last_sync_at), lastMessageAt: iso(r.last_message_at), reconnects: r.reconnects };
+    if (r.stale) return { ...base, state: 'unwatched', lastError: `no report from its watcher (${r.holder}) since ${r.heartbeat_at.toISOString()}`, stateSince: r.heartbeat_at.toISOString() };
+    return { ...base, state: r.state as WatcherStatus['state'], lastError: r.last_error, stateSince: r.state_since.toISOString() };
+  });
+}
