@@ -14,5 +14,9 @@ export function createDb(databaseUrl: string, options: { max?: number } = {}): D
   // An idle client that loses its server (PostgreSQL restart) emits 'error'; without a listener
   // that would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
+  // pg-pool drops that listener while a client is checked out: a server that goes away between
+  // two queries of a transaction would crash the process. The query in progress (or the next
+  // one) fails instead, and the caller's retry path takes over.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
