@@ -62,9 +62,13 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
 
     // Kill the service at uneven moments while mail keeps arriving.
     const storedAtKill: number[] = [];
-    // A process needs about 0.7 s to start; the delays land before, during and after its first sync.
-    for (const delay of [1500, 400, 2300, 1200, 2700, 1800, 3100]) {
+    // Each kill comes a little after the process took the mailbox's lease (it says so in
+    // mailbox_watchers), so it lands during or after its first sync however slowly it started.
+    const holds = async (pid: number | undefined) =>
+      (await app.ctx.db.selectFrom('mailbox_watchers').select('holder').where('holder', 'like', `%:${pid}`).executeTakeFirst()) !== undefined;
+    for (const delay of [300, 0, 800, 150, 1200, 500, 1600]) {
       const child = startProcess();
+      await eventually(async () => (await holds(child.pid)) || undefined, 20000, 'the new process to take the mailbox');
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await Promise.race([exited(child), new Promise((_, reject) => setTimeout(() => reject(new Error('a killed process did not exit')), 10000))]);
