@@ -5,7 +5,7 @@
  * 100 KB to 5 MB; one message of BENCH_LARGE_MB decimal MB, 25 by default, under the default
  * MAX_MESSAGE_BYTES of 25 MiB) go straight into the private Dovecot's maildir, which Dovecot then
  * indexes when the mailbox is opened. For N = 5000 (375 MB) on the 2-core test machine this takes
- * 3 to 4 s (`fillSeconds`) plus 0.2 s (`indexSeconds`); APPENDing them one by one over one IMAP
+ * 2.5 to 4 s (`fillSeconds`) plus 0.2 s (`indexSeconds`); APPENDing them one by one over one IMAP
  * connection took 15.7 s.
  * Floor: the same N messages fetched over one IMAP connection as the watcher fetches them and
  * parsed with mailparser, no database, no queue. It runs BEFORE the service, so both read a mailbox
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     (globalThis as { gc?: () => void }).gc?.();
     peakRss = process.memoryUsage.rss();
     rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
-    const run = { database: new URL(database.url).pathname.slice(1), dovecotPort: dovecot.port, dovecotDir: dovecot.dir, redisPort: Number(new URL(config.redisUrl).port || 6379) };
+    const run = { database: new URL(database.url).pathname.slice(1), dovecotPort: dovecot.port, dovecotDir: dovecot.dir, redisPort: Number(new URL(config.redisUrl).port || 6379), sinkPid: sink.pid };
     const cpuBefore = cpuSnapshot(run);
     const serviceStarted = Date.now();
     const service = await startService(ctx);

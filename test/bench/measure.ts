@@ -58,6 +58,8 @@ export interface RunProcesses {
   dovecotDir: string;
   /** The Redis server on this port. */
   redisPort: number;
+  /** The bench's outbound SMTP server. */
+  sinkPid: number | undefined;
 }
 
 function program(comm: string, cmdline: string, run: RunProcesses): 'postgres' | 'redis' | 'dovecot' | null {
@@ -67,17 +69,18 @@ function program(comm: string, cmdline: string, run: RunProcesses): 'postgres' |
   return null;
 }
 
-export type CpuSnapshot = Record<'service' | 'postgres' | 'redis' | 'dovecot', number>;
+export type CpuSnapshot = Record<'service' | 'postgres' | 'redis' | 'dovecot' | 'smtpSink' | 'other', number>;
 
 /**
- * CPU seconds used so far by this process (the service runs in it) and by this run's PostgreSQL
- * backends, Redis server and Dovecot processes, from /proc; other work on the machine (another
- * test run, PostgreSQL's own background processes) is not counted. Processes that ended in
- * between are lost, so those differences are lower bounds; the service's own figure is exact.
+ * CPU seconds used so far by this process (the service runs in it), by this run's PostgreSQL
+ * backends, Redis server, Dovecot processes and SMTP sink, from /proc, and by everything else on
+ * the machine (`other`: PostgreSQL's background processes, another test run competing for the
+ * CPUs). A process of ours that ended in between counts as `other`; the service's own figure is
+ * exact.
  */
 export function cpuSnapshot(run: RunProcesses): CpuSnapshot {
   const own = process.cpuUsage();
-  const snap: CpuSnapshot = { service: (own.user + own.system) / 1e6, postgres: 0, redis: 0, dovecot: 0 };
+  const snap: CpuSnapshot = { service: (own.user + own.system) / 1e6, postgres: 0, redis: 0, dovecot: 0, smtpSink: 0, other: 0 };
   let entries: string[] = [];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
@@ -88,20 +91,38 @@ export function cpuSnapshot(run: RunProcesses): CpuSnapshot {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (Number(pid) === run.sinkPid) {
+        snap.smtpSink += ticks(stat);
+        continue;
+      }
       if (!['postgres', 'dovecot', 'imap', 'imap-login', 'auth', 'anvil', 'log', 'config', 'stats'].includes(comm) && !comm.startsWith('redis-server')) continue;
       const which = program(comm, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(), run);
       if (!which) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime are fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
-      snap[which] += (Number(fields[11]) + Number(fields[12])) / 100;
+      snap[which] += ticks(stat);
     } catch {
       continue; // gone while we looked
     }
   }
+  // The machine's busy time: /proc/stat's first line (user nice system idle iowait irq softirq
+  // steal guest guest_nice; guest time is already in user and nice) less idle, iowait and steal.
+  try {
+    const all = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const busy = all.slice(0, 7).reduce((a, b) => a + b, 0) - (all[3] ?? 0) - (all[4] ?? 0);
+    snap.other = busy / 100 - snap.service - snap.postgres - snap.redis - snap.dovecot - snap.smtpSink;
+  } catch {
+    snap.other = NaN;
+  }
   return snap;
+}
+
+/** A process's utime + stime (fields 14 and 15 of /proc/PID/stat, 100 ticks a second) in seconds. */
+function ticks(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export function cpuSince(before: CpuSnapshot, run: RunProcesses): CpuSnapshot {
   const now = cpuSnapshot(run);
-  return { service: round(now.service - before.service), postgres: round(now.postgres - before.postgres), redis: round(now.redis - before.redis), dovecot: round(now.dovecot - before.dovecot) };
+  const since = (key: keyof CpuSnapshot) => round(now[key] - before[key]);
+  return { service: since('service'), postgres: since('postgres'), redis: since('redis'), dovecot: since('dovecot'), smtpSink: since('smtpSink'), other: since('other') };
 }

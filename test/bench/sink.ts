@@ -9,6 +9,7 @@ import { SMTPServer } from 'smtp-server';
 
 export interface CountingSink {
   url: string;
+  pid: number | undefined;
   count(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -38,6 +39,7 @@ export async function startCountingSink(): Promise<CountingSink> {
   const { port } = await ask(child, '', (r): r is { port: number } => 'port' in r);
   return {
     url: `smtp://127.0.0.1:${port}`,
+    pid: child.pid,
     count: async () => (await ask(child, 'count', (r): r is { count: number } => 'count' in r)).count,
     stop: () =>
       new Promise<void>((resolve) => {
