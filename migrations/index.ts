@@ -10,6 +10,7 @@ import * as staff from './2026_11_23_008_staff';
 import * as dashboardIndexes from './2026_11_23_009_dashboard_indexes';
 import * as portal from './2026_11_23_010_portal';
 import * as mailboxWatchers from './2026_11_23_011_mailbox_watchers';
+import * as outboxRecipient from './2026_11_23_012_outbox_recipient';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_009_dashboard_indexes': dashboardIndexes,
   '2026_11_23_010_portal': portal,
   '2026_11_23_011_mailbox_watchers': mailboxWatchers,
+  '2026_11_23_012_outbox_recipient': outboxRecipient,
 };
