@@ -26,7 +26,7 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['src/cases/**/*.ts', 'src/directory/**/*.ts', 'src/intake/**/*.ts', 'src/approvals/**/*.ts', 'src/mail/**/*.ts', 'src/staff/**/*.ts', 'src/security/**/*.ts', 'src/ops/overview.ts'],
+    files: ['src/cases/**/*.ts', 'src/directory/**/*.ts', 'src/intake/**/*.ts', 'src/approvals/**/*.ts', 'src/mail/**/*.ts', 'src/staff/**/*.ts', 'src/security/**/*.ts', 'src/portal/**/*.ts', 'src/ops/overview.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'fastify', message: 'domain code does not import the HTTP framework' }, { name: 'bullmq', message: 'domain code enqueues through JobSink (src/queue/jobs.ts)' }] }],
     },

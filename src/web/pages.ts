@@ -19,9 +19,8 @@ export interface PortalFrame {
   name: string | null;
   csrf: string;
   section: string;
-  /** Shown only to those who can approve or manage someone. */
-  approver: boolean;
-  teamAdmin: boolean;
+  /** Company admins and infrastructure administrators: they see Approvals and Team. */
+  manages: boolean;
 }
 
 async function templateFiles(dir: string, prefix = ''): Promise<Array<[string, string]>> {

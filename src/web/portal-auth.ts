@@ -51,8 +51,7 @@ export class PortalAuth {
       name: person.memberships.find((m) => m.name)?.name ?? null,
       csrf: this.forms.forSession(session.sessionKey),
       section,
-      approver: manages,
-      teamAdmin: manages,
+      manages,
     };
   }
 

@@ -32,8 +32,7 @@ export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promi
           deps.pages.renderFramed('portal/layout', 'portal/home', 'Support portal', frame, {
             memberships: person.memberships,
             grants: person.grants,
-            approver: frame.approver,
-            teamAdmin: frame.teamAdmin,
+            manages: frame.manages,
           }),
         );
       });
