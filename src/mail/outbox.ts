@@ -118,21 +118,37 @@ export async function loadOutbox(db: DbOrTx, id: string) {
     .executeTakeFirst();
 }
 
-export async function markSent(db: DbOrTx, id: string, smtpResponse: string): Promise<void> {
-  await db
+/**
+ * The commit point of a send (see deliver.ts): the row becomes `sent` if it is still `pending`.
+ * False when another worker got there first (or the row left `pending` otherwise).
+ */
+export async function commitSent(db: DbOrTx, id: string): Promise<boolean> {
+  const r = await db
     .updateTable('outbox')
-    .set({ status: 'sent', smtp_response: smtpResponse.slice(0, 1000), sent_at: sql`now()`, last_error: null })
+    .set({ status: 'sent', sent_at: sql`now()`, last_error: null })
     .where('id', '=', id)
     .where('status', '=', 'pending')
-    .execute();
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
 }
 
-export async function recordFailure(db: DbOrTx, id: string, error: string, final: boolean): Promise<void> {
+/** The server's answer to a committed send, for the record (the row is already `sent`). */
+export async function recordResponse(db: DbOrTx, id: string, smtpResponse: string): Promise<void> {
+  await db.updateTable('outbox').set({ smtp_response: smtpResponse.slice(0, 1000) }).where('id', '=', id).where('status', '=', 'sent').execute();
+}
+
+/**
+ * A failed attempt: attempts + 1 and the error; `failed` when final. `from` is the status the
+ * attempt left the row in: `pending` (it failed before the commit point) or `sent` (the commit was
+ * made but the server did not take the message), which goes back to `pending` to be retried.
+ */
+export async function recordFailure(db: DbOrTx, id: string, error: string, final: boolean, from: 'pending' | 'sent' = 'pending'): Promise<void> {
+  const status = final ? ('failed' as const) : from === 'sent' ? ('pending' as const) : undefined;
   await db
     .updateTable('outbox')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), ...(final ? { status: 'failed' as const } : {}) }))
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), ...(status ? { status } : {}), ...(from === 'sent' ? { sent_at: null } : {}) }))
     .where('id', '=', id)
-    .where('status', '=', 'pending')
+    .where('status', '=', from)
     .execute();
 }
 

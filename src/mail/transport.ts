@@ -1,9 +1,23 @@
-import nodemailer from 'nodemailer';
+import { Readable } from 'node:stream';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { OutboxRow } from './outbox';
+
+/**
+ * Runs at the commit point of a send: the server has answered DATA with 354 and has the message's
+ * bytes, but not the end-of-data dot. Resolving true sends the dot (the server takes the message);
+ * false, or a rejection, drops the connection without it, and an SMTP server must then cancel
+ * the transaction (RFC 5321 §3.8).
+ */
+export type CommitHook = () => Promise<boolean>;
+
+export type SendOutcome = { result: 'delivered'; response: string } | { result: 'withdrawn' };
 
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {
-  send(row: OutboxRow): Promise<{ response: string }>;
+  /** Throws SendError when the server refused the message or could not be reached. */
+  send(row: OutboxRow, commit: CommitHook): Promise<SendOutcome>;
   close(): void;
 }
 
@@ -19,36 +33,184 @@ export class SendError extends Error {
 // is auto-generated (RFC 3834). Either way, well-behaved responders will not answer them.
 const AUTO_GENERATED = new Set(['approval_request', 'approval_reminder', 'case_copy', 'portal_sign_in', 'portal_invitation', 'security_alert']);
 
+/** The message of an outbox row, as nodemailer's sendMail built it before the commit point existed. */
+async function compose(row: OutboxRow, supportAddress: string, fromName: string) {
+  const node = new MailComposer({
+    from: { name: fromName, address: supportAddress },
+    to: row.to_address,
+    subject: row.subject,
+    text: row.text,
+    html: row.html,
+    messageId: `<${row.message_id}>`,
+    inReplyTo: row.in_reply_to ? `<${row.in_reply_to}>` : undefined,
+    references: row.references ?? undefined,
+    replyTo: row.reply_to ?? undefined,
+    headers: {
+      'Auto-Submitted': AUTO_GENERATED.has(row.kind) ? 'auto-generated' : 'auto-replied',
+      'X-Auto-Response-Suppress': 'All',
+    },
+  }).compile();
+  return { envelope: node.getEnvelope(), message: await node.build() };
+}
+
+/**
+ * The message as SMTPConnection reads it. SMTPConnection pipes it only once the server has
+ * answered DATA; on that first read it gets the whole message, then the commit hook runs and only
+ * its true ends the stream (SMTPConnection's DataStream writes the dot when its source ends). A
+ * withdrawn or failed commit destroys the stream instead: SMTPConnection then fails the send
+ * without ever ending the DataStream, so no dot.
+ */
+class CommitPointStream extends Readable {
+  started = false;
+  withdrawn = false;
+  /** Settles once the commit hook has (at once if the message was never read). Never rejects. */
+  decided: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly message: Buffer,
+    private readonly commit: CommitHook,
+  ) {
+    super();
+  }
+
+  override _read(): void {
+    if (this.started) return;
+    this.started = true;
+    this.push(this.message);
+    this.decided = this.commit().then(
+      (go) => {
+        if (go) {
+          if (!this.destroyed) this.push(null);
+        } else {
+          this.withdrawn = true;
+          this.destroy(new Error('withdrawn at the commit point'));
+        }
+      },
+      (err: unknown) => void this.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+}
+
+/** Connections idle longer than this are closed (the server would drop them sooner or later). */
+const IDLE_MS = 30_000;
+/** Idle connections kept for reuse; busier moments open more and close them after their send. */
+const MAX_IDLE = 8;
+
+type Options = ReturnType<typeof parseConnectionUrl>;
+
+/** Waits for an SMTPConnection step: its callback, or an 'error'/'end' event in the meantime. */
+function step<T>(conn: SMTPConnection, start: (done: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onError = (err: Error) => done(err);
+    const onEnd = () => done(new Error('Connection closed unexpectedly'));
+    function done(err: Error | null | undefined, value?: T) {
+      conn.off('error', onError);
+      conn.off('end', onEnd);
+      if (err) reject(err);
+      else resolve(value as T);
+    }
+    conn.once('error', onError);
+    conn.once('end', onEnd);
+    start(done);
+  });
+}
+
+async function openConnection(options: Options): Promise<SMTPConnection> {
+  const conn = new SMTPConnection(options);
+  // Errors also reach the step in progress; without a listener an 'error' event would crash the process.
+  conn.on('error', () => undefined);
+  try {
+    await step<void>(conn, (done) => conn.connect((err) => done(err)));
+    const auth = options.auth;
+    if (auth && (conn.allowsAuth || options.forceAuth)) {
+      const method = typeof options.authMethod === 'string' ? options.authMethod : false;
+      await step<void>(conn, (done) => conn.login({ user: auth.user, credentials: { user: auth.user, pass: auth.pass }, method }, (err) => done(err)));
+    }
+    return conn;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/**
+ * SMTPConnection used directly rather than through sendMail and nodemailer's pool: the pool
+ * starts reading the message stream before MAIL FROM (so a hook on the first read would commit
+ * before the server took the envelope), and requeues a message on another connection by itself.
+ * (On a failed source stream it does close the connection without the dot.) Here the message is
+ * read only after the 354, and a connection is reused only after a send that ended with the
+ * server's 250; any other outcome closes it, so an abandoned DATA is never continued.
+ */
 export function createSmtpTransport(smtpUrl: string, supportAddress: string, fromName = 'Support'): MailTransport {
-  // A pooled connection: approval rounds send several mails at once.
-  const url = new URL(smtpUrl);
-  url.searchParams.set('pool', 'true');
-  const transporter = nodemailer.createTransport(url.toString());
+  const options = parseConnectionUrl(smtpUrl);
+  const idle: Array<{ conn: SMTPConnection; timer: NodeJS.Timeout }> = [];
+  let closed = false;
+
+  const take = (): SMTPConnection | null => {
+    for (let held = idle.pop(); held; held = idle.pop()) {
+      clearTimeout(held.timer);
+      if (!held.conn.destroyed) return held.conn;
+    }
+    return null;
+  };
+  const park = (conn: SMTPConnection) => {
+    if (closed) return conn.close();
+    if (idle.length >= MAX_IDLE || conn.destroyed) return conn.quit();
+    const held = {
+      conn,
+      timer: setTimeout(() => {
+        idle.splice(idle.indexOf(held), 1);
+        conn.quit();
+      }, IDLE_MS).unref(),
+    };
+    idle.push(held);
+  };
+
+  const attempt = async (conn: SMTPConnection, envelope: { from: string | false; to: string[] }, stream: CommitPointStream): Promise<SendOutcome> => {
+    try {
+      // SMTPConnection keeps its bookkeeping (errors, accepted recipients) on the envelope it is
+      // given: each attempt gets its own copy.
+      const info = await step<SMTPConnection.SentMessageInfo>(conn, (done) => conn.send({ ...envelope, to: [...envelope.to] }, stream, done));
+      park(conn);
+      return { result: 'delivered', response: String(info.response ?? 'accepted') };
+    } catch (err) {
+      // Mid-DATA or not, this connection's transaction did not end cleanly: never reuse it.
+      // close() unpipes the message before ending the socket, so no dot follows.
+      conn.close();
+      stream.destroy();
+      // The caller learns from its hook whether it committed: do not answer before the hook has.
+      await stream.decided;
+      if (stream.withdrawn) return { result: 'withdrawn' };
+      throw err;
+    }
+  };
+
   return {
-    async send(row) {
+    async send(row, commit) {
       try {
-        const info = await transporter.sendMail({
-          from: { name: fromName, address: supportAddress },
-          to: row.to_address,
-          subject: row.subject,
-          text: row.text,
-          html: row.html,
-          messageId: `<${row.message_id}>`,
-          inReplyTo: row.in_reply_to ? `<${row.in_reply_to}>` : undefined,
-          references: row.references ?? undefined,
-          replyTo: row.reply_to ?? undefined,
-          headers: {
-            'Auto-Submitted': AUTO_GENERATED.has(row.kind) ? 'auto-generated' : 'auto-replied',
-            'X-Auto-Response-Suppress': 'All',
-          },
-        });
-        return { response: String(info.response ?? 'accepted') };
+        const { envelope, message } = await compose(row, supportAddress, fromName);
+        const reused = take();
+        if (reused) {
+          const stream = new CommitPointStream(message, commit);
+          try {
+            return await attempt(reused, envelope, stream);
+          } catch (err) {
+            // An idle connection the server dropped (or answered 421) fails before the message
+            // was read: the commit hook has not run, so the send may start over on a fresh one.
+            const code = (err as { responseCode?: number }).responseCode;
+            if (stream.started || (code !== undefined && code !== 421)) throw err;
+          }
+        }
+        return await attempt(await openConnection(options), envelope, new CommitPointStream(message, commit));
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;
-        const message = err instanceof Error ? err.message : String(err);
-        throw new SendError(message, code !== undefined && code >= 500 && code < 600);
+        const text = err instanceof Error ? err.message : String(err);
+        throw new SendError(text, code !== undefined && code >= 500 && code < 600);
       }
     },
-    close: () => transporter.close(),
+    close() {
+      closed = true;
+      for (let conn = take(); conn; conn = take()) conn.close();
+    },
   };
 }

@@ -11,11 +11,17 @@ export interface CapturedMessage {
 /**
  * A real SMTP server on a free loopback port that keeps what it receives, for tests of outbound
  * mail. `refuse(code)` makes it answer every message with that SMTP code until `accept()`.
+ * A message counts only when its DATA ended with the dot; a connection dropped before it (as a
+ * withdrawn send does) is counted in `aborted` instead, as any SMTP server would discard it.
  */
 export interface SmtpSink {
   port: number;
   url: string;
   messages: CapturedMessage[];
+  /** DATA phases that ended without the dot, with the bytes received before the connection dropped. */
+  aborted: Array<{ bytes: number }>;
+  /** Bytes received so far by each DATA phase still in progress. */
+  receiving(): number[];
   refuse(code: number): void;
   accept(): void;
   /** Messages to an address (envelope recipient), optionally of a subject pattern. */
@@ -36,6 +42,8 @@ export async function freePort(): Promise<number> {
 
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: CapturedMessage[] = [];
+  const aborted: Array<{ bytes: number }> = [];
+  const inProgress = new Set<{ bytes: number }>();
   let refusal: number | null = null;
   const server = new SMTPServer({
     authOptional: true,
@@ -43,8 +51,21 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     logger: false,
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      const progress = { bytes: 0 };
+      inProgress.add(progress);
+      stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        progress.bytes += c.length;
+      });
+      // smtp-server destroys the stream (with this error) when the client goes away before the dot.
+      stream.on('error', () => undefined);
+      stream.on('close', () => {
+        if (!inProgress.delete(progress)) return;
+        aborted.push(progress);
+      });
+      // 'end' comes only with the dot.
       stream.on('end', () => {
+        inProgress.delete(progress);
         if (refusal !== null) return callback(Object.assign(new Error(`${refusal} refused by the test sink`), { responseCode: refusal }));
         const raw = Buffer.concat(chunks);
         simpleParser(raw).then(
@@ -66,6 +87,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    aborted,
+    receiving: () => [...inProgress].map((p) => p.bytes),
     refuse: (code) => (refusal = code),
     accept: () => (refusal = null),
     to: (address, subject) => messages.filter((m) => m.envelopeTo.includes(address.toLowerCase()) && (!subject || subject.test(m.parsed.subject ?? ''))),

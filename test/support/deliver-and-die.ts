@@ -1,0 +1,49 @@
+/**
+ * For the outbox delivery test: delivers one outbox row as the send worker does and kills its own
+ * process with SIGKILL at a chosen moment, so the test sees what a kill -9 there leaves behind.
+ *
+ *   node dist/test/support/deliver-and-die.js <DATABASE_URL> <SMTP_URL> <outbox id> <moment>
+ *
+ * moment: `before-commit` (in DATA, the message sent, the row not yet committed), `after-commit`
+ * (the row committed `sent`, the dot not yet written) or `after-answer` (the server answered 250,
+ * its answer not yet recorded).
+ */
+import pino from 'pino';
+import { createDb } from '../../src/db/connection';
+import { deliverOutboxRow } from '../../src/mail/deliver';
+import { createSmtpTransport, type MailTransport } from '../../src/mail/transport';
+
+export type DeathMoment = 'before-commit' | 'after-commit' | 'after-answer';
+
+const die = (): never => {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('still alive after SIGKILL');
+};
+
+async function main(databaseUrl: string, smtpUrl: string, id: string, moment: DeathMoment): Promise<void> {
+  const db = createDb(databaseUrl, { max: 1 });
+  const real = createSmtpTransport(smtpUrl, 'support@support.example.com');
+  const transport: MailTransport = {
+    async send(row, commit) {
+      const outcome = await real.send(row, async () => {
+        if (moment === 'before-commit') die();
+        const go = await commit();
+        if (moment === 'after-commit') die();
+        return go;
+      });
+      if (moment === 'after-answer') die();
+      return outcome;
+    },
+    close: () => real.close(),
+  };
+  await deliverOutboxRow({ db, transport, log: pino({ level: 'silent' }) }, id);
+  throw new Error(`delivered without reaching ${moment}`);
+}
+
+if (require.main === module) {
+  const [databaseUrl, smtpUrl, id, moment] = process.argv.slice(2);
+  main(databaseUrl!, smtpUrl!, id!, moment as DeathMoment).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
