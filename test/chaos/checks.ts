@@ -136,9 +136,9 @@ export async function checkOutbox(db: Pool, deliveries: Map<string, number>): Pr
   return c;
 }
 
-/** After a phase has settled: every row sent (rows accepted twice are judged by the caller). */
+/** After a phase has settled: every row sent, and accepted by the SMTP server exactly once. */
 export function outboxOk(c: OutboxCounts): boolean {
-  return c.pending === 0 && c.failed === 0 && c.sentNeverDelivered === 0 && c.strangerDeliveries === 0 && c.sent === c.rows;
+  return c.pending === 0 && c.failed === 0 && c.sentTwice === 0 && c.sentNeverDelivered === 0 && c.strangerDeliveries === 0 && c.sent === c.rows;
 }
 
 export interface ApprovalCounts {

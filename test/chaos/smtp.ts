@@ -2,6 +2,9 @@
  * The chaos run's outbound mail server: a copy of test/support/smtp-sink.ts that counts what it
  * accepted per Message-ID, can refuse every message with a temporary 451 for a while, and can
  * hold each message a moment before answering (so that send jobs are in flight when asked).
+ * A message counts as delivered once its DATA ended with the dot, whether or not the client
+ * stayed for the answer (a real server would have queued it); a DATA the client dropped before
+ * the dot (a withdrawn send, a kill) is discarded and only counted in `abortedData`.
  */
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -29,6 +32,8 @@ export interface ChaosSmtp {
   closedAt: Map<string, number>;
   /** Messages answered 451 so far. */
   refusals: number;
+  /** DATA phases whose connection dropped before the dot (discarded, never delivered). */
+  abortedData: number;
   /** Messages whose DATA has ended and whose answer is not given yet. */
   inFlight(): number;
   /** Answer every message 451 (temporary) until accept(). */
@@ -52,6 +57,7 @@ export async function startChaosSmtp(): Promise<ChaosSmtp> {
   let refusing = false;
   let delayMs = 0;
   let refusals = 0;
+  let abortedData = 0;
   let pending = 0;
   const closedAt = new Map<string, number>();
   const server = new SMTPServer({
@@ -66,8 +72,14 @@ export async function startChaosSmtp(): Promise<ChaosSmtp> {
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      let dot = false;
       stream.on('data', (c: Buffer) => chunks.push(c));
+      // smtp-server destroys the stream (with this error) when the client goes away before the dot.
+      stream.on('error', () => undefined);
+      stream.on('close', () => void (dot || abortedData++));
+      // 'end' comes only with the dot.
       stream.on('end', () => {
+        dot = true;
         const receivedAt = Date.now();
         pending++;
         const answer = async () => {
@@ -109,6 +121,9 @@ export async function startChaosSmtp(): Promise<ChaosSmtp> {
     closedAt,
     get refusals() {
       return refusals;
+    },
+    get abortedData() {
+      return abortedData;
     },
     inFlight: () => pending,
     refuse: () => void (refusing = true),
