@@ -51,6 +51,55 @@ export async function createCase(tx: Tx, rawMessageId: string, message: Incoming
   return created;
 }
 
+/** One new case of a batch: what `createCase` takes for one message. */
+export interface NewCase {
+  rawMessageId: string;
+  message: IncomingMessage;
+  receivedAt: Date;
+  findings: IntakeFindings;
+}
+
+/**
+ * `createCase` for many messages in a handful of statements (ids drawn first, so every row of
+ * the batch is tied to its message without relying on the order of RETURNING). Returns the cases
+ * in the order given. A fetch of fifty messages costs seven statements instead of two hundred.
+ */
+export async function createCases(tx: Tx, batch: NewCase[]): Promise<Array<{ id: string; reference: string }>> {
+  if (!batch.length) return [];
+  const ids = await sql<{ case_id: string; message_id: string }>`
+    select nextval(pg_get_serial_sequence('cases', 'id'))::text as case_id, nextval(pg_get_serial_sequence('messages', 'id'))::text as message_id
+    from generate_series(1, ${batch.length})`.execute(tx);
+  const rows = batch.map((b, i) => ({ ...b, caseId: ids.rows[i]!.case_id, messageId: ids.rows[i]!.message_id }));
+  const created = await tx
+    .insertInto('cases')
+    .values(
+      rows.map((r) => ({
+        id: r.caseId,
+        requester_email: r.message.fromEmail,
+        requester_name: r.message.fromName,
+        subject: r.message.subject,
+        hold_reason: null,
+        company_id: null,
+        infrastructure_id: null,
+        route: null,
+        decided_at: null,
+        intake_hold: r.findings.intakeHold ?? null,
+        sender_verified: r.findings.senderVerified ?? null,
+      })),
+    )
+    .returning(['id', 'reference'])
+    .execute();
+  await tx.insertInto('messages').values(rows.map((r) => ({ id: r.messageId, ...messageRow(r.caseId, r.rawMessageId, r.message, r.receivedAt) }))).execute();
+  const attachments = rows.flatMap((r) => r.message.attachments.map((a) => attachmentRow(r.messageId, a)));
+  if (attachments.length) await tx.insertInto('attachments').values(attachments).execute();
+  await tx
+    .insertInto('case_events')
+    .values(rows.map((r) => ({ case_id: r.caseId, kind: 'created', actor: 'intake', detail: JSON.stringify({ rawMessageId: r.rawMessageId }) })))
+    .execute();
+  const references = new Map(created.map((c) => [c.id, c.reference]));
+  return rows.map((r) => ({ id: r.caseId, reference: references.get(r.caseId)! }));
+}
+
 /** Adds a further message (a reply) to an existing case. */
 export async function appendMessage(tx: Tx, caseId: string, rawMessageId: string, message: IncomingMessage, receivedAt: Date, via: string): Promise<{ id: string; reference: string }> {
   const c = await tx.selectFrom('cases').select(['id', 'reference']).where('id', '=', caseId).executeTakeFirstOrThrow();
@@ -61,38 +110,41 @@ export async function appendMessage(tx: Tx, caseId: string, rawMessageId: string
 
 /** People in Cc of the case's mail: they may write on this case, and on nothing else. */
 export async function addParticipants(tx: Tx, caseId: string, emails: string[]): Promise<void> {
-  if (!emails.length) return;
+  await addParticipantsMany(tx, emails.map((email) => ({ caseId, email })));
+}
+
+export async function addParticipantsMany(tx: Tx, rows: Array<{ caseId: string; email: string }>): Promise<void> {
+  if (!rows.length) return;
   await tx
     .insertInto('case_participants')
-    .values(emails.map((email) => ({ case_id: caseId, email })))
+    .values(rows.map((r) => ({ case_id: r.caseId, email: r.email })))
     .onConflict((oc) => oc.doNothing())
     .execute();
 }
 
+function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date) {
+  return {
+    case_id: caseId,
+    raw_message_id: rawMessageId,
+    message_id: m.messageId,
+    from_email: m.fromEmail,
+    from_name: m.fromName,
+    recipients: m.recipients,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    sent_at: m.sentAt,
+    received_at: receivedAt,
+  };
+}
+
+function attachmentRow(messageId: string, a: IncomingMessage['attachments'][number]) {
+  return { message_id: messageId, filename: a.filename, content_type: a.contentType, size: a.size, sha256: a.sha256, content: a.content };
+}
+
 async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date): Promise<void> {
-  const { id } = await tx
-    .insertInto('messages')
-    .values({
-      case_id: caseId,
-      raw_message_id: rawMessageId,
-      message_id: m.messageId,
-      from_email: m.fromEmail,
-      from_name: m.fromName,
-      recipients: m.recipients,
-      subject: m.subject,
-      text: m.text,
-      html: m.html,
-      sent_at: m.sentAt,
-      received_at: receivedAt,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  if (m.attachments.length) {
-    await tx
-      .insertInto('attachments')
-      .values(m.attachments.map((a) => ({ message_id: id, filename: a.filename, content_type: a.contentType, size: a.size, sha256: a.sha256, content: a.content })))
-      .execute();
-  }
+  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt)).returning('id').executeTakeFirstOrThrow();
+  if (m.attachments.length) await tx.insertInto('attachments').values(m.attachments.map((a) => attachmentRow(id, a))).execute();
 }
 
 export async function recordEvent(db: DbOrTx, caseId: string, kind: string, actor: string, detail: Record<string, unknown> = {}): Promise<void> {

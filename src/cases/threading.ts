@@ -12,6 +12,18 @@ export interface ThreadClues {
 export type ThreadMatch = { caseId: string; via: 'message_id' | 'reply_address' | 'subject_tag' };
 
 /**
+ * False when the message carries none of `findThread`'s clues (no In-Reply-To or References, no
+ * signed reply address, no `[CASE-…]` tag), so it starts a new case without asking the database.
+ */
+export function mayContinueCase(clues: ThreadClues, replyAddresses: { secrets: Array<string | null>; supportAddress: string }): boolean {
+  return (
+    clues.answers.length > 0 ||
+    clues.recipients.some((r) => caseFromReplyAddress(r, replyAddresses.secrets, replyAddresses.supportAddress) !== null) ||
+    referenceTag(clues.subject) !== null
+  );
+}
+
+/**
  * Which case a message continues, if any, in the order the clues deserve trust: a Message-ID the
  * case sent or received (In-Reply-To before References); the case's signed reply address among
  * the recipients; the `[CASE-…]` tag in the subject, but only from someone who already belongs to

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { addParticipants, appendMessage, createCase } from '../cases/repository';
-import { findThread, type ThreadMatch } from '../cases/threading';
+import { addParticipants, addParticipantsMany, appendMessage, createCase, createCases, type IntakeFindings } from '../cases/repository';
+import { findThread, mayContinueCase, type ThreadMatch } from '../cases/threading';
 import type { Db } from '../db/connection';
 import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
 import { recordBounce } from '../mail/bounces';
@@ -10,7 +10,7 @@ import { classify } from './classify';
 import { dedupeKey, derivedMessageId, headerBlock, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
-import { claimForCase, insertRaw, insertRawStreamed, keep, loadRaw, quarantine, type Origin } from './raw-store';
+import { claimAllForCases, claimForCase, insertRaw, insertRaws, insertRawStreamed, keep, loadRaw, quarantine, type Origin, type RawInsert } from './raw-store';
 
 export interface IntakeDeps {
   db: Db;
@@ -43,19 +43,18 @@ export type IntakeResult =
  * in which case the caller must keep the message where it is and try again.
  */
 export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Promise<IntakeResult> {
-  const hash = sha256(raw);
-  const messageId = normaliseMessageId(headerValue(raw, 'message-id')) ?? derivedMessageId(hash);
-  const stored = await insertRaw(deps.db, { origin, dedupeKey: dedupeKey(raw, isDerivedMessageId(messageId) ? null : messageId), messageId, sha256: hash, raw });
+  const stored = await insertRaw(deps.db, rawInsert(raw, origin));
   if (!stored) {
     deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
     return { outcome: 'duplicate' };
   }
-  try {
-    return await processRaw(deps, stored.id, raw, stored.receivedAt);
-  } catch (err) {
-    deps.log.error({ rawId: stored.id, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
-    return { outcome: 'stored', rawId: stored.id };
-  }
+  return settled(deps, stored.id, () => processRaw(deps, stored.id, raw, stored.receivedAt));
+}
+
+function rawInsert(raw: Buffer, origin: Origin): RawInsert {
+  const hash = sha256(raw);
+  const messageId = normaliseMessageId(headerValue(raw, 'message-id')) ?? derivedMessageId(hash);
+  return { origin, dedupeKey: dedupeKey(raw, isDerivedMessageId(messageId) ? null : messageId), messageId, sha256: hash, raw };
 }
 
 /**
@@ -68,12 +67,7 @@ export async function takeInStream(deps: IntakeDeps, chunks: AsyncIterable<Buffe
     deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
     return { outcome: 'duplicate' };
   }
-  try {
-    return await processRaw(deps, stored.id, stored.prefix, stored.receivedAt, stored.size);
-  } catch (err) {
-    deps.log.error({ rawId: stored.id, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
-    return { outcome: 'stored', rawId: stored.id };
-  }
+  return settled(deps, stored.id, () => processRaw(deps, stored.id, stored.prefix, stored.receivedAt, stored.size));
 }
 
 /**
@@ -107,31 +101,60 @@ function errorText(err: unknown): string {
  * a message already turned into a case is left alone.
  */
 export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, size = raw.length): Promise<IntakeResult> {
+  const read = await readForCase(deps, rawId, raw, size);
+  return 'outcome' in read ? read : fileMessage(deps, rawId, raw, receivedAt, read);
+}
+
+/** A person's message, parsed; `tooLarge` when only its headers were (over MAX_MESSAGE_BYTES). */
+interface ReadMessage {
+  parsed: ParsedMessage;
+  tooLarge: boolean;
+}
+
+/** Automatic mail is kept and unreadable mail quarantined (both final); anything else is parsed. */
+async function readForCase(deps: IntakeDeps, rawId: string, raw: Buffer, size: number): Promise<IntakeResult | ReadMessage> {
   const automatic = await keepIfAutomatic(deps, rawId, raw);
   if (automatic) return automatic;
-
-  const tooLarge = size > deps.maxMessageBytes;
-  let parsed: ParsedMessage;
   try {
-    parsed = await parseForCase(raw, size, deps.maxMessageBytes);
+    return { parsed: await parseForCase(raw, size, deps.maxMessageBytes), tooLarge: size > deps.maxMessageBytes };
   } catch (err) {
     if (!(err instanceof UnreadableMessageError)) throw err;
     return quarantineWith(deps, rawId, err.message);
   }
+}
 
-  if (parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null)) {
+function isApprovalReply(deps: IntakeDeps, parsed: ParsedMessage): boolean {
+  return parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null);
+}
+
+function replyAddresses(deps: IntakeDeps) {
+  return { secrets: deps.replySecrets, supportAddress: deps.supportAddress };
+}
+
+/** What a new case or a reply records besides the message: Cc participants, intake's findings. */
+function caseFacts(deps: IntakeDeps, raw: Buffer, read: ReadMessage): { participants: string[]; findings: IntakeFindings } {
+  const { parsed } = read;
+  const supportDomain = deps.supportAddress.split('@')[1];
+  return {
+    participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
+    findings: {
+      intakeHold: read.tooLarge ? 'too_large' : null,
+      senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+    },
+  };
+}
+
+/** A parsed message becomes an approval reply (kept), a reply on its case, or a new case. */
+async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, read: ReadMessage): Promise<IntakeResult> {
+  const { parsed } = read;
+  if (isApprovalReply(deps, parsed)) {
     if (!(await keep(deps.db, rawId, 'approval_reply'))) return { outcome: 'duplicate' };
-    await enqueueOrLeave(deps, 'approval-reply', { rawId }, { rawId });
+    await enqueueOrLeave(deps, 'approval-reply', [{ rawId }], { rawId });
     return { outcome: 'kept', rawId, kind: 'approval_reply' };
   }
 
-  const thread = await findThread(deps.db, parsed, { secrets: deps.replySecrets, supportAddress: deps.supportAddress });
-  const supportDomain = deps.supportAddress.split('@')[1];
-  const participants = parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain);
-  const findings = {
-    intakeHold: tooLarge ? ('too_large' as const) : null,
-    senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
-  };
+  const thread = await findThread(deps.db, parsed, replyAddresses(deps));
+  const { participants, findings } = caseFacts(deps, raw, read);
   let stored;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
@@ -154,8 +177,100 @@ export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, r
     return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via };
   }
   deps.log.info({ case: stored.reference, rawId }, 'case created');
-  await enqueueOrLeave(deps, 'match', { caseId: stored.id }, { case: stored.reference });
+  await enqueueOrLeave(deps, 'match', [{ caseId: stored.id }], { case: stored.reference });
   return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
+}
+
+export interface BatchItem {
+  raw: Buffer;
+  origin: Origin;
+}
+
+export interface BatchOutcome {
+  /** The outcome of each of the first `results.length` items, in order: those are stored. */
+  results: IntakeResult[];
+  /** Why the item after them could not be stored; null when all were. */
+  error: unknown;
+}
+
+/**
+ * `takeIn` for one fetch of messages, with the same outcomes, in a few statements: the raw copies
+ * in one INSERT, and every message that plainly starts a new case (most of a busy mailbox) in one
+ * transaction with one bulk job add. Automatic mail, approval replies, replies to cases and
+ * anything that fails go the one-message way. Stored messages are reported even when a later
+ * one could not be, so the caller acknowledges exactly those.
+ */
+export async function takeInBatch(deps: IntakeDeps, items: BatchItem[]): Promise<BatchOutcome> {
+  let stored: Array<{ id: string; receivedAt: Date } | null>;
+  try {
+    stored = await insertRaws(deps.db, items.map((item) => rawInsert(item.raw, item.origin)));
+  } catch {
+    // One statement, so nothing was stored: one at a time, the messages before a bad one still are.
+    const results: IntakeResult[] = [];
+    for (const item of items) {
+      try {
+        results.push(await takeIn(deps, item.raw, item.origin));
+      } catch (err) {
+        return { results, error: err };
+      }
+    }
+    return { results, error: null };
+  }
+
+  const results: IntakeResult[] = new Array<IntakeResult>(items.length);
+  const plain: Array<{ index: number; rawId: string; raw: Buffer; receivedAt: Date; read: ReadMessage }> = [];
+  await Promise.all(
+    items.map(async (item, index) => {
+      const row = stored[index];
+      if (!row) {
+        deps.log.info({ source: item.origin.source, uid: item.origin.uid }, 'duplicate message ignored');
+        results[index] = { outcome: 'duplicate' };
+        return;
+      }
+      results[index] = await settled(deps, row.id, async () => {
+        const read = await readForCase(deps, row.id, item.raw, item.raw.length);
+        if ('outcome' in read) return read;
+        if (read.tooLarge || isApprovalReply(deps, read.parsed) || mayContinueCase(read.parsed, replyAddresses(deps))) {
+          return fileMessage(deps, row.id, item.raw, row.receivedAt, read);
+        }
+        plain.push({ index, rawId: row.id, raw: item.raw, receivedAt: row.receivedAt, read });
+        return { outcome: 'stored', rawId: row.id };
+      });
+    }),
+  );
+  if (!plain.length) return { results, error: null };
+
+  plain.sort((a, b) => a.index - b.index);
+  const facts = plain.map((p) => caseFacts(deps, p.raw, p.read));
+  try {
+    const created = await deps.db.transaction().execute(async (tx) => {
+      const cases = await createCases(tx, plain.map((p, i) => ({ rawMessageId: p.rawId, message: p.read.parsed, receivedAt: p.receivedAt, findings: facts[i]!.findings })));
+      await addParticipantsMany(tx, cases.flatMap((c, i) => facts[i]!.participants.map((email) => ({ caseId: c.id, email }))));
+      if (!(await claimAllForCases(tx, cases.map((c, i) => ({ rawId: plain[i]!.rawId, caseId: c.id }))))) throw new AlreadyProcessed();
+      return cases;
+    });
+    created.forEach((c, i) => {
+      const p = plain[i]!;
+      deps.log.info({ case: c.reference, rawId: p.rawId }, 'case created');
+      results[p.index] = { outcome: 'case', rawId: p.rawId, caseId: c.id, reference: c.reference };
+    });
+    await enqueueOrLeave(deps, 'match', created.map((c) => ({ caseId: c.id })), { cases: created.length });
+  } catch {
+    // A message the database refuses, or one another process claimed: each on its own, where
+    // those cases have their answers (quarantine, duplicate).
+    await Promise.all(plain.map(async (p) => (results[p.index] = await settled(deps, p.rawId, () => fileMessage(deps, p.rawId, p.raw, p.receivedAt, p.read)))));
+  }
+  return { results, error: null };
+}
+
+/** Processing after the raw copy is stored: a failure leaves it to the recovery sweep. */
+async function settled(deps: IntakeDeps, rawId: string, work: () => Promise<IntakeResult>): Promise<IntakeResult> {
+  try {
+    return await work();
+  } catch (err) {
+    deps.log.error({ rawId, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
+    return { outcome: 'stored', rawId };
+  }
 }
 
 /**
@@ -190,10 +305,10 @@ async function quarantineWith(deps: IntakeDeps, rawId: string, reason: string): 
   return { outcome: 'quarantined', rawId, error: reason };
 }
 
-/** The row is safe in PostgreSQL; if Redis is away, the recovery sweep queues the job later. */
-async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name: N, data: JobPayloads[N], logContext: Record<string, unknown>): Promise<void> {
+/** The rows are safe in PostgreSQL; if Redis is away, the recovery sweep queues the jobs later. */
+async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name: N, data: Array<JobPayloads[N]>, logContext: Record<string, unknown>): Promise<void> {
   try {
-    await deps.jobs.enqueue(name, data);
+    await deps.jobs.enqueueMany(name, data);
   } catch (err) {
     deps.log.warn({ ...logContext, queue: name, err: errorText(err) }, 'could not queue yet; the recovery sweep will');
   }

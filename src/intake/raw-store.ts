@@ -25,26 +25,43 @@ export interface RawInsert {
  * already stored. Returns the new row's id, or null for a duplicate.
  */
 export async function insertRaw(db: DbOrTx, r: RawInsert): Promise<{ id: string; receivedAt: Date } | null> {
-  const row = await db
+  return (await insertRaws(db, [r]))[0]!;
+}
+
+/**
+ * `insertRaw` for a whole fetch in one statement. Returns, in the order given, each message's new
+ * row or null for a duplicate (already stored, or a repeat within the same batch).
+ */
+export async function insertRaws(db: DbOrTx, batch: RawInsert[]): Promise<Array<{ id: string; receivedAt: Date } | null>> {
+  if (!batch.length) return [];
+  const rows = await db
     .insertInto('raw_messages')
-    .values({
-      source: r.origin.source,
-      mailbox: r.origin.mailbox ?? null,
-      uidvalidity: r.origin.uidvalidity ?? null,
-      uid: r.origin.uid ?? null,
-      dedupe_key: r.dedupeKey,
-      message_id: r.messageId,
-      sha256: r.sha256,
-      size: r.raw.length,
-      raw: r.raw,
-      error: null,
-      case_id: null,
-      processed_at: null,
-    })
+    .values(
+      batch.map((r) => ({
+        source: r.origin.source,
+        mailbox: r.origin.mailbox ?? null,
+        uidvalidity: r.origin.uidvalidity ?? null,
+        uid: r.origin.uid ?? null,
+        dedupe_key: r.dedupeKey,
+        message_id: r.messageId,
+        sha256: r.sha256,
+        size: r.raw.length,
+        raw: r.raw,
+        error: null,
+        case_id: null,
+        processed_at: null,
+      })),
+    )
     .onConflict((oc) => oc.doNothing())
-    .returning(['id', 'received_at'])
-    .executeTakeFirst();
-  return row ? { id: row.id, receivedAt: row.received_at } : null;
+    .returning(['id', 'received_at', 'dedupe_key'])
+    .execute();
+  // Rows skipped by ON CONFLICT are not returned; each stored key answers its first message only.
+  const byKey = new Map(rows.map((row) => [row.dedupe_key, { id: row.id, receivedAt: row.received_at }]));
+  return batch.map((r) => {
+    const hit = byKey.get(r.dedupeKey) ?? null;
+    byKey.delete(r.dedupeKey);
+    return hit;
+  });
 }
 
 /** A stored message as intake reads it again: for a streamed one, `raw` is its first 256 KiB. */
@@ -126,6 +143,17 @@ export async function claimForCase(tx: Tx, id: string, caseId: string): Promise<
     .where('status', '=', 'received')
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
+}
+
+/** `claimForCase` for a batch; true only if every message was still unclaimed (else claims nothing useful: roll back). */
+export async function claimAllForCases(tx: Tx, claims: Array<{ rawId: string; caseId: string }>): Promise<boolean> {
+  if (!claims.length) return true;
+  const values = sql.join(claims.map((c) => sql`(${c.rawId}::bigint, ${c.caseId}::bigint)`));
+  const r = await sql`
+    update raw_messages r set status = 'case', case_id = v.case_id, processed_at = now()
+    from (values ${values}) as v(raw_id, case_id)
+    where r.id = v.raw_id and r.status = 'received'`.execute(tx);
+  return r.numAffectedRows === BigInt(claims.length);
 }
 
 export async function quarantine(db: DbOrTx, id: string, error: string): Promise<void> {

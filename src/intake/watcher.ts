@@ -2,7 +2,7 @@ import { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../config/config';
 import { Backoff } from './backoff';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
-import { takeIn, takeInStream, type IntakeDeps } from './ingest';
+import { takeInBatch, takeInStream, type BatchItem, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
 import { HEARTBEAT_MS, publishWatcherStatus } from './watcher-status';
 
@@ -31,8 +31,6 @@ export interface WatcherOptions {
   leaseCheckMs?: number;
   /** UIDs fetched per FETCH command: bounds memory while keeping round trips few. */
   fetchBatch?: number;
-  /** Messages stored and parsed at once within a batch. */
-  concurrency?: number;
   /** MAX_MESSAGE_BYTES: larger messages are streamed into storage instead of fetched whole. */
   maxMessageBytes?: number;
 }
@@ -74,12 +72,10 @@ export class MailboxWatcher {
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
   private readonly s: WatcherStatus;
-  private readonly concurrency: number;
   private readonly maxMessageBytes: number;
 
   constructor(private readonly deps: IntakeDeps, private readonly opts: WatcherOptions) {
     this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
-    this.concurrency = opts.concurrency ?? 8;
     this.maxMessageBytes = opts.maxMessageBytes ?? 25 * 1024 * 1024;
     this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0, stateSince: new Date().toISOString() };
   }
@@ -258,39 +254,18 @@ export class MailboxWatcher {
         await this.acknowledge(client, [only], uidvalidity);
         continue;
       }
-      const stored = new Set<number>();
-      let firstError: unknown = null;
-      const inFlight = new Set<Promise<void>>();
-      let inFlightBytes = 0;
-      // The fetch stream is read to its end even after a failure: abandoning it mid-way would
-      // leave the IMAP connection out of step. Messages are stored concurrently, a few at a time.
+      // The fetch stream is read to its end before anything is stored: abandoning it mid-way
+      // would leave the IMAP connection out of step. A chunk is at most MAX_BATCH_BYTES.
+      const items: BatchItem[] = [];
       for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
-        if (firstError || !msg.source) continue;
-        const source = msg.source;
-        const uid = msg.uid;
-        const work = takeIn(this.deps, source, { source: 'imap', mailbox, uidvalidity, uid }).then(
-          () => {
-            stored.add(uid);
-            this.s.lastMessageAt = new Date().toISOString();
-          },
-          (err: unknown) => {
-            firstError ??= err;
-          },
-        );
-        inFlight.add(work);
-        inFlightBytes += source.length;
-        void work.finally(() => {
-          inFlight.delete(work);
-          inFlightBytes -= source.length;
-        });
-        while (inFlight.size >= this.concurrency || (inFlight.size > 0 && inFlightBytes > MAX_BATCH_BYTES)) await Promise.race(inFlight);
+        if (msg.source) items.push({ raw: msg.source, origin: { source: 'imap', mailbox, uidvalidity, uid: msg.uid } });
       }
-      await Promise.all(inFlight);
+      const { results, error } = await takeInBatch(this.deps, items);
+      if (results.length) this.s.lastMessageAt = new Date().toISOString();
       // Stored messages are flagged and checkpointed even when a later one failed, so the
       // retry starts right after them.
-      const done = firstError ? chunk.slice(0, chunk.findIndex((u) => !stored.has(u))) : chunk.filter((u) => stored.has(u));
-      await this.acknowledge(client, done, uidvalidity);
-      if (firstError) throw firstError;
+      await this.acknowledge(client, items.slice(0, results.length).map((item) => item.origin.uid!), uidvalidity);
+      if (error) throw error;
     }
     if (!uids.length && !checkpoint) await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: 0 });
     this.s.lastSyncAt = new Date().toISOString();
