@@ -214,8 +214,10 @@ async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { com
       decided_by: null,
       channel: null,
     })
-    // A concurrent case of the same requester may have opened the request a moment ago.
-    .onConflict((oc) => oc.columns(['requester_email', 'infrastructure_id']).where('status', '=', 'pending').doNothing())
+    // A concurrent case of the same requester may have opened the request a moment ago. The
+    // partial index's predicate is a literal: as a parameter, a prepared statement's generic plan
+    // could not match the index ("no unique or exclusion constraint matching").
+    .onConflict((oc) => oc.columns(['requester_email', 'infrastructure_id']).where('status', '=', sql.lit('pending')).doNothing())
     .returningAll()
     .executeTakeFirst();
   if (created && approvers.length) {

@@ -32,3 +32,50 @@ describe('a PostgreSQL connection lost in the middle of a transaction', () => {
     }
   });
 });
+
+describe('statements prepared once per connection', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it('parses a repeated statement once per connection, and keeps ON CONFLICT on a partial index working under generic plans', async () => {
+    const db = createDb(database.url, { max: 1 });
+    try {
+      await sql`create table pending_things (a text not null, status text not null)`.execute(db);
+      await sql`create unique index pending_things_one on pending_things (a) where status = 'pending'`.execute(db);
+      // PostgreSQL plans a prepared statement generically from its sixth run: ten runs cross that.
+      for (let i = 0; i < 10; i++) {
+        await db
+          .withTables<{ pending_things: { a: string; status: string } }>()
+          .insertInto('pending_things')
+          .values({ a: 'x', status: 'pending' })
+          .onConflict((oc) => oc.column('a').where('status', '=', sql.lit('pending')).doNothing())
+          .execute();
+      }
+      const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements where statement like 'insert into "pending_things"%'`.execute(db);
+      expect(prepared.rows).toHaveLength(1);
+      const { rows } = await sql<{ n: string }>`select count(*) as n from pending_things`.execute(db);
+      expect(rows[0]!.n).toBe('1');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('replaces a connection whose prepared statement a migration changed under it', async () => {
+    const db = createDb(database.url, { max: 1 });
+    try {
+      await sql`create table shaped (a int)`.execute(db);
+      const read = () => db.withTables<{ shaped: { a: number } }>().selectFrom('shaped').selectAll().execute();
+      await read();
+      await sql`alter table shaped add column b int`.execute(db);
+      // The cached plan's result type changed: this call fails, the connection is let go, and
+      // the next call prepares afresh.
+      await expect(read()).rejects.toThrow(/cached plan must not change result type/);
+      await expect(read()).resolves.toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
