@@ -33,7 +33,7 @@ import { loadOverview } from '../../src/ops/overview';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
 import { cpuSince, cpuSnapshot, measureFloor, percentile, round } from './measure';
-import { benchMessage, deliverToMaildir, largeMessage, STRANGER_COUNT, type MessageClass } from './messages';
+import { benchMessage, deliverToMaildir, GENERATED_MEMBERS, largeMessage, STRANGER_COUNT, withGeneratedMembers, type MessageClass } from './messages';
 import { startCountingSink } from './sink';
 
 const N = Number(process.env.BENCH_N ?? 5000);
@@ -53,10 +53,10 @@ async function main(): Promise<void> {
   // Outbound mail goes to an SMTP server in a child process that only counts it, as a relay would.
   const sink = await startCountingSink();
   const database = await createTestDatabase();
-  // Five member addresses stand for a customer base's thousands of members: the per-address
-  // ceilings (SENDER_CASE_LIMIT, AUTO_REPLY_PER_SENDER_PER_HOUR, per-company approval mail)
-  // are lifted so members' cases open and are acknowledged as they would be, instead of being
-  // held as rate_limited and mailing nobody.
+  // Each member writes several of the backlog's messages within the hour: the per-address
+  // ceilings (SENDER_CASE_LIMIT, AUTO_REPLY_PER_SENDER_PER_HOUR) and the per-company approval
+  // mail cap are lifted so members' cases open and are acknowledged as they would be, instead of
+  // being held as rate_limited and mailing nobody.
   const config = testConfig(database.url, {
     IMAP_URL: dovecot.url,
     IMAP_POLL_SECONDS: String(POLL_SECONDS),
@@ -65,12 +65,13 @@ async function main(): Promise<void> {
     SENDER_CASE_LIMIT: '1000000',
     AUTO_REPLY_PER_SENDER_PER_HOUR: '1000000',
   });
-  const ctx = await createContext(config, pino({ level: 'silent' }));
+  // BENCH_LOG=warn (or info) shows the service's own log lines on stderr; silent by default.
+  const ctx = await createContext(config, pino({ level: process.env.BENCH_LOG ?? 'silent' }, pino.destination(2)));
   let peakRss = 0;
   let rssTimer: NodeJS.Timeout | undefined;
   try {
     await migrateToLatest(ctx.db);
-    await importDirectory(ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8'))), { replace: false });
+    await importDirectory(ctx.db, parseDirectoryFile(withGeneratedMembers(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8')))), { replace: false });
 
     // Fill the maildir; count what was generated, by class.
     const mix: Record<MessageClass | 'withAttachment' | 'large', number> = { member: 0, stranger: 0, auto_reply: 0, withAttachment: 0, large: 0 };
@@ -238,6 +239,7 @@ async function main(): Promise<void> {
         dashboardAfterAnalyze,
         mailsSent: await sink.count(),
         strangers: Math.min(STRANGER_COUNT, mix.stranger),
+        members: GENERATED_MEMBERS + 5,
         machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, postgres: pgSettings.rows[0] },
       }),
     );

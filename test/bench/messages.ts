@@ -6,7 +6,29 @@ import { chown, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Contacts in fixtures/directory.json whose mail opens a case (on acme-prod, or globex-main for gina). */
-export const MEMBERS = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test', 'alice@acme.test', 'gina@globex.test'];
+const FIXTURE_MEMBERS = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test', 'alice@acme.test', 'gina@globex.test'];
+/**
+ * A customer's people are many: members' mail comes from the fixture's five and from this many
+ * generated members of Acme (users of acme-prod), so no one address carries the backlog. With
+ * five addresses, every per-address step (the answers ceiling's lock above all) ran one at a time.
+ */
+export const GENERATED_MEMBERS = 1000;
+const MEMBERS = [...FIXTURE_MEMBERS, ...Array.from({ length: GENERATED_MEMBERS }, (_, k) => `member${k}@acme.test`)];
+
+interface DirectoryJson {
+  companies: Array<{ key: string; contacts: Array<Record<string, unknown>>; infrastructures: Array<{ key: string; permissions: Array<Record<string, unknown>> }> }>;
+}
+
+/** fixtures/directory.json with the generated members added to Acme, as users of acme-prod. */
+export function withGeneratedMembers(directory: DirectoryJson): DirectoryJson {
+  const acme = directory.companies.find((c) => c.key === 'acme')!;
+  const prod = acme.infrastructures.find((i) => i.key === 'acme-prod')!;
+  const generated = MEMBERS.slice(FIXTURE_MEMBERS.length);
+  acme.contacts.push(...generated.map((email, k) => ({ email, name: `Member ${k}`, companyRole: 'member', status: 'active' })));
+  prod.permissions.push(...generated.map((email) => ({ email, role: 'user' })));
+  return directory;
+}
+
 /**
  * Strangers write from the customer's domain, so their cases are routed to acme-prod, held as
  * `unknown_sender`, and the administrators get an approval request (one per stranger; a
