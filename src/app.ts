@@ -7,7 +7,7 @@ import { onCaseDecided } from './approvals/requests';
 import type { Config } from './config/config';
 import { createDb, type Db } from './db/connection';
 import { migrateToLatest } from './db/migrate';
-import { matchCase } from './directory/match-case';
+import { matchCases } from './directory/match-case';
 import { startDevSmtp } from './intake/dev-smtp';
 import type { IntakeDeps } from './intake/ingest';
 import { recoverInterrupted } from './intake/recovery';
@@ -89,13 +89,20 @@ export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<v
 /** One thin handler per queue: each calls a domain function and queues the mail it wrote. */
 export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
   const handlers: JobHandlers = {
-    match: async ({ caseId }) => {
-      const outcome = await matchCase(ctx.db, caseId, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
-      if (outcome.result === 'decided') {
+    match: async ({ caseIds }) => {
+      const outcomes = await matchCases(ctx.db, caseIds, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
+      const outboxIds: string[] = [];
+      let failed: unknown = null;
+      for (const outcome of outcomes) {
+        if (outcome.result === 'failed') failed ??= outcome.error;
+        if (outcome.result !== 'decided') continue;
         ctx.log.info({ case: outcome.reference, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
-        await sendLater(ctx, outcome.outboxIds);
+        outboxIds.push(...outcome.outboxIds);
       }
-      return outcome;
+      // The decided cases' mail goes out whatever became of the rest; a retry skips them.
+      await sendLater(ctx, outboxIds);
+      if (failed) throw failed;
+      return outcomes;
     },
     send: async ({ outboxId }) => deliverOutboxRow({ db: ctx.db, transport: ctx.transport, log: ctx.log }, outboxId),
     'approval-reply': async ({ rawId }) => {

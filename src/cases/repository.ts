@@ -153,15 +153,26 @@ export async function recordEvent(db: DbOrTx, caseId: string, kind: string, acto
 
 /** What matching needs of a case: its sender and the recipients of its first message. */
 export async function findCaseForMatching(db: DbOrTx, caseId: string) {
-  const row = await db
-    .selectFrom('cases as c')
-    .innerJoin('messages as m', 'm.case_id', 'c.id')
-    .select(['c.reference', 'c.status', 'c.requester_email', 'm.recipients', 'c.intake_hold', 'c.sender_verified'])
-    .where('c.id', '=', caseId)
-    .orderBy('m.id')
-    .limit(1)
-    .executeTakeFirst();
-  return row && { reference: row.reference, status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified };
+  return (await findCasesForMatching(db, [caseId])).get(caseId);
+}
+
+export type CaseForMatching = NonNullable<Awaited<ReturnType<typeof findCaseForMatching>>>;
+
+/** `findCaseForMatching` for many cases in one query; cases that do not exist are absent. */
+export async function findCasesForMatching(db: DbOrTx, caseIds: string[]) {
+  const rows = caseIds.length
+    ? await db
+        .selectFrom('cases as c')
+        .innerJoin('messages as m', 'm.case_id', 'c.id')
+        .select(['c.id', 'c.reference', 'c.status', 'c.requester_email', 'm.recipients', 'c.intake_hold', 'c.sender_verified'])
+        .where('c.id', 'in', caseIds)
+        // The first message of each case: the one that opened it.
+        .distinctOn('c.id')
+        .orderBy('c.id')
+        .orderBy('m.id')
+        .execute()
+    : [];
+  return new Map(rows.map((row) => [row.id, { reference: row.reference, status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified }]));
 }
 
 export interface CaseDecision {
@@ -190,13 +201,20 @@ export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Pr
 
 /** How many cases this sender opened within the window (the one being decided included). */
 export async function countRecentCases(db: DbOrTx, requesterEmail: string, windowMs: number): Promise<number> {
-  const row = await db
+  return (await countRecentCasesMany(db, [requesterEmail], windowMs)).get(requesterEmail) ?? 0;
+}
+
+/** `countRecentCases` for many senders in one query. */
+export async function countRecentCasesMany(db: DbOrTx, requesterEmails: string[], windowMs: number): Promise<Map<string, number>> {
+  if (!requesterEmails.length) return new Map();
+  const rows = await db
     .selectFrom('cases')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('requester_email', '=', requesterEmail)
+    .select(['requester_email', (eb) => eb.fn.countAll<string>().as('n')])
+    .where('requester_email', 'in', [...new Set(requesterEmails)])
     .where('created_at', '>', databaseTimeAgo(windowMs))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .groupBy('requester_email')
+    .execute();
+  return new Map(rows.map((r) => [r.requester_email, Number(r.n)]));
 }
 
 /** Cases still waiting for a decision after `graceMs` (database clock): the recovery sweep queues them again. */

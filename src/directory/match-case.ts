@@ -1,8 +1,8 @@
-import { applyDecision, countRecentCases, findCaseForMatching } from '../cases/repository';
+import { applyDecision, countRecentCasesMany, findCasesForMatching, type CaseForMatching } from '../cases/repository';
 import type { Db, Tx } from '../db/connection';
 import type { HoldReason } from '../db/schema';
-import { decide } from './matching';
-import { loadSenderFacts } from './repository';
+import { decide, type Decision } from './matching';
+import { loadSenderFactsMany } from './repository';
 
 export type MatchOutcome =
   | { result: 'decided'; reference: string; status: 'open' | 'suspended'; holdReason: string | null; outboxIds: string[] }
@@ -23,14 +23,42 @@ export interface MatchOptions {
 }
 
 export async function matchCase(db: Db, caseId: string, options: MatchOptions = {}): Promise<MatchOutcome> {
-  const afterDecision = options.afterDecision ?? (async () => []);
-  const found = await findCaseForMatching(db, caseId);
-  if (!found) return { result: 'skipped', reason: 'missing' };
-  if (found.status !== 'new') return { result: 'skipped', reason: 'already_decided' };
+  const [outcome] = await matchCases(db, [caseId], options);
+  if (outcome!.result === 'failed') throw outcome!.error;
+  return outcome!;
+}
 
-  const routed = decide(await loadSenderFacts(db, found.requesterEmail, found.recipients));
+export type BatchMatchOutcome = MatchOutcome | { result: 'failed'; error: unknown };
+
+/**
+ * `matchCase` for several cases (one fetch's new cases): what the rules read about them and
+ * their senders is loaded once for all, then each case is decided in its own transaction, as
+ * alone. A case that fails does not stop the others; its outcome says why, in the order given.
+ */
+export async function matchCases(db: Db, caseIds: string[], options: MatchOptions = {}): Promise<BatchMatchOutcome[]> {
+  const found = await findCasesForMatching(db, caseIds);
+  const undecided = [...found.values()].filter((c) => c.status === 'new');
   const limit = options.senderLimit;
-  const flooding = limit !== undefined && (await countRecentCases(db, found.requesterEmail, limit.windowMs)) > limit.max;
+  const [facts, recent] = await Promise.all([
+    loadSenderFactsMany(db, undecided.map((c) => ({ senderEmail: c.requesterEmail, recipients: c.recipients }))),
+    limit ? countRecentCasesMany(db, undecided.map((c) => c.requesterEmail), limit.windowMs) : Promise.resolve(new Map<string, number>()),
+  ]);
+  const factsOf = new Map(undecided.map((c, i) => [c, facts[i]!]));
+  const outcomes: BatchMatchOutcome[] = [];
+  for (const caseId of caseIds) {
+    const c = found.get(caseId);
+    if (!c) outcomes.push({ result: 'skipped', reason: 'missing' });
+    else if (c.status !== 'new') outcomes.push({ result: 'skipped', reason: 'already_decided' });
+    else {
+      const flooding = limit !== undefined && (recent.get(c.requesterEmail) ?? 0) > limit.max;
+      outcomes.push(await decideCase(db, caseId, c, decide(factsOf.get(c)!), flooding, options).catch((error: unknown) => ({ result: 'failed' as const, error })));
+    }
+  }
+  return outcomes;
+}
+
+async function decideCase(db: Db, caseId: string, found: CaseForMatching, routed: Decision, flooding: boolean, options: MatchOptions): Promise<MatchOutcome> {
+  const afterDecision = options.afterDecision ?? (async () => []);
   // A listed contact whose message our receiving server did not vouch for is treated as a
   // stranger would be: held, with an approval request to the administrators.
   const unverifiedContact = found.senderVerified === false && (routed.status === 'open' || routed.holdReason === 'not_permitted');

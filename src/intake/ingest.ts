@@ -177,7 +177,7 @@ async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, receive
     return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via };
   }
   deps.log.info({ case: stored.reference, rawId }, 'case created');
-  await enqueueOrLeave(deps, 'match', [{ caseId: stored.id }], { case: stored.reference });
+  await enqueueOrLeave(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });
   return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
 }
 
@@ -254,7 +254,8 @@ export async function takeInBatch(deps: IntakeDeps, items: BatchItem[]): Promise
       deps.log.info({ case: c.reference, rawId: p.rawId }, 'case created');
       results[p.index] = { outcome: 'case', rawId: p.rawId, caseId: c.id, reference: c.reference };
     });
-    await enqueueOrLeave(deps, 'match', created.map((c) => ({ caseId: c.id })), { cases: created.length });
+    // One job decides the fetch's new cases together: their look-ups are shared.
+    await enqueueOrLeave(deps, 'match', [{ caseIds: created.map((c) => c.id) }], { cases: created.length });
   } catch {
     // A message the database refuses, or one another process claimed: each on its own, where
     // those cases have their answers (quarantine, duplicate).

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every queue, its payload, its retry policy and how its job id is derived. Payloads carry ids
  * only: the handler reloads the row, so a job never acts on stale data. Domain code enqueues
  * through `JobSink` and never sees BullMQ.
  */
 export interface JobPayloads {
-  /** Route and authorize one case. */
-  match: { caseId: string };
+  /** Route and authorize cases: one fetch's new cases together, or one case (the recovery sweep). */
+  match: { caseIds: string[] };
   /** Deliver one outbox row. */
   send: { outboxId: string };
   /** Act on a kept reply to an approval request (decide, or record why not). */
@@ -32,8 +34,11 @@ export const RETRY: Record<QueueName, RetryPolicy> = {
 export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): string {
   const d = data as JobPayloads[QueueName];
   switch (name) {
-    case 'match':
-      return `match-${(d as JobPayloads['match']).caseId}`;
+    case 'match': {
+      // One case keeps the plain id; a batch is named by its first case and a digest of all.
+      const ids = (d as JobPayloads['match']).caseIds;
+      return ids.length === 1 ? `match-${ids[0]}` : `match-${ids[0]}+${ids.length}-${createHash('sha1').update(ids.join(',')).digest('hex').slice(0, 12)}`;
+    }
     case 'send':
       return `send-${(d as JobPayloads['send']).outboxId}`;
     case 'approval-reply':

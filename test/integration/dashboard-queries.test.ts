@@ -42,7 +42,7 @@ describe('dashboard queries', () => {
   const intake = async (name: string, raw: Buffer, match = true) => {
     const r = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
     if (r.outcome !== 'case') throw new Error(`${name}: expected a case, got ${r.outcome}`);
-    if (match) await jobHandlers(app.ctx).match({ caseId: r.caseId });
+    if (match) await jobHandlers(app.ctx).match({ caseIds: [r.caseId] });
     refs[name] = r.reference;
     ids[name] = r.caseId;
   };

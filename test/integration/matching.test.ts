@@ -4,7 +4,7 @@ import { jobHandlers } from '../../src/app';
 import { getCaseByReference } from '../../src/cases/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
-import { takeIn } from '../../src/intake/ingest';
+import { takeIn, takeInBatch } from '../../src/intake/ingest';
 import { BullWorkers } from '../../src/queue/bullmq';
 import { createTestApp, eventually, TEST_REDIS, type TestApp } from '../support/env';
 
@@ -62,6 +62,20 @@ describe('matching through the match queue', () => {
     expect(decided.decidedAt).not.toBeNull();
   });
 
+  it('decides a whole fetch of these messages in one match job, each as it decides alone', async () => {
+    // A fresh Message-ID for each (the cases above hold the originals), then one batch: one
+    // job whose look-ups cover every sender at once must still give each its own decision.
+    const raws = await Promise.all(expectations.map(async ([file]) => Buffer.from((await readFile(join(FIXTURES, 'matching', file))).toString().replace(/^Message-ID: </m, 'Message-ID: <batch-'))));
+    const { results, error } = await takeInBatch(app.ctx.intake, raws.map((raw) => ({ raw, origin: { source: 'pipe' } })));
+    expect(error).toBeNull();
+    const references = results.map((r) => (r.outcome === 'case' ? r.reference : `not a case: ${r.outcome}`));
+    const decided = await eventually(async () => {
+      const cases = await Promise.all(references.map((ref) => getCaseByReference(app.ctx.db, ref)));
+      return cases.every((c) => c && c.status !== 'new') ? cases : undefined;
+    }, 15000, 'decisions on the batch');
+    expect(decided.map((c) => [c!.status, c!.holdReason, c!.infrastructure, c!.company])).toEqual(expectations.map(([, status, holdReason, infrastructure, company]) => [status, holdReason, infrastructure, company]));
+  });
+
   it('decides once: a re-run of the job for a decided case changes nothing', async () => {
     const raw = await readFile(join(FIXTURES, 'matching', 'stranger-unknown-domain.eml'));
     const again = await takeIn(app.ctx.intake, Buffer.from(raw.toString().replace('stranger-unknown-domain@', 'rerun@')), { source: 'pipe' });
@@ -69,8 +83,8 @@ describe('matching through the match queue', () => {
     await eventually(async () => (await getCaseByReference(app.ctx.db, again.reference))?.status === 'suspended');
     // Make the directory say something else now: a decided case must not be re-decided.
     await app.ctx.db.insertInto('company_domains').values({ company_id: (await app.ctx.db.selectFrom('companies').select('id').where('key', '=', 'globex').executeTakeFirstOrThrow()).id, domain: 'nowhere.test' }).execute();
-    const outcome = await jobHandlers(app.ctx).match({ caseId: again.caseId });
-    expect(outcome).toEqual({ result: 'skipped', reason: 'already_decided' });
+    const outcome = await jobHandlers(app.ctx).match({ caseIds: [again.caseId] });
+    expect(outcome).toEqual([{ result: 'skipped', reason: 'already_decided' }]);
     const events = await app.ctx.db.selectFrom('case_events').select('kind').where('case_id', '=', again.caseId).where('kind', '=', 'decided').execute();
     expect(events).toHaveLength(1);
     expect((await getCaseByReference(app.ctx.db, again.reference))?.holdReason).toBe('unrouted');
