@@ -33,6 +33,8 @@ export interface AppContext {
   config: Config;
   log: Logger;
   db: Db;
+  /** The send queue's commit point (see DeliveryDeps.commitDb). */
+  commitDb: Db;
   jobs: BullQueues;
   intake: IntakeDeps;
   approvals: ApprovalDeps;
@@ -42,6 +44,7 @@ export interface AppContext {
 export async function createContext(config: Config, log: Logger): Promise<AppContext> {
   const renderer = await MailRenderer.load(TEMPLATES_DIR);
   const db = createDb(config.databaseUrl);
+  const commitDb = createDb(config.databaseUrl, { max: config.sendConcurrency + 1, asyncCommit: true });
   const jobs = new BullQueues(config.redisUrl, config.queuePrefix);
   const approvals: ApprovalDeps = {
     db,
@@ -59,7 +62,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
     },
   };
   const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
-  return { config, log, db, jobs, intake: {
+  return { config, log, db, commitDb, jobs, intake: {
       db,
       jobs,
       log,
@@ -74,6 +77,7 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   ctx.transport.close();
   await ctx.jobs.close().catch(() => undefined);
   await ctx.db.destroy();
+  await ctx.commitDb.destroy();
 }
 
 /** Queues delivery of outbox rows written by a committed transaction. */
@@ -104,7 +108,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
       if (failed) throw failed;
       return outcomes;
     },
-    send: async ({ outboxId }) => deliverOutboxRow({ db: ctx.db, transport: ctx.transport, log: ctx.log }, outboxId),
+    send: async ({ outboxId }) => deliverOutboxRow({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log }, outboxId),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);

@@ -10,8 +10,17 @@ export type DbOrTx = Db | Tx;
 
 // bigint columns come back as strings (ids never reach 2^53 in practice, but counts and
 // uidvalidity are compared as strings to stay exact); timestamptz as Date, the pg default.
-export function createDb(databaseUrl: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
+export interface DbOptions {
+  max?: number;
+  /**
+   * Commits return before PostgreSQL has flushed them to disk (`synchronous_commit = off`): a
+   * database crash, not a restart, can forget the last fraction of a second of them.
+   */
+  asyncCommit?: boolean;
+}
+
+export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, ...(options.asyncCommit ? { options: '-c synchronous_commit=off' } : {}) });
   // An idle client that loses its server (PostgreSQL restart) emits 'error'; without a listener
   // that would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);

@@ -79,3 +79,24 @@ describe('statements prepared once per connection', () => {
     }
   });
 });
+
+describe('the commit pool of the send queue', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it('commits without waiting for the disk, and the default pool still waits', async () => {
+    const fast = createDb(database.url, { max: 1, asyncCommit: true });
+    const safe = createDb(database.url, { max: 1 });
+    try {
+      const setting = async (db: ReturnType<typeof createDb>) => (await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)).rows[0]!.synchronous_commit;
+      expect(await setting(fast)).toBe('off');
+      expect(await setting(safe)).toBe('on');
+    } finally {
+      await fast.destroy();
+      await safe.destroy();
+    }
+  });
+});
