@@ -140,6 +140,7 @@ class Run {
   readonly resentAfterKill: Array<{ outboxId: string; kind: string; msBeforeKill: number; killed: string }> = [];
   readonly resentOtherwise: Array<{ outboxId: string; kind: string; acceptedAt: string[] }> = [];
   private cleaned = false;
+  private readonly judgedLost = new Set<string>();
 
   /** Judges the rows accepted twice that no earlier phase has seen. */
   private judgeTwice(outbox: OutboxCounts): { fresh: number; afterKill: number; otherwise: Array<{ outboxId: string; kind: string; acceptedAt: string[] }> } {
@@ -265,6 +266,12 @@ class Run {
       problems.push(
         `${twice.afterKill} outbox rows accepted twice, the first DATA ending ${Math.min(...recent.map((r) => r.msBeforeKill))} to ${Math.max(...recent.map((r) => r.msBeforeKill))} ms before a kill -9 of a worker, on an SMTP session that ended with the kill (same Message-ID both times): ${recent.map((r) => `${r.outboxId} ${r.kind}`).join(', ')}`,
       );
+    }
+    for (const lost of outbox.lost.filter((l) => !this.judgedLost.has(l.id))) {
+      this.judgedLost.add(lost.id);
+      // Where the commit-before-dot window would put it: a kill -9 of a worker just after the row turned sent.
+      const kill = this.fleet!.killLog.filter((k) => k.worker).map((k) => ({ name: k.name, ms: k.at - lost.sentAt })).sort((a, b) => Math.abs(a.ms) - Math.abs(b.ms))[0];
+      problems.push(`outbox row ${lost.id} (${lost.kind}) turned sent and was never accepted; nearest kill -9 of a worker: ${kill ? `${kill.name}, ${kill.ms} ms after it turned sent` : 'none'}`);
     }
     if (!approvalsOk(approvals, this.decider!.doubleWins())) problems.push(`approvals: ${JSON.stringify(approvals)}, POSTs answered 200 more than once for ${this.decider!.doubleWins()}`);
     const unexpected = this.fleet!.members.flatMap((m) => m.unexpectedExits.map((e) => `${m.spec.name} (code ${e.code}, signal ${e.signal})`));

@@ -105,11 +105,13 @@ export interface OutboxCounts {
   byKind: Record<string, number>;
   /** Every row the SMTP server accepted more than once. */
   twice: Array<{ id: string; kind: string; messageId: string }>;
+  /** Every `sent` row the SMTP server never accepted, with when it turned `sent`. */
+  lost: Array<{ id: string; kind: string; sentAt: number }>;
 }
 
 export async function checkOutbox(db: Pool, deliveries: Map<string, number>): Promise<OutboxCounts> {
-  const rows = (await db.query<{ id: string; kind: string; message_id: string; status: string; attempts: number }>('select id, kind, message_id, status, attempts from outbox')).rows;
-  const c: OutboxCounts = { rows: rows.length, sent: 0, pending: 0, failed: 0, bounced: 0, sentTwice: 0, sentNeverDelivered: 0, deliveredButPending: 0, strangerDeliveries: 0, deliveries: 0, retried: 0, byKind: {}, twice: [] };
+  const rows = (await db.query<{ id: string; kind: string; message_id: string; status: string; attempts: number; sent_at: Date | null }>('select id, kind, message_id, status, attempts, sent_at from outbox')).rows;
+  const c: OutboxCounts = { rows: rows.length, sent: 0, pending: 0, failed: 0, bounced: 0, sentTwice: 0, sentNeverDelivered: 0, deliveredButPending: 0, strangerDeliveries: 0, deliveries: 0, retried: 0, byKind: {}, twice: [], lost: [] };
   const known = new Set<string>();
   for (const r of rows) {
     known.add(r.message_id);
@@ -122,7 +124,10 @@ export async function checkOutbox(db: Pool, deliveries: Map<string, number>): Pr
     }
     if (r.status === 'sent') {
       c.sent++;
-      if (n === 0) c.sentNeverDelivered++;
+      if (n === 0) {
+        c.sentNeverDelivered++;
+        c.lost.push({ id: r.id, kind: r.kind, sentAt: r.sent_at?.getTime() ?? NaN });
+      }
     } else if (r.status === 'pending') {
       c.pending++;
       if (n > 0) c.deliveredButPending++;
