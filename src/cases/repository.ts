@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { databaseTimeAgo } from '../db/clock';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { CaseStatus, HoldReason } from '../db/schema';
@@ -91,7 +92,7 @@ export async function createCases(tx: Tx, batch: NewCase[]): Promise<Array<{ id:
     .execute();
   await tx.insertInto('messages').values(rows.map((r) => ({ id: r.messageId, ...messageRow(r.caseId, r.rawMessageId, r.message, r.receivedAt) }))).execute();
   const attachments = rows.flatMap((r) => r.message.attachments.map((a) => attachmentRow(r.messageId, a)));
-  if (attachments.length) await tx.insertInto('attachments').values(attachments).execute();
+  for (const group of groupBySize(attachments, (a) => a.content.length, attachments.length, MAX_STATEMENT_BYTES)) await tx.insertInto('attachments').values(group).execute();
   await tx
     .insertInto('case_events')
     .values(rows.map((r) => ({ case_id: r.caseId, kind: 'created', actor: 'intake', detail: JSON.stringify({ rawMessageId: r.rawMessageId }) })))

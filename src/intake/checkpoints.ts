@@ -1,3 +1,4 @@
+import { groupBySize } from '../db/batches';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 
@@ -32,20 +33,7 @@ export async function saveCheckpoint(db: DbOrTx, mailbox: string, cp: Checkpoint
  * memory bounded when large messages arrive in a row.
  */
 export function batchBySize(messages: Array<{ uid: number; size: number }>, maxCount: number, maxBytes: number): number[][] {
-  const batches: number[][] = [];
-  let current: number[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    if (current.length && (current.length >= maxCount || bytes + m.size > maxBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m.uid);
-    bytes += m.size;
-  }
-  if (current.length) batches.push(current);
-  return batches;
+  return groupBySize(messages, (m) => m.size, maxCount, maxBytes).map((group) => group.map((m) => m.uid));
 }
 
 /**

@@ -203,7 +203,8 @@ export interface BatchOutcome {
 export async function takeInBatch(deps: IntakeDeps, items: BatchItem[]): Promise<BatchOutcome> {
   let stored: Array<{ id: string; receivedAt: Date } | null>;
   try {
-    stored = await insertRaws(deps.db, items.map((item) => rawInsert(item.raw, item.origin)));
+    // One transaction, so a batch is stored whole or not at all (its statements split by size).
+    stored = await deps.db.transaction().execute((tx) => insertRaws(tx, items.map((item) => rawInsert(item.raw, item.origin))));
   } catch {
     // One statement, so nothing was stored: one at a time, the messages before a bad one still are.
     const results: IntakeResult[] = [];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
+import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { databaseTimeAgo } from '../db/clock';
 import type { Db, DbOrTx, Tx } from '../db/connection';
 import { bodyOffset, contentDedupeKey, headerValue, messageDedupeKey, normaliseMessageId } from './headers';
@@ -33,7 +34,13 @@ export async function insertRaw(db: DbOrTx, r: RawInsert): Promise<{ id: string;
  * row or null for a duplicate (already stored, or a repeat within the same batch).
  */
 export async function insertRaws(db: DbOrTx, batch: RawInsert[]): Promise<Array<{ id: string; receivedAt: Date } | null>> {
-  if (!batch.length) return [];
+  const results: Array<{ id: string; receivedAt: Date } | null> = [];
+  // Several statements when the messages are large: each carries at most MAX_STATEMENT_BYTES.
+  for (const group of groupBySize(batch, (r) => r.raw.length, batch.length, MAX_STATEMENT_BYTES)) results.push(...(await insertRawGroup(db, group)));
+  return results;
+}
+
+async function insertRawGroup(db: DbOrTx, batch: RawInsert[]): Promise<Array<{ id: string; receivedAt: Date } | null>> {
   const rows = await db
     .insertInto('raw_messages')
     .values(

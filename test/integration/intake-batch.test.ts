@@ -58,6 +58,19 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
     expect(jobs.filter((j) => (j.data as { caseIds: string[] }).caseIds.includes(cases[0]!.id)).map((j) => j.data)).toEqual([{ caseIds: cases.map((c) => c.id) }]);
   });
 
+  it('stores a fetch of several large messages, each whole and in order', async () => {
+    // Three 3 MB messages: over the per-statement byte limit together (MAX_STATEMENT_BYTES).
+    const big = (id: string) => Buffer.concat([mail(id).subarray(0, -2), Buffer.alloc(3_000_000, 'x'), Buffer.from('\r\n')]);
+    const raws = [big('e1'), mail('e2'), big('e3'), big('e4')];
+    const { results, error } = await takeInBatch(app.ctx.intake, items(raws));
+    expect(error).toBeNull();
+    expect(results.map((r) => r.outcome)).toEqual(['case', 'case', 'case', 'case']);
+    for (const [i, r] of results.entries()) {
+      const row = await app.ctx.db.selectFrom('raw_messages').select('raw').where('id', '=', (r as { rawId: string }).rawId).executeTakeFirstOrThrow();
+      expect(row.raw.equals(raws[i]!)).toBe(true);
+    }
+  });
+
   it('quarantines the one message the database refuses and still makes cases of the rest, each once', async () => {
     // The database refuses one message's content (as it would a value out of range): the batch's
     // transaction fails, and each message goes the one-message way.

@@ -1,0 +1,25 @@
+/**
+ * Splits items, in order, into groups of at most `maxCount` items and `maxBytes` bytes (an item
+ * larger than `maxBytes` is a group of its own). A multi-row statement holds its whole group in
+ * one message to PostgreSQL, and a fetch its whole range in memory: this is what bounds both.
+ */
+export function groupBySize<T>(items: T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length && (current.length >= maxCount || bytes + size > maxBytes)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
+
+/** Bytes of row data one multi-row INSERT carries at most (a larger row goes alone). */
+export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
