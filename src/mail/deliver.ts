@@ -21,8 +21,9 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
  * connection lost while waiting for the answer, undoes the commit the same way (`sent` →
  * `pending`, or `failed`).
  *
- * What is left: a kill -9 between the commit and the dot leaving the process (one event-loop
- * turn) leaves the row `sent` and the mail never delivered, lost rather than doubled; a kill
+ * What is left: a kill -9 between the commit taking effect in PostgreSQL and the dot leaving the
+ * process (the commit's round trip; see `commitDb`) leaves the row `sent` and the mail never
+ * delivered, lost rather than doubled; a kill
  * after the dot leaves it `sent`, which is right once the server answers. A connection lost after
  * the dot but before the server's answer is retried, so a server that had taken the message gets
  * it twice (nothing on the client side can tell). A commit whose answer from PostgreSQL is lost,
