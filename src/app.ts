@@ -130,7 +130,10 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
 export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<void> {
   const recovered = await recoverInterrupted(ctx.intake, graceMs);
   if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
-  await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500));
+  // Rows still pending after the grace period: their jobs may have run out of tries.
+  await ctx.jobs.requeueMany('send', (await findPendingOutboxIds(ctx.db, 500, graceMs)).map((outboxId) => ({ outboxId }))).catch((err: unknown) => {
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not queue mail yet');
+  });
   await pruneStaffSessions(ctx.db);
   await prunePortalSessions(ctx.db);
   await pruneSignInLinks(ctx.db);

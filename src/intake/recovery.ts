@@ -18,8 +18,8 @@ export async function recoverInterrupted(deps: IntakeDeps, graceMs: number, batc
     if (await reprocessRaw(deps, id)) reprocessed++;
   }
   const caseIds = await findUndecidedCaseIds(deps.db, graceMs, batch);
-  await deps.jobs.enqueueMany('match', caseIds.map((caseId) => ({ caseIds: [caseId] })));
+  await deps.jobs.requeueMany('match', caseIds.map((caseId) => ({ caseIds: [caseId] })));
   const replyIds = await findUnhandledReplyIds(deps.db, graceMs, batch);
-  await deps.jobs.enqueueMany('approval-reply', replyIds.map((rawId) => ({ rawId })));
+  await deps.jobs.requeueMany('approval-reply', replyIds.map((rawId) => ({ rawId })));
   return { reprocessed, requeued: caseIds.length + replyIds.length };
 }

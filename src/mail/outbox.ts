@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { databaseTimeAgo } from '../db/clock';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { MailKind, MailProps, RenderedMail } from './kinds';
 
@@ -152,7 +153,8 @@ export async function recordFailure(db: DbOrTx, id: string, error: string, final
     .execute();
 }
 
-export async function findPendingOutboxIds(db: DbOrTx, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('outbox').select('id').where('status', '=', 'pending').orderBy('id').limit(limit).execute();
+/** Pending rows written at least `graceMs` ago (database clock), oldest first. */
+export async function findPendingOutboxIds(db: DbOrTx, limit: number, graceMs = 0): Promise<string[]> {
+  const rows = await db.selectFrom('outbox').select('id').where('status', '=', 'pending').where('created_at', '<=', databaseTimeAgo(graceMs)).orderBy('id').limit(limit).execute();
   return rows.map((r) => r.id);
 }

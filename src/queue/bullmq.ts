@@ -77,6 +77,21 @@ export class BullQueues implements JobSink {
     await withTimeout(this.queue(name).addBulk(jobs), PRODUCER_TIMEOUT_MS, `queue ${name}`);
   }
 
+  async requeueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
+    await this.enqueueMany(name, data);
+    const queue = this.queue(name);
+    const revive = async (d: JobPayloads[N]) => {
+      const job = await queue.getJob(jobIdFor(name, d));
+      const state = job ? await job.getState() : null;
+      if (state === 'failed') await job!.retry('failed');
+      else if (state === 'completed') {
+        await job!.remove();
+        await queue.add(name, d, { ...jobOptions(name), jobId: jobIdFor(name, d) });
+      }
+    };
+    await withTimeout(Promise.all(data.map(revive)), PRODUCER_TIMEOUT_MS, `queue ${name}`);
+  }
+
   async counts(): Promise<Record<QueueName, QueueCounts>> {
     const entries = await Promise.all(
       QUEUE_NAMES.map(async (name) => {

@@ -51,6 +51,12 @@ export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): st
 export interface JobSink {
   enqueue<N extends QueueName>(name: N, data: JobPayloads[N]): Promise<void>;
   enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void>;
+  /**
+   * For the recovery sweep, whose rows still need work: like `enqueueMany`, but a job for the same
+   * data that already failed for good (a long outage outlasted its retries) is retried, and one
+   * that completed (its row was put back afterwards) is replaced, instead of the add being a no-op.
+   */
+  requeueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void>;
 }
 
 export type JobHandlers = { [N in QueueName]: (data: JobPayloads[N]) => Promise<unknown> };
