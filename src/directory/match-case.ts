@@ -44,18 +44,29 @@ export async function matchCases(db: Db, caseIds: string[], options: MatchOption
     limit ? countRecentCasesMany(db, undecided.map((c) => c.requesterEmail), limit.windowMs) : Promise.resolve(new Map<string, number>()),
   ]);
   const factsOf = new Map(undecided.map((c, i) => [c, facts[i]!]));
-  const outcomes: BatchMatchOutcome[] = [];
-  for (const caseId of caseIds) {
+  const outcomes: BatchMatchOutcome[] = new Array<BatchMatchOutcome>(caseIds.length);
+  const one = async (index: number): Promise<void> => {
+    const caseId = caseIds[index]!;
     const c = found.get(caseId);
-    if (!c) outcomes.push({ result: 'skipped', reason: 'missing' });
-    else if (c.status !== 'new') outcomes.push({ result: 'skipped', reason: 'already_decided' });
+    if (!c) outcomes[index] = { result: 'skipped', reason: 'missing' };
+    else if (c.status !== 'new') outcomes[index] = { result: 'skipped', reason: 'already_decided' };
     else {
       const flooding = limit !== undefined && (recent.get(c.requesterEmail) ?? 0) > limit.max;
-      outcomes.push(await decideCase(db, caseId, c, decide(factsOf.get(c)!), flooding, options).catch((error: unknown) => ({ result: 'failed' as const, error })));
+      outcomes[index] = await decideCase(db, caseId, c, decide(factsOf.get(c)!), flooding, options).catch((error: unknown) => ({ result: 'failed' as const, error }));
     }
-  }
+  };
+  // A few decisions at once: each waits on PostgreSQL most of its time. Each takes at most one
+  // address lock and then one company lock, as decisions in separate jobs do, so they cannot
+  // deadlock one another.
+  let next = 0;
+  const lane = async () => {
+    while (next < caseIds.length) await one(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(DECISIONS_AT_ONCE, caseIds.length) }, lane));
   return outcomes;
 }
+
+const DECISIONS_AT_ONCE = 4;
 
 async function decideCase(db: Db, caseId: string, found: CaseForMatching, routed: Decision, flooding: boolean, options: MatchOptions): Promise<MatchOutcome> {
   const afterDecision = options.afterDecision ?? (async () => []);
