@@ -200,22 +200,28 @@ export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Pr
   return true;
 }
 
-/** How many cases this sender opened within the window (the one being decided included). */
-export async function countRecentCases(db: DbOrTx, requesterEmail: string, windowMs: number): Promise<number> {
-  return (await countRecentCasesMany(db, [requesterEmail], windowMs)).get(requesterEmail) ?? 0;
-}
-
-/** `countRecentCases` for many senders in one query. */
-export async function countRecentCasesMany(db: DbOrTx, requesterEmails: string[], windowMs: number): Promise<Map<string, number>> {
-  if (!requesterEmails.length) return new Map();
+/**
+ * For each case, how many cases its sender opened within the window up to and including it. Counted
+ * up to the case, not up to now, so the answer does not depend on when the case is decided: the
+ * sixth case of a flood is the first one over a limit of five, however the decisions interleave.
+ */
+export async function countCasesSoFar(db: DbOrTx, caseIds: string[], windowMs: number): Promise<Map<string, number>> {
+  if (!caseIds.length) return new Map();
   const rows = await db
-    .selectFrom('cases')
-    .select(['requester_email', (eb) => eb.fn.countAll<string>().as('n')])
-    .where('requester_email', 'in', [...new Set(requesterEmails)])
-    .where('created_at', '>', databaseTimeAgo(windowMs))
-    .groupBy('requester_email')
+    .selectFrom('cases as c')
+    .select((eb) => [
+      'c.id',
+      eb
+        .selectFrom('cases as o')
+        .select((o) => o.fn.countAll<string>().as('n'))
+        .whereRef('o.requester_email', '=', 'c.requester_email')
+        .whereRef('o.id', '<=', 'c.id')
+        .where('o.created_at', '>', databaseTimeAgo(windowMs))
+        .as('n'),
+    ])
+    .where('c.id', 'in', caseIds)
     .execute();
-  return new Map(rows.map((r) => [r.requester_email, Number(r.n)]));
+  return new Map(rows.map((r) => [r.id, Number(r.n ?? 0)]));
 }
 
 /** Cases still waiting for a decision after `graceMs` (database clock): the recovery sweep queues them again. */

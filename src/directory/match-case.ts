@@ -1,4 +1,4 @@
-import { applyDecision, countRecentCasesMany, findCasesForMatching, type CaseForMatching } from '../cases/repository';
+import { applyDecision, countCasesSoFar, findCasesForMatching, type CaseForMatching } from '../cases/repository';
 import type { Db, Tx } from '../db/connection';
 import type { HoldReason } from '../db/schema';
 import { decide, type Decision } from './matching';
@@ -41,7 +41,7 @@ export async function matchCases(db: Db, caseIds: string[], options: MatchOption
   const limit = options.senderLimit;
   const [facts, recent] = await Promise.all([
     loadSenderFactsMany(db, undecided.map((c) => ({ senderEmail: c.requesterEmail, recipients: c.recipients }))),
-    limit ? countRecentCasesMany(db, undecided.map((c) => c.requesterEmail), limit.windowMs) : Promise.resolve(new Map<string, number>()),
+    limit ? countCasesSoFar(db, caseIds, limit.windowMs) : Promise.resolve(new Map<string, number>()),
   ]);
   const factsOf = new Map(undecided.map((c, i) => [c, facts[i]!]));
   const outcomes: BatchMatchOutcome[] = new Array<BatchMatchOutcome>(caseIds.length);
@@ -51,7 +51,7 @@ export async function matchCases(db: Db, caseIds: string[], options: MatchOption
     if (!c) outcomes[index] = { result: 'skipped', reason: 'missing' };
     else if (c.status !== 'new') outcomes[index] = { result: 'skipped', reason: 'already_decided' };
     else {
-      const flooding = limit !== undefined && (recent.get(c.requesterEmail) ?? 0) > limit.max;
+      const flooding = limit !== undefined && (recent.get(caseId) ?? 0) > limit.max;
       outcomes[index] = await decideCase(db, caseId, c, decide(factsOf.get(c)!), flooding, options).catch((error: unknown) => ({ result: 'failed' as const, error }));
     }
   };
