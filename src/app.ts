@@ -172,6 +172,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
             target,
             databaseUrl: config.databaseUrl,
             pollMs: config.imapPollMs,
+            idle: config.imapIdle,
             processedFolder: config.imapProcessedFolder,
             maxMessageBytes: config.maxMessageBytes,
           }),

@@ -90,6 +90,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between mailbox polls, the fallback for servers or networks where IDLE stalls. */
   IMAP_POLL_SECONDS: z.coerce.number().positive().default(30),
+  /** `false`: never IDLE, only poll every IMAP_POLL_SECONDS (a server whose IDLE misbehaves; the bench's comparison). */
+  IMAP_IDLE: z.enum(['true', 'false']).default('true'),
   /** Optional folder processed messages are moved to; unset keeps them in place, flagged \Seen. */
   IMAP_PROCESSED_FOLDER: z.string().optional(),
   MATCH_CONCURRENCY: z.coerce.number().int().positive().default(8),
@@ -118,6 +120,8 @@ export interface Config {
   /** Every mailbox to watch (IMAP_URL lists them); empty when none. */
   mailboxes: ImapTarget[];
   imapPollMs: number;
+  /** IMAP_IDLE: wait on IDLE for new mail; false polls only. */
+  imapIdle: boolean;
   imapProcessedFolder: string | null;
   smtpUrl: string;
   supportAddress: string;
@@ -196,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: c.REDIS_URL,
     mailboxes: c.IMAP_URL.map(parseImapUrl),
     imapPollMs: c.IMAP_POLL_SECONDS * 1000,
+    imapIdle: c.IMAP_IDLE === 'true',
     imapProcessedFolder: c.IMAP_PROCESSED_FOLDER || null,
     smtpUrl: c.SMTP_URL,
     supportAddress: c.SUPPORT_ADDRESS.toLowerCase(),

@@ -26,6 +26,8 @@ export interface WatcherOptions {
   target: ImapTarget;
   databaseUrl: string;
   pollMs: number;
+  /** False: never IDLE; new mail waits for the next poll (default true). */
+  idle?: boolean;
   processedFolder: string | null;
   /** How often a standby process tries to take the lease, and the live one checks it. */
   leaseCheckMs?: number;
@@ -154,6 +156,7 @@ export class MailboxWatcher {
       logger: false,
       // imapflow waits 15 s of quiet before it enters IDLE; new mail would wait as long.
       autoIdleDelay: IDLE_AFTER_MS,
+      disableAutoIdle: this.opts.idle === false,
     });
     this.client = client;
     // The session ends on stop (resolve) or on the first failure of the connection or the lease
@@ -166,13 +169,14 @@ export class MailboxWatcher {
     else this.abort.signal.addEventListener('abort', onStop, { once: true });
     client.on('error', (err: Error) => end(err));
     client.on('close', () => end(new Error('connection closed')));
-    client.on('exists', () => this.requestSync());
+    // A poll-only watcher ignores what the server says between polls, as a poller would.
+    if (this.opts.idle !== false) client.on('exists', () => this.requestSync());
 
     const timers: NodeJS.Timeout[] = [];
     try {
       await client.connect();
       await client.mailboxOpen(t.mailbox);
-      this.s.mode = client.capabilities.has('IDLE') ? 'idle' : 'polling';
+      this.s.mode = client.capabilities.has('IDLE') && this.opts.idle !== false ? 'idle' : 'polling';
       this.s.lastError = null;
       this.setState('connected');
       this.backoff.reset();
@@ -230,6 +234,9 @@ export class MailboxWatcher {
   private async syncOnce(): Promise<void> {
     const client = this.client;
     if (!client || !client.mailbox || this.stopped) return;
+    // Without IDLE the server tells of new mail only in answer to a command: a NOOP first, or a
+    // poll would see only what arrived before the previous one (measured: 1.5 intervals' wait).
+    if (this.opts.idle === false) await client.noop();
     const mailbox = this.opts.target.id;
     const uidvalidity = String(client.mailbox.uidValidity);
     const checkpoint = await loadCheckpoint(this.deps.db, mailbox);

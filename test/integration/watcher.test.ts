@@ -142,3 +142,29 @@ describe('a message over MAX_MESSAGE_BYTES through the real mailbox', () => {
     expect([...flags.values()].every((f) => f.has('\\Seen'))).toBe(true);
   });
 });
+
+describe('MailboxWatcher without IDLE (IMAP_IDLE=false)', () => {
+  let app: TestApp;
+  let dovecot: DovecotServer;
+  let watcher: MailboxWatcher | null = null;
+  beforeAll(async () => {
+    app = await createTestApp();
+    dovecot = await startDovecot();
+  });
+  afterAll(async () => {
+    await watcher?.stop();
+    await dovecot.stop();
+    await app.close();
+  });
+
+  it('takes in new mail on its polls alone and says it is polling', async () => {
+    const cfg = testConfig(app.database.url, { IMAP_URL: dovecot.url, IMAP_IDLE: 'false' });
+    expect(cfg.imapIdle).toBe(false);
+    watcher = new MailboxWatcher(app.ctx.intake, { target: cfg.mailboxes[0]!, databaseUrl: app.database.url, pollMs: 300, idle: cfg.imapIdle, processedFolder: null, leaseCheckMs: 200 });
+    watcher.start();
+    await eventually(async () => watcher!.status().state === 'connected');
+    await appendMessage(dovecot, makeMessage({ from: 'bob@acme.test', subject: 'polled', id: 'polled-1' }));
+    await eventually(async () => (await app.ctx.db.selectFrom('cases').select('id').where('subject', '=', 'polled').executeTakeFirst()) !== undefined, 15000, 'the polled case');
+    expect(watcher.status()).toMatchObject({ state: 'connected', mode: 'polling' });
+  });
+});
