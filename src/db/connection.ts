@@ -35,6 +35,12 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
 }
 
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+/**
+ * Statements with more parameters are a batch's multi-row statements: run once per fetch, their
+ * planning is already shared by the batch, and each row count would be one more statement kept
+ * by every connection. Only the small per-message statements are worth keeping.
+ */
+const MAX_PREPARED_PARAMETERS = 32;
 
 /**
  * Runs every query as a named prepared statement, named by a hash of its text: each connection
@@ -47,7 +53,8 @@ const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 function prepareRepeatedStatements(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text !== 'string' || !PREPARABLE.test(text) || typeof values === 'function') return query(text, values, callback);
+    const many = Array.isArray(values) && values.length > MAX_PREPARED_PARAMETERS;
+    if (typeof text !== 'string' || !PREPARABLE.test(text) || typeof values === 'function' || many) return query(text, values, callback);
     const name = `k${createHash('sha1').update(text).digest('base64url')}`;
     const result = query({ text, values, name }, callback) as Promise<unknown> | undefined;
     return result?.catch((err: unknown) => {

@@ -52,7 +52,15 @@ describe('database connections', () => {
         }
         const prepared = await sql<{ statement: string }>`select statement from pg_prepared_statements where statement like 'insert into "pending_things"%'`.execute(db);
         expect(prepared.rows).toHaveLength(1);
-        const { rows } = await sql<{ n: string }>`select count(*) as n from pending_things`.execute(db);
+        // A batch's many-row statement is not kept: one per row count would pile up.
+        await db
+          .withTables<{ pending_things: { a: string; status: string } }>()
+          .insertInto('pending_things')
+          .values(Array.from({ length: 20 }, (_, i) => ({ a: `batch-${i}`, status: 'done' })))
+          .execute();
+        const kept = await sql<{ n: string }>`select count(*) as n from pg_prepared_statements where statement like 'insert into "pending_things"%'`.execute(db);
+        expect(kept.rows[0]!.n).toBe('1');
+        const { rows } = await sql<{ n: string }>`select count(*) as n from pending_things where status = 'pending'`.execute(db);
         expect(rows[0]!.n).toBe('1');
       } finally {
         await db.destroy();
