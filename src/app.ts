@@ -80,10 +80,14 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   await ctx.commitDb.destroy();
 }
 
-/** Queues delivery of outbox rows written by a committed transaction. */
-export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
+/**
+ * Queues delivery of outbox rows written by a committed transaction; `revive` (the sweep's rows,
+ * still pending long after) also revives their finished jobs (JobSink.requeueMany).
+ */
+export async function sendLater(ctx: AppContext, outboxIds: string[], revive = false): Promise<void> {
+  const jobs = outboxIds.map((outboxId) => ({ outboxId }));
   try {
-    await ctx.jobs.enqueueMany('send', outboxIds.map((outboxId) => ({ outboxId })));
+    await (revive ? ctx.jobs.requeueMany('send', jobs) : ctx.jobs.enqueueMany('send', jobs));
   } catch (err) {
     // The rows are pending in PostgreSQL; the maintenance sweep queues them.
     ctx.log.warn({ err: err instanceof Error ? err.message : String(err), count: outboxIds.length }, 'could not queue mail yet');
@@ -131,9 +135,7 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   const recovered = await recoverInterrupted(ctx.intake, graceMs);
   if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
   // Rows still pending after the grace period: their jobs may have run out of tries.
-  await ctx.jobs.requeueMany('send', (await findPendingOutboxIds(ctx.db, 500, graceMs)).map((outboxId) => ({ outboxId }))).catch((err: unknown) => {
-    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not queue mail yet');
-  });
+  await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500, graceMs), true);
   await pruneStaffSessions(ctx.db);
   await prunePortalSessions(ctx.db);
   await pruneSignInLinks(ctx.db);

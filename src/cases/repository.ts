@@ -152,14 +152,10 @@ export async function recordEvent(db: DbOrTx, caseId: string, kind: string, acto
   await db.insertInto('case_events').values({ case_id: caseId, kind, actor, detail: JSON.stringify(detail) }).execute();
 }
 
-/** What matching needs of a case: its sender and the recipients of its first message. */
-export async function findCaseForMatching(db: DbOrTx, caseId: string) {
-  return (await findCasesForMatching(db, [caseId])).get(caseId);
-}
-
-export type CaseForMatching = NonNullable<Awaited<ReturnType<typeof findCaseForMatching>>>;
-
-/** `findCaseForMatching` for many cases in one query; cases that do not exist are absent. */
+/**
+ * What matching needs of each case, in one query: its sender and the recipients of its first
+ * message. Cases that do not exist are absent.
+ */
 export async function findCasesForMatching(db: DbOrTx, caseIds: string[]) {
   const rows = caseIds.length
     ? await db
@@ -175,6 +171,8 @@ export async function findCasesForMatching(db: DbOrTx, caseIds: string[]) {
     : [];
   return new Map(rows.map((row) => [row.id, { reference: row.reference, status: row.status, requesterEmail: row.requester_email, recipients: row.recipients, intakeHold: row.intake_hold, senderVerified: row.sender_verified }]));
 }
+
+export type CaseForMatching = NonNullable<ReturnType<Awaited<ReturnType<typeof findCasesForMatching>>['get']>>;
 
 export interface CaseDecision {
   status: Exclude<CaseStatus, 'new'>;

@@ -11,37 +11,29 @@ export type MatchOutcome =
 /** What follows a decision inside its transaction (notices, approval requests); returns outbox ids. */
 export type AfterDecision = (tx: Tx, caseId: string) => Promise<string[]>;
 
-/**
- * The match job's work: route the case, authorize its sender, record the decision and what
- * follows from it in one transaction. Safe to run any number of times for the same case; only
- * the first run that finds it `new` decides.
- */
 export interface MatchOptions {
   /** A sender over this many new cases in the window is held as `rate_limited`, mailing nobody. */
   senderLimit?: { max: number; windowMs: number };
   afterDecision?: AfterDecision;
 }
 
-export async function matchCase(db: Db, caseId: string, options: MatchOptions = {}): Promise<MatchOutcome> {
-  const [outcome] = await matchCases(db, [caseId], options);
-  if (outcome!.result === 'failed') throw outcome!.error;
-  return outcome!;
-}
-
 export type BatchMatchOutcome = MatchOutcome | { result: 'failed'; error: unknown };
 
 /**
- * `matchCase` for several cases (one fetch's new cases): what the rules read about them and
- * their senders is loaded once for all, then each case is decided in its own transaction, as
- * alone. A case that fails does not stop the others; its outcome says why, in the order given.
+ * The match job's work: route each case, authorize its sender, and record the decision and what
+ * follows from it in one transaction per case. What the rules read about the cases and their
+ * senders is loaded once for all of them. Safe to run any number of times: only the first run that
+ * finds a case `new` decides it. A case that fails does not stop the others; its outcome says why,
+ * in the order given.
  */
 export async function matchCases(db: Db, caseIds: string[], options: MatchOptions = {}): Promise<BatchMatchOutcome[]> {
   const found = await findCasesForMatching(db, caseIds);
-  const undecided = [...found.values()].filter((c) => c.status === 'new');
+  const undecidedIds = caseIds.filter((id) => found.get(id)?.status === 'new');
+  const undecided = undecidedIds.map((id) => found.get(id)!);
   const limit = options.senderLimit;
   const [facts, recent] = await Promise.all([
     loadSenderFactsMany(db, undecided.map((c) => ({ senderEmail: c.requesterEmail, recipients: c.recipients }))),
-    limit ? countCasesSoFar(db, caseIds, limit.windowMs) : Promise.resolve(new Map<string, number>()),
+    limit ? countCasesSoFar(db, undecidedIds, limit.windowMs) : Promise.resolve(new Map<string, number>()),
   ]);
   const factsOf = new Map(undecided.map((c, i) => [c, facts[i]!]));
   const outcomes: BatchMatchOutcome[] = new Array<BatchMatchOutcome>(caseIds.length);

@@ -1,5 +1,5 @@
-import { groupBySize } from '../db/batches';
 import { sql } from 'kysely';
+import { groupBySize } from '../db/batches';
 import type { DbOrTx } from '../db/connection';
 
 export interface Checkpoint {

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { RawSource, RawStatus } from '../db/schema';
 import { headerValue } from './headers';
-import { processRaw, type IntakeDeps, type IntakeResult } from './ingest';
+import { processRaw } from './filing';
+import type { IntakeDeps, IntakeResult } from './ingest';
 import { quarantine } from './raw-store';
 
 /**

@@ -143,16 +143,10 @@ export async function insertRawStreamed(db: Db, origin: Origin, chunks: AsyncIte
  * claim it, so a message processed twice at once (a sweep racing the watcher) is one case.
  */
 export async function claimForCase(tx: Tx, id: string, caseId: string): Promise<boolean> {
-  const r = await tx
-    .updateTable('raw_messages')
-    .set({ status: 'case', case_id: caseId, processed_at: sql`now()` })
-    .where('id', '=', id)
-    .where('status', '=', 'received')
-    .executeTakeFirst();
-  return r.numUpdatedRows === 1n;
+  return claimAllForCases(tx, [{ rawId: id, caseId }]);
 }
 
-/** `claimForCase` for a batch; true only if every message was still unclaimed (else claims nothing useful: roll back). */
+/** `claimForCase` for a batch; true only if every message was still unclaimed (else the caller rolls back). */
 export async function claimAllForCases(tx: Tx, claims: Array<{ rawId: string; caseId: string }>): Promise<boolean> {
   if (!claims.length) return true;
   const values = sql.join(claims.map((c) => sql`(${c.rawId}::bigint, ${c.caseId}::bigint)`));

@@ -67,10 +67,6 @@ export class BullQueues implements JobSink {
     return q;
   }
 
-  async enqueue<N extends QueueName>(name: N, data: JobPayloads[N]): Promise<void> {
-    await withTimeout(this.queue(name).add(name, data, { jobId: jobIdFor(name, data) }), PRODUCER_TIMEOUT_MS, `queue ${name}`);
-  }
-
   async enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
     if (!data.length) return;
     const jobs = data.map((d) => ({ name, data: d, opts: { ...jobOptions(name), jobId: jobIdFor(name, d) } }));
@@ -86,7 +82,7 @@ export class BullQueues implements JobSink {
       if (state === 'failed') await job!.retry('failed');
       else if (state === 'completed') {
         await job!.remove();
-        await queue.add(name, d, { ...jobOptions(name), jobId: jobIdFor(name, d) });
+        await this.enqueueMany(name, [d]);
       }
     };
     await withTimeout(Promise.all(data.map(revive)), PRODUCER_TIMEOUT_MS, `queue ${name}`);

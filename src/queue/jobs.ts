@@ -49,7 +49,6 @@ export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): st
 }
 
 export interface JobSink {
-  enqueue<N extends QueueName>(name: N, data: JobPayloads[N]): Promise<void>;
   enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void>;
   /**
    * For the recovery sweep, whose rows still need work: like `enqueueMany`, but a job for the same

@@ -1,0 +1,165 @@
+/**
+ * What becomes of a message once its raw copy is stored: automatic mail kept, unreadable mail
+ * quarantined, approval replies handed on, replies added to their case, anything else a new case
+ * queued for matching. Shared by every way a message comes in (ingest.ts).
+ */
+import { addParticipants, appendMessage, createCase, type IntakeFindings } from '../cases/repository';
+import { findThread } from '../cases/threading';
+import type { JobPayloads, QueueName } from '../queue/jobs';
+import { recordBounce } from '../mail/bounces';
+import { senderVerified } from './auth-results';
+import { parseBounce } from './bounce';
+import { classify } from './classify';
+import { derivedMessageId, headerBlock, sha256 } from './headers';
+import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
+import { tokenFromReplyAddress } from '../approvals/tokens';
+import { claimForCase, keep, quarantine } from './raw-store';
+import type { IntakeDeps, IntakeResult } from './ingest';
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:
+ * a message already turned into a case is left alone.
+ */
+export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, size = raw.length): Promise<IntakeResult> {
+  const read = await readForCase(deps, rawId, raw, size);
+  return 'outcome' in read ? read : fileMessage(deps, rawId, raw, receivedAt, read);
+}
+
+/** A person's message, parsed; `tooLarge` when only its headers were (over MAX_MESSAGE_BYTES). */
+export interface ReadMessage {
+  parsed: ParsedMessage;
+  tooLarge: boolean;
+}
+
+/** Automatic mail is kept and unreadable mail quarantined (both final); anything else is parsed. */
+export async function readForCase(deps: IntakeDeps, rawId: string, raw: Buffer, size: number): Promise<IntakeResult | ReadMessage> {
+  const automatic = await keepIfAutomatic(deps, rawId, raw);
+  if (automatic) return automatic;
+  try {
+    return { parsed: await parseForCase(raw, size, deps.maxMessageBytes), tooLarge: size > deps.maxMessageBytes };
+  } catch (err) {
+    if (!(err instanceof UnreadableMessageError)) throw err;
+    return quarantineWith(deps, rawId, err.message);
+  }
+}
+
+export function isApprovalReply(deps: IntakeDeps, parsed: ParsedMessage): boolean {
+  return parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null);
+}
+
+export function replyAddresses(deps: IntakeDeps) {
+  return { secrets: deps.replySecrets, supportAddress: deps.supportAddress };
+}
+
+/** What a new case or a reply records besides the message: Cc participants, intake's findings. */
+export function caseFacts(deps: IntakeDeps, raw: Buffer, read: ReadMessage): { participants: string[]; findings: IntakeFindings } {
+  const { parsed } = read;
+  const supportDomain = deps.supportAddress.split('@')[1];
+  return {
+    participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
+    findings: {
+      intakeHold: read.tooLarge ? 'too_large' : null,
+      senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+    },
+  };
+}
+
+/** A parsed message becomes an approval reply (kept), a reply on its case, or a new case. */
+export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, read: ReadMessage): Promise<IntakeResult> {
+  const { parsed } = read;
+  if (isApprovalReply(deps, parsed)) {
+    if (!(await keep(deps.db, rawId, 'approval_reply'))) return { outcome: 'duplicate' };
+    await enqueueOrLeave(deps, 'approval-reply', [{ rawId }], { rawId });
+    return { outcome: 'kept', rawId, kind: 'approval_reply' };
+  }
+
+  const thread = await findThread(deps.db, parsed, replyAddresses(deps));
+  const { participants, findings } = caseFacts(deps, raw, read);
+  let stored;
+  try {
+    stored = await deps.db.transaction().execute(async (tx) => {
+      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt, findings);
+      await addParticipants(tx, c.id, participants);
+      // Losing the claim means another process stored this message already: roll ours back.
+      if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
+      return c;
+    });
+  } catch (err) {
+    if (err instanceof AlreadyProcessed) return { outcome: 'duplicate' };
+    if (!isDataError(err)) throw err;
+    // The database refuses this message's content: retrying cannot help, so keep it raw.
+    return quarantineWith(deps, rawId, `the database refused the message: ${errorText(err)}`);
+  }
+
+  if (thread) {
+    // A reply joins its case as it stands: a held case stays held, an open one open.
+    deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
+    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via };
+  }
+  deps.log.info({ case: stored.reference, rawId }, 'case created');
+  await enqueueOrLeave(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });
+  return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
+}
+
+/** Processing after the raw copy is stored: a failure leaves it to the recovery sweep. */
+export async function settled(deps: IntakeDeps, rawId: string, work: () => Promise<IntakeResult>): Promise<IntakeResult> {
+  try {
+    return await work();
+  } catch (err) {
+    deps.log.error({ rawId, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
+    return { outcome: 'stored', rawId };
+  }
+}
+
+/**
+ * Automatic mail is kept and never answered: no case, no acknowledgement, no loop. Read from the
+ * raw headers, before parsing, so even a bounce the parser cannot read is classified.
+ */
+async function keepIfAutomatic(deps: IntakeDeps, rawId: string, raw: Buffer): Promise<IntakeResult | null> {
+  const supportDomain = deps.supportAddress.split('@')[1]!;
+  const classification = classify(raw, { supportDomain });
+  if (classification.class === 'person') return null;
+  if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
+  const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;
+  deps.log.info({ rawId, class: classification.class, reason: classification.reason, bounced }, 'automatic mail kept');
+  return { outcome: 'kept', rawId, kind: classification.class };
+}
+
+/**
+ * The message as a case sees it; an oversize one from its headers alone (the stored copy keeps
+ * the rest). `raw` may be only the first part of a streamed message, whose full size is `size`.
+ */
+async function parseForCase(raw: Buffer, size: number, maxBytes: number): Promise<ParsedMessage> {
+  const tooLarge = size > maxBytes;
+  const parsed = await parseMessage(tooLarge ? Buffer.concat([Buffer.from(headerBlock(raw), 'latin1'), Buffer.from('\r\n\r\n')]) : raw);
+  parsed.messageId ??= derivedMessageId(sha256(raw));
+  if (tooLarge) parsed.text = `(The message was ${size} bytes, over the limit of ${maxBytes}; it is kept as received.)`;
+  return parsed;
+}
+
+async function quarantineWith(deps: IntakeDeps, rawId: string, reason: string): Promise<IntakeResult> {
+  await quarantine(deps.db, rawId, reason);
+  deps.log.warn({ rawId, reason }, 'message quarantined');
+  return { outcome: 'quarantined', rawId, error: reason };
+}
+
+/** The rows are safe in PostgreSQL; if Redis is away, the recovery sweep queues the jobs later. */
+export async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name: N, data: Array<JobPayloads[N]>, logContext: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.jobs.enqueueMany(name, data);
+  } catch (err) {
+    deps.log.warn({ ...logContext, queue: name, err: errorText(err) }, 'could not queue yet; the recovery sweep will');
+  }
+}
+
+export class AlreadyProcessed extends Error {}
+
+/** PostgreSQL SQLSTATE class 22 (data exception): the content is at fault, not the connection. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
