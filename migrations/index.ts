@@ -11,6 +11,7 @@ import * as dashboardIndexes from './2026_11_23_009_dashboard_indexes';
 import * as portal from './2026_11_23_010_portal';
 import * as mailboxWatchers from './2026_11_23_011_mailbox_watchers';
 import * as outboxRecipient from './2026_11_23_012_outbox_recipient';
+import * as outboxSendBatch from './2026_11_28_013_outbox_send_batch';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_010_portal': portal,
   '2026_11_23_011_mailbox_watchers': mailboxWatchers,
   '2026_11_23_012_outbox_recipient': outboxRecipient,
+  '2026_11_28_013_outbox_send_batch': outboxSendBatch,
 };

@@ -13,8 +13,8 @@ import type { IntakeDeps } from './intake/ingest';
 import { recoverInterrupted } from './intake/recovery';
 import { MailboxWatcher, type WatcherStatus } from './intake/watcher';
 import { readWatcherStatuses } from './intake/watcher-status';
-import { deliverOutboxRow } from './mail/deliver';
-import { findPendingOutboxIds } from './mail/outbox';
+import { deliverOutboxRows } from './mail/deliver';
+import { assignSendBatches, findPendingSendBatches, type SendBatch } from './mail/send-batches';
 import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { BullQueues, BullWorkers } from './queue/bullmq';
@@ -80,17 +80,22 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   await ctx.commitDb.destroy();
 }
 
+/** Queues delivery of outbox rows written by a committed transaction, in send batches. */
+export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
+  if (outboxIds.length) await queueSendBatches(ctx, () => assignSendBatches(ctx.db, outboxIds), false);
+}
+
 /**
- * Queues delivery of outbox rows written by a committed transaction; `revive` (the sweep's rows,
- * still pending long after) also revives their finished jobs (JobSink.requeueMany).
+ * `revive` (the sweep's rows, still pending long after) also revives their batches' finished
+ * jobs (JobSink.requeueMany). A failure here loses nothing: the rows are pending in PostgreSQL,
+ * and the sweep queues them.
  */
-export async function sendLater(ctx: AppContext, outboxIds: string[], revive = false): Promise<void> {
-  const jobs = outboxIds.map((outboxId) => ({ outboxId }));
+async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatch[]>, revive: boolean): Promise<void> {
   try {
+    const jobs = await batches();
     await (revive ? ctx.jobs.requeueMany('send', jobs) : ctx.jobs.enqueueMany('send', jobs));
   } catch (err) {
-    // The rows are pending in PostgreSQL; the maintenance sweep queues them.
-    ctx.log.warn({ err: err instanceof Error ? err.message : String(err), count: outboxIds.length }, 'could not queue mail yet');
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not queue mail yet');
   }
 }
 
@@ -112,7 +117,8 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
       if (failed) throw failed;
       return outcomes;
     },
-    send: async ({ outboxId }) => deliverOutboxRow({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log }, outboxId),
+    // A send job queued before send batches carried one `outboxId`.
+    send: async (data) => deliverOutboxRows({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log }, data.outboxIds ?? [(data as unknown as { outboxId: string }).outboxId]),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);
@@ -135,7 +141,7 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   const recovered = await recoverInterrupted(ctx.intake, graceMs);
   if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
   // Rows still pending after the grace period: their jobs may have run out of tries.
-  await sendLater(ctx, await findPendingOutboxIds(ctx.db, 500, graceMs), true);
+  await queueSendBatches(ctx, () => findPendingSendBatches(ctx.db, 500, graceMs), true);
   await pruneStaffSessions(ctx.db);
   await prunePortalSessions(ctx.db);
   await pruneSignInLinks(ctx.db);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Splits items, in order, into groups of at most `maxCount` items and `maxBytes` bytes (an item
  * larger than `maxBytes` is a group of its own). A multi-row statement holds its whole group in
@@ -23,3 +25,13 @@ export function groupBySize<T>(items: T[], sizeOf: (item: T) => number, maxCount
 
 /** Bytes of row data one multi-row INSERT carries at most (a larger row goes alone). */
 export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A stable name for a set of ids, the same every time it is derived from the same list: the id
+ * itself for one, else the first id, the count and a digest of all. Job ids and stored batch keys
+ * are made of it, so adding the same work twice finds the first.
+ */
+export function batchKey(ids: readonly string[]): string {
+  if (ids.length === 1) return ids[0]!;
+  return `${ids[0]}+${ids.length}-${createHash('sha1').update(ids.join(',')).digest('hex').slice(0, 12)}`;
+}

@@ -200,6 +200,8 @@ export interface OutboxTable {
   bounce_recipient: Generated<string | null>;
   bounce_status: Generated<string | null>;
   bounced_at: Generated<Date | null>;
+  /** The send job's batch this row went out in (see mail/send-batches.ts); null until queued. */
+  send_batch: Generated<string | null>;
 }
 
 export interface AuditLogTable {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
-import { commitSent, loadOutbox, recordFailure, recordResponse } from './outbox';
+import { commitSent, loadOutboxRows, recordFailure, recordResponses, type OutboxRow } from './outbox';
 import { SendError, type MailTransport, type SendOutcome } from './transport';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
@@ -42,10 +42,45 @@ export interface DeliveryDeps {
   log: Logger;
 }
 
+/** One outbox row's delivery: see `deliverOutboxRows`. Throws when the attempt is to be retried. */
 export async function deliverOutboxRow(deps: DeliveryDeps, id: string): Promise<DeliveryOutcome> {
-  const row = await loadOutbox(deps.db, id);
-  if (!row) return { result: 'skipped', reason: 'missing' };
+  return (await deliverOutboxRows(deps, [id]))[0]!;
+}
+
+/**
+ * The send job's work: a batch of rows, one SMTP transaction each, one after another (the
+ * transport reuses its connection). The rows are loaded in one statement and the servers'
+ * answers recorded in one. A row that fails does not stop the others; if any failure is worth
+ * retrying, the first is thrown once all have had their turn, and the retry finds the rows that
+ * went out no longer pending. Outcomes in the order given.
+ */
+export async function deliverOutboxRows(deps: DeliveryDeps, ids: string[]): Promise<DeliveryOutcome[]> {
+  const rows = await loadOutboxRows(deps.db, ids);
+  const outcomes: DeliveryOutcome[] = [];
+  const answers: Array<{ id: string; response: string }> = [];
+  let retry: { error: unknown } | null = null;
+  for (const id of ids) {
+    const row = rows.get(id);
+    if (!row) {
+      outcomes.push({ result: 'skipped', reason: 'missing' });
+      continue;
+    }
+    try {
+      const outcome = await deliverRow(deps, row);
+      outcomes.push(outcome);
+      if (outcome.result === 'sent') answers.push({ id, response: outcome.response });
+    } catch (error) {
+      retry ??= { error };
+    }
+  }
+  await recordResponses(deps.db, answers).catch((err: unknown) => deps.log.warn({ count: answers.length, err: err instanceof Error ? err.message : String(err) }, 'smtp responses not recorded'));
+  if (retry) throw retry.error;
+  return outcomes;
+}
+
+async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryOutcome> {
   if (row.status !== 'pending') return { result: 'skipped', reason: row.status };
+  const id = row.id;
   const line = { outboxId: id, kind: row.kind, case: row.case_reference };
   let committed = false;
   let outcome: SendOutcome;
@@ -68,8 +103,7 @@ export async function deliverOutboxRow(deps: DeliveryDeps, id: string): Promise<
     deps.log.info(line, 'mail left to the worker that took it');
     return { result: 'skipped', reason: 'no longer pending' };
   }
-  // The row is `sent` already; the server's answer is for the record only.
-  await recordResponse(deps.db, id, outcome.response).catch((err: unknown) => deps.log.warn({ ...line, err: err instanceof Error ? err.message : String(err) }, 'smtp response not recorded'));
+  // The row is `sent` already; the server's answer is recorded with the batch's, for the record only.
   deps.log.info(line, 'mail sent');
   return { result: 'sent', response: outcome.response };
 }

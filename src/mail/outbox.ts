@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { databaseTimeAgo } from '../db/clock';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { MailKind, MailProps, RenderedMail } from './kinds';
 
@@ -108,15 +107,20 @@ export async function approvalMailsLastHour(tx: Tx, companyId: string): Promise<
 
 export type OutboxRow = NonNullable<Awaited<ReturnType<typeof loadOutbox>>>;
 
+function selectOutbox(db: DbOrTx) {
+  return db.selectFrom('outbox').leftJoin('cases', 'cases.id', 'outbox.case_id').selectAll('outbox').select('cases.reference as case_reference');
+}
+
 /** An outbox row, with its case's reference for the log line that follows its delivery. */
 export async function loadOutbox(db: DbOrTx, id: string) {
-  return db
-    .selectFrom('outbox')
-    .leftJoin('cases', 'cases.id', 'outbox.case_id')
-    .selectAll('outbox')
-    .select('cases.reference as case_reference')
-    .where('outbox.id', '=', id)
-    .executeTakeFirst();
+  return selectOutbox(db).where('outbox.id', '=', id).executeTakeFirst();
+}
+
+/** Outbox rows by id (missing ones absent), as `loadOutbox` gives them, in one statement. */
+export async function loadOutboxRows(db: DbOrTx, ids: string[]): Promise<Map<string, OutboxRow>> {
+  if (!ids.length) return new Map();
+  const rows = await selectOutbox(db).where('outbox.id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /**
@@ -133,9 +137,13 @@ export async function commitSent(db: DbOrTx, id: string): Promise<boolean> {
   return r.numUpdatedRows === 1n;
 }
 
-/** The server's answer to a committed send, for the record (the row is already `sent`). */
-export async function recordResponse(db: DbOrTx, id: string, smtpResponse: string): Promise<void> {
-  await db.updateTable('outbox').set({ smtp_response: smtpResponse.slice(0, 1000) }).where('id', '=', id).where('status', '=', 'sent').execute();
+/** The servers' answers to committed sends, for the record (the rows are already `sent`). */
+export async function recordResponses(db: DbOrTx, answers: Array<{ id: string; response: string }>): Promise<void> {
+  if (!answers.length) return;
+  await sql`
+    update outbox o set smtp_response = v.response
+    from unnest(${answers.map((a) => a.id)}::bigint[], ${answers.map((a) => a.response.slice(0, 1000))}::text[]) as v(id, response)
+    where o.id = v.id and o.status = 'sent'`.execute(db);
 }
 
 /**
@@ -151,10 +159,4 @@ export async function recordFailure(db: DbOrTx, id: string, error: string, final
     .where('id', '=', id)
     .where('status', '=', from)
     .execute();
-}
-
-/** Pending rows written at least `graceMs` ago (database clock), oldest first. */
-export async function findPendingOutboxIds(db: DbOrTx, limit: number, graceMs = 0): Promise<string[]> {
-  const rows = await db.selectFrom('outbox').select('id').where('status', '=', 'pending').where('created_at', '<=', databaseTimeAgo(graceMs)).orderBy('id').limit(limit).execute();
-  return rows.map((r) => r.id);
 }

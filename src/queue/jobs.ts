@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { batchKey } from '../db/batches';
 
 /**
  * Every queue, its payload, its retry policy and how its job id is derived. Payloads carry ids
@@ -8,8 +8,11 @@ import { createHash } from 'node:crypto';
 export interface JobPayloads {
   /** Route and authorize cases: one fetch's new cases together, or one case (the recovery sweep). */
   match: { caseIds: string[] };
-  /** Deliver one outbox row. */
-  send: { outboxId: string };
+  /**
+   * Deliver outbox rows, one SMTP transaction each, one after another: a batch of what one
+   * producer wrote together. `batch` is the key stored on the rows (mail/send-batches.ts).
+   */
+  send: { batch: string; outboxIds: string[] };
   /** Act on a kept reply to an approval request (decide, or record why not). */
   'approval-reply': { rawId: string };
 }
@@ -36,11 +39,12 @@ export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): st
   switch (name) {
     case 'match': {
       // One case keeps the plain id; a batch is named by its first case and a digest of all.
-      const ids = (d as JobPayloads['match']).caseIds;
-      return ids.length === 1 ? `match-${ids[0]}` : `match-${ids[0]}+${ids.length}-${createHash('sha1').update(ids.join(',')).digest('hex').slice(0, 12)}`;
+      return `match-${batchKey((d as JobPayloads['match']).caseIds)}`;
     }
     case 'send':
-      return `send-${(d as JobPayloads['send']).outboxId}`;
+      // By the key stored on the rows, not by the ids given: the sweep re-adds a batch's pending
+      // rows (fewer ids once some went out) under the job that already has them.
+      return `send-${(d as JobPayloads['send']).batch}`;
     case 'approval-reply':
       return `approval-reply-${(d as JobPayloads['approval-reply']).rawId}`;
     default:
