@@ -1,6 +1,7 @@
-import { simpleParser, type AddressObject } from 'mailparser';
+import { Readable } from 'node:stream';
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { IncomingMessage } from '../cases/repository';
-import { headerValue, sha256 } from './headers';
+import { headerValue } from './headers';
 
 /** What the parser makes of a raw message: what a case needs, plus what threading reads. */
 export interface ParsedMessage extends IncomingMessage {
@@ -63,10 +64,29 @@ function eightBitSubject(raw: Buffer): string | null {
   }
 }
 
+/** Slices mailparser is fed in: views of the message, not copies. */
+const SLICE_BYTES = 64 * 1024;
+
+/**
+ * mailparser on a whole message, as intake runs it (the bench's floor runs the same). The message
+ * goes in as a stream of slices, as a socket would give it: handed one large Buffer, mailparser's
+ * decoders turn all of it into strings at once, which cost a 25 MB message 135 MB of memory at
+ * its peak; in 64 KiB slices it costs 57 MB, and a little less time. The attachments' checksums
+ * are the SHA-256 we store, computed as they are decoded.
+ */
+export function parseMime(raw: Buffer): Promise<ParsedMail> {
+  const input = raw.length <= SLICE_BYTES ? raw : Readable.from(slices(raw), { objectMode: false });
+  return simpleParser(input, { skipImageLinks: true, skipTextToHtml: true, checksumAlgo: 'sha256' });
+}
+
+function* slices(raw: Buffer): Generator<Buffer> {
+  for (let at = 0; at < raw.length; at += SLICE_BYTES) yield raw.subarray(at, at + SLICE_BYTES);
+}
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   let mail;
   try {
-    mail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
+    mail = await parseMime(raw);
   } catch (err) {
     throw new UnreadableMessageError(`the MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -99,7 +119,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       filename: cleanOrNull(a.filename),
       contentType: a.contentType || 'application/octet-stream',
       size: a.content.length,
-      sha256: sha256(a.content),
+      sha256: a.checksum,
       content: a.content,
     })),
   };

@@ -1,8 +1,8 @@
 /** What the bench measures besides the service itself: the floor, CPU per program, percentiles. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
-import { simpleParser } from 'mailparser';
 import { batchBySize } from '../../src/intake/checkpoints';
+import { parseMime } from '../../src/intake/parse';
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -21,7 +21,7 @@ export interface ImapLogin {
  * The floor: what reading the mailbox costs with nothing else to do. One imapflow connection
  * fetches every source in the ranges the watcher uses (sizes first, then at most 50 messages and
  * MAX_MESSAGE_BYTES a FETCH, with `client.fetch(range, { uid: true, source: true })`), and each
- * message goes through `simpleParser` with the service's options. No database, no queue.
+ * message goes through mailparser as intake runs it (`parseMime`). No database, no queue.
  * Returns the seconds from connecting to the last message parsed, and how many were parsed.
  */
 export async function measureFloor(login: ImapLogin, maxMessageBytes: number): Promise<{ seconds: number; messages: number; bytes: number }> {
@@ -39,7 +39,7 @@ export async function measureFloor(login: ImapLogin, maxMessageBytes: number): P
       for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
         if (!msg.source) continue;
         bytes += msg.source.length;
-        parsing.push(simpleParser(msg.source, { skipImageLinks: true, skipTextToHtml: true }).then(() => messages++));
+        parsing.push(parseMime(msg.source).then(() => messages++));
       }
       await Promise.all(parsing);
     }
