@@ -99,8 +99,11 @@ async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatc
   }
 }
 
-/** One thin handler per queue: each calls a domain function and queues the mail it wrote. */
-export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
+/**
+ * One thin handler per queue: each calls a domain function and queues the mail it wrote.
+ * `stopping` aborts when the process begins to stop: a send job then ends after the mail in hand.
+ */
+export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: AbortSignal): JobHandlers {
   const handlers: JobHandlers = {
     match: async ({ caseIds }) => {
       const outcomes = await matchCases(ctx.db, caseIds, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
@@ -118,7 +121,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics): JobHandlers {
       return outcomes;
     },
     // A send job queued before send batches carried one `outboxId`.
-    send: async (data) => deliverOutboxRows({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log }, data.outboxIds ?? [(data as unknown as { outboxId: string }).outboxId]),
+    send: async (data) => deliverOutboxRows({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log, stopping }, data.outboxIds ?? [(data as unknown as { outboxId: string }).outboxId]),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);
@@ -186,10 +189,11 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
           }),
       )
     : [];
+  const stopping = new AbortController();
   const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0));
   ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
   const workers = roles.has('worker')
-    ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics), {
+    ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics, stopping.signal), {
         concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
         log,
       })
@@ -229,7 +233,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
 
   if (!roles.has('web')) {
     log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-    return { address: null, health, stop: stopper(log, { recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+    return { address: null, health, stop: stopper(log, { stopping, recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids),
@@ -246,7 +250,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-  return { address, health, stop: stopper(log, { recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+  return { address, health, stop: stopper(log, { stopping, recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
 }
 
 
@@ -265,6 +269,7 @@ export function healthReport(database: 'up' | 'down', redis: 'up' | 'down', mail
 const STOP_JOBS_WITHIN_MS = 7000;
 
 interface Running {
+  stopping: AbortController;
   recoveryTimer: NodeJS.Timeout | null;
   server: { close(): Promise<unknown> } | null;
   watchers: MailboxWatcher[];
@@ -275,9 +280,10 @@ interface Running {
 }
 
 function stopper(log: Logger, r: Running): () => Promise<void> {
-  let stopping: Promise<void> | null = null;
+  let closing: Promise<void> | null = null;
   return () =>
-    (stopping ??= (async () => {
+    (closing ??= (async () => {
+      r.stopping.abort();
       if (r.recoveryTimer) clearInterval(r.recoveryTimer);
       const step = async (what: string, work: () => Promise<unknown> | undefined) => {
         const started = Date.now();

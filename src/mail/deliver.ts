@@ -40,6 +40,11 @@ export interface DeliveryDeps {
   commitDb?: Db;
   transport: MailTransport;
   log: Logger;
+  /**
+   * Aborted when the process begins to stop: a batch ends after the row in hand (its other rows
+   * stay pending for the job's retry), so SIGTERM waits for one mail, not for a whole batch.
+   */
+  stopping?: AbortSignal;
 }
 
 /** One outbox row's delivery: see `deliverOutboxRows`. Throws when the attempt is to be retried. */
@@ -60,6 +65,10 @@ export async function deliverOutboxRows(deps: DeliveryDeps, ids: string[]): Prom
   const answers: Array<{ id: string; response: string }> = [];
   let retry: { error: unknown } | null = null;
   for (const id of ids) {
+    if (deps.stopping?.aborted) {
+      retry ??= { error: new Error('the process is stopping: the rest of the batch is left to the retry') };
+      break;
+    }
     const row = rows.get(id);
     if (!row) {
       outcomes.push({ result: 'skipped', reason: 'missing' });

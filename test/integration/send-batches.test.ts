@@ -109,6 +109,22 @@ describe('send batches', () => {
     expect(sink.messages).toHaveLength(3);
   });
 
+  it('a process that begins to stop ends the batch after the mail in hand, leaving the rest pending for the retry', async () => {
+    const ids = await newRows(4);
+    const stopping = new AbortController();
+    const transport: MailTransport = {
+      send: async (row, commit) => {
+        const sent = await app.ctx.transport.send(row, commit);
+        if (row.id === ids[1]) stopping.abort(); // SIGTERM arrives while the second mail is out
+        return sent;
+      },
+      close: () => undefined,
+    };
+    await expect(deliverOutboxRows({ ...deps(transport), stopping: stopping.signal }, ids)).rejects.toThrow(/stopping/);
+    expect((await rowsOf(ids)).map((r) => r.status)).toEqual(['sent', 'sent', 'pending', 'pending']);
+    expect(sink.messages).toHaveLength(2);
+  });
+
   it('two workers delivering the same batch at once: every row reaches the server exactly once', async () => {
     const ids = await newRows(10);
     const [a, b] = await Promise.all([deliverOutboxRows(deps(), ids), deliverOutboxRows(deps(), ids)]);
