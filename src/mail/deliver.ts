@@ -9,12 +9,12 @@ export const MAX_SEND_ATTEMPTS = 10;
 export type DeliveryOutcome = { result: 'sent'; response: string } | { result: 'skipped'; reason: string } | { result: 'failed'; error: string };
 
 /**
- * The send job's work: one outbox row through SMTP, sent once even when the process is killed
- * or two workers run the same job. The decision is a database commit placed inside the SMTP DATA
- * phase, after the message's bytes and before the end-of-data dot (an SMTP server discards a
- * message whose connection drops before the dot): the row goes `pending` → `sent` only if it is
- * still `pending`, and only then is the dot sent. A worker that finds the row taken withdraws
- * (drops the connection without the dot) and skips it.
+ * How each outbox row goes through SMTP (a send job runs this for each row of its batch): sent
+ * once even when the process is killed or two workers run the same job. The decision is a
+ * database commit placed inside the SMTP DATA phase, after the message's bytes and before the
+ * end-of-data dot (an SMTP server discards a message whose connection drops before the dot):
+ * the row goes `pending` → `sent` only if it is still `pending`, and only then is the dot sent.
+ * A worker that finds the row taken withdraws (drops the connection without the dot) and skips it.
  *
  * Failures before the commit are recorded and thrown (the queue retries with backoff); a 5xx
  * answer or the last attempt marks the row `failed`. A refusal at the end of data, or a
