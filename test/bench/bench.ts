@@ -32,7 +32,7 @@ import { importDirectory } from '../../src/directory/import';
 import { loadOverview } from '../../src/ops/overview';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
-import { cpuSince, cpuSnapshot, measureFloor, percentile, round } from './measure';
+import { cpuSince, cpuSnapshot, measureFloor, percentile, round, syscallSnapshot } from './measure';
 import { benchMessage, deliverToMaildir, GENERATED_MEMBERS, largeMessage, STRANGER_COUNT, withGeneratedMembers, type MessageClass } from './messages';
 import { startCountingSink } from './sink';
 
@@ -131,10 +131,12 @@ async function main(): Promise<void> {
     }, 100);
     const run = { database: new URL(database.url).pathname.slice(1), dovecotPort: dovecot.port, dovecotDir: dovecot.dir, redisPort: Number(new URL(config.redisUrl).port || 6379), sinkPid: sink.pid };
     const cpuBefore = cpuSnapshot(run);
+    const syscallsBefore = syscallSnapshot();
     const serviceStarted = Date.now();
     const service = await startService(ctx);
     await waitForDecisions(N, 'backlog');
     const cpu = cpuSince(cpuBefore, run);
+    const syscalls = syscallSnapshot();
     const times = await sql<{ first: Date; last_stored: Date; last_case: Date | null; last_kept: Date | null; to_case_p50: number; to_decision_p50: number }>`
       select min(r.received_at) as first, max(r.received_at) as last_stored,
              max(c.decided_at) as last_case, max(r.processed_at) filter (where r.status = 'kept') as last_kept,
@@ -256,6 +258,8 @@ async function main(): Promise<void> {
           // The watcher takes the large message in alone, between the messages around it.
           largeMessageStallMs: largeStallMs,
           cpuSeconds: cpu,
+          // The service's read and write system calls per backlog message (its round trips).
+          syscallsPerMessage: { reads: round((syscalls.reads - syscallsBefore.reads) / N), writes: round((syscalls.writes - syscallsBefore.writes) / N) },
           mailDrainedSecondsAfterLastDecision: round(mailDrainedSeconds, 1),
         },
         steady,
