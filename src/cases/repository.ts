@@ -183,19 +183,27 @@ export interface CaseDecision {
 }
 
 /**
- * Records the matching decision if, and only if, the case is still `new`: a retried or
- * duplicated job finds nothing to update and changes nothing. Returns whether it applied.
+ * Records the matching decision and its `decided` event if, and only if, the case is still
+ * `new`: a retried or duplicated job finds nothing to update and changes nothing. One statement
+ * (the event is inserted from the update's result): each round trip costs more than its work.
+ * Returns whether it applied.
  */
 export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Promise<boolean> {
-  const updated = await tx
-    .updateTable('cases')
-    .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
-    .where('id', '=', caseId)
-    .where('status', '=', 'new')
+  const detail = JSON.stringify({ status: d.status, holdReason: d.holdReason, route: d.route });
+  const inserted = await tx
+    .with('decided', (db) =>
+      db
+        .updateTable('cases')
+        .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
+        .where('id', '=', caseId)
+        .where('status', '=', 'new')
+        .returning('id'),
+    )
+    .insertInto('case_events')
+    .columns(['case_id', 'kind', 'actor', 'detail'])
+    .expression((eb) => eb.selectFrom('decided').select(['decided.id', sql<string>`'decided'`.as('kind'), sql<string>`'matching'`.as('actor'), sql<string>`${detail}::jsonb`.as('detail')]))
     .executeTakeFirst();
-  if (updated.numUpdatedRows === 0n) return false;
-  await recordEvent(tx, caseId, 'decided', 'matching', { status: d.status, holdReason: d.holdReason, route: d.route });
-  return true;
+  return inserted.numInsertedOrUpdatedRows === 1n;
 }
 
 /**

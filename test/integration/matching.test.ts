@@ -85,8 +85,8 @@ describe('matching through the match queue', () => {
     await app.ctx.db.insertInto('company_domains').values({ company_id: (await app.ctx.db.selectFrom('companies').select('id').where('key', '=', 'globex').executeTakeFirstOrThrow()).id, domain: 'nowhere.test' }).execute();
     const outcome = await jobHandlers(app.ctx).match({ caseIds: [again.caseId] });
     expect(outcome).toEqual([{ result: 'skipped', reason: 'already_decided' }]);
-    const events = await app.ctx.db.selectFrom('case_events').select('kind').where('case_id', '=', again.caseId).where('kind', '=', 'decided').execute();
-    expect(events).toHaveLength(1);
+    const events = await app.ctx.db.selectFrom('case_events').select(['kind', 'actor', 'detail']).where('case_id', '=', again.caseId).where('kind', '=', 'decided').execute();
+    expect(events).toEqual([{ kind: 'decided', actor: 'matching', detail: { status: 'suspended', holdReason: 'unrouted', route: null } }]);
     expect((await getCaseByReference(app.ctx.db, again.reference))?.holdReason).toBe('unrouted');
   });
 });
