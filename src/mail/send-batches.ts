@@ -54,6 +54,10 @@ export async function findPendingSendBatches(db: DbOrTx, limit: number, graceMs:
 
 function inBatches(rows: Array<{ id: string; batch: string }>): SendBatch[] {
   const batches = new Map<string, string[]>();
-  for (const { id, batch } of rows) batches.set(batch, [...(batches.get(batch) ?? []), id]);
+  for (const { id, batch } of rows) {
+    const ids = batches.get(batch);
+    if (ids) ids.push(id);
+    else batches.set(batch, [id]);
+  }
   return [...batches].map(([batch, outboxIds]) => ({ batch, outboxIds }));
 }
