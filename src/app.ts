@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ApprovalDeps } from './approvals/context';
 import { runApprovalClock } from './approvals/maintenance';
 import { handleApprovalReply } from './approvals/reply';
-import { onCaseDecided } from './approvals/requests';
+import { onCaseDecided, type CcMemberLists } from './approvals/requests';
 import type { Config } from './config/config';
 import { createDb, type Db } from './db/connection';
 import { migrateToLatest } from './db/migrate';
@@ -106,7 +106,8 @@ async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatc
 export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: AbortSignal): JobHandlers {
   const handlers: JobHandlers = {
     match: async ({ caseIds }) => {
-      const outcomes = await matchCases(ctx.db, caseIds, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id) });
+      const ccLists: CcMemberLists = new Map();
+      const outcomes = await matchCases(ctx.db, caseIds, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id, ccLists) });
       const outboxIds: string[] = [];
       let failed: unknown = null;
       for (const outcome of outcomes) {

@@ -9,20 +9,32 @@ import { replyAddressFor, signApprovalToken } from './tokens';
 import { formatDate, loadCaseContext, type CaseContext } from './views';
 
 /**
+ * Who gets a copy of every case of an infrastructure, by infrastructure id, kept for one match
+ * job: its cases mostly share a few infrastructures (a burst comes from one customer), and each
+ * look-up is a round trip. A job lasts about a second; a permission changed meanwhile is seen
+ * by the next job, as it would be had the job started a moment earlier.
+ */
+export type CcMemberLists = Map<string, Array<{ email: string; name: string | null }>>;
+
+/**
  * A copy of a newly opened case for every member with "CC in all cases" on its infrastructure
  * (the requester aside). Replies to the copy come back to the case.
  */
-export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext): Promise<string[]> {
+export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists = new Map()): Promise<string[]> {
   if (!c.infrastructureId || !c.infrastructure) return [];
-  const members = await tx
-    .selectFrom('permissions as p')
-    .innerJoin('contacts as m', 'm.id', 'p.contact_id')
-    .select(['m.email', 'm.name'])
-    .where('p.infrastructure_id', '=', c.infrastructureId)
-    .where('p.cc_all_cases', '=', true)
-    .where('m.email', '!=', c.requesterEmail)
-    .orderBy('m.id')
-    .execute();
+  const infrastructureId = c.infrastructureId;
+  const everyone =
+    lists.get(infrastructureId) ??
+    (await tx
+      .selectFrom('permissions as p')
+      .innerJoin('contacts as m', 'm.id', 'p.contact_id')
+      .select(['m.email', 'm.name'])
+      .where('p.infrastructure_id', '=', infrastructureId)
+      .where('p.cc_all_cases', '=', true)
+      .orderBy('m.id')
+      .execute());
+  lists.set(infrastructureId, everyone);
+  const members = everyone.filter((m) => m.email !== c.requesterEmail);
   const ids: string[] = [];
   for (const m of members) {
     ids.push(
@@ -232,14 +244,14 @@ async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { com
  * mailed to each approver, or the pending one the case joins without a second round of mail).
  * Returns the outbox ids to queue once the transaction commits.
  */
-export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string): Promise<string[]> {
+export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, ccLists?: CcMemberLists): Promise<string[]> {
   const c = await loadCaseContext(tx, caseId);
   if (!c) return [];
   // Mail to the requester threads with their message, and replies to it come back to the case.
   const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
   if (c.status === 'open') {
     const ack = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
-    return [...ack, ...(await copyToCcAll(tx, deps, c))];
+    return [...ack, ...(await copyToCcAll(tx, deps, c, ccLists))];
   }
   if (c.status !== 'suspended') return [];
   const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));

@@ -76,6 +76,23 @@ describe('matching through the match queue', () => {
     expect(decided.map((c) => [c!.status, c!.holdReason, c!.infrastructure, c!.company])).toEqual(expectations.map(([, status, holdReason, infrastructure, company]) => [status, holdReason, infrastructure, company]));
   });
 
+  it('copies each case of one job to its infrastructure\'s "CC in all cases" members, never to the requester', async () => {
+    // Bob (administrator of Acme Production, CC in all cases), Carol and Erin each open a case
+    // there, all three decided by one job that reads the CC list once.
+    const message = (from: string, tag: string) =>
+      Buffer.from(`From: ${from}\r\nTo: support@support.example.com\r\nSubject: CC ${tag}\r\nMessage-ID: <cc-${tag}-${Date.now()}@acme.test>\r\n\r\nThe dashboard is down.\r\n`);
+    const senders = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test'];
+    const { results, error } = await takeInBatch(app.ctx.intake, senders.map((from, i) => ({ raw: message(from, `sender${i}`), origin: { source: 'pipe' as const } })));
+    expect(error).toBeNull();
+    const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
+    await eventually(async () => (await Promise.all(results.map((r) => (r.outcome === 'case' ? getCaseByReference(app.ctx.db, r.reference) : null)))).every((c) => c?.status === 'open'), 15000, 'the three cases open');
+    const copies = await app.ctx.db.selectFrom('outbox').select(['case_id', 'to_address']).where('kind', '=', 'case_copy').where('case_id', 'in', caseIds).orderBy('case_id').execute();
+    expect(copies).toEqual([
+      { case_id: caseIds[1], to_address: 'bob@acme.test' },
+      { case_id: caseIds[2], to_address: 'bob@acme.test' },
+    ]);
+  });
+
   it('decides once: a re-run of the job for a decided case changes nothing', async () => {
     const raw = await readFile(join(FIXTURES, 'matching', 'stranger-unknown-domain.eml'));
     const again = await takeIn(app.ctx.intake, Buffer.from(raw.toString().replace('stranger-unknown-domain@', 'rerun@')), { source: 'pipe' });
