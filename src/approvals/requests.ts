@@ -22,18 +22,18 @@ export type CcMemberLists = Map<string, Array<{ email: string; name: string | nu
  */
 export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists = new Map()): Promise<string[]> {
   if (!c.infrastructureId || !c.infrastructure) return [];
-  const infrastructureId = c.infrastructureId;
-  const everyone =
-    lists.get(infrastructureId) ??
-    (await tx
+  let everyone = lists.get(c.infrastructureId);
+  if (!everyone) {
+    everyone = await tx
       .selectFrom('permissions as p')
       .innerJoin('contacts as m', 'm.id', 'p.contact_id')
       .select(['m.email', 'm.name'])
-      .where('p.infrastructure_id', '=', infrastructureId)
+      .where('p.infrastructure_id', '=', c.infrastructureId)
       .where('p.cc_all_cases', '=', true)
       .orderBy('m.id')
-      .execute());
-  lists.set(infrastructureId, everyone);
+      .execute();
+    lists.set(c.infrastructureId, everyone);
+  }
   const members = everyone.filter((m) => m.email !== c.requesterEmail);
   const ids: string[] = [];
   for (const m of members) {

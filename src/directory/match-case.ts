@@ -1,4 +1,4 @@
-import { applyDecision, countCasesSoFar, findCasesForMatching, type CaseForMatching } from '../cases/repository';
+import { applyDecision, countCasesSoFar, findCasesForMatching, type CaseForMatching } from '../cases/decisions';
 import type { Db, Tx } from '../db/connection';
 import type { HoldReason } from '../db/schema';
 import { decide, type Decision } from './matching';

@@ -39,11 +39,14 @@ export type IntakeResult =
  */
 export async function takeIn(deps: IntakeDeps, raw: Buffer, origin: Origin): Promise<IntakeResult> {
   const stored = await insertRaw(deps.db, rawInsert(raw, origin));
-  if (!stored) {
-    deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
-    return { outcome: 'duplicate' };
-  }
+  if (!stored) return ignoredDuplicate(deps, origin);
   return settled(deps, stored.id, () => processRaw(deps, stored.id, raw, stored.receivedAt));
+}
+
+/** A message already stored (a second delivery, or a fetch repeated after a crash). */
+function ignoredDuplicate(deps: IntakeDeps, origin: Origin): IntakeResult {
+  deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
+  return { outcome: 'duplicate' };
 }
 
 function rawInsert(raw: Buffer, origin: Origin): RawInsert {
@@ -58,10 +61,7 @@ function rawInsert(raw: Buffer, origin: Origin): RawInsert {
  */
 export async function takeInStream(deps: IntakeDeps, chunks: AsyncIterable<Buffer>, origin: Origin): Promise<IntakeResult> {
   const stored = await insertRawStreamed(deps.db, origin, chunks);
-  if (!stored) {
-    deps.log.info({ source: origin.source, uid: origin.uid }, 'duplicate message ignored');
-    return { outcome: 'duplicate' };
-  }
+  if (!stored) return ignoredDuplicate(deps, origin);
   return settled(deps, stored.id, () => processRaw(deps, stored.id, stored.prefix, stored.receivedAt, stored.size));
 }
 
@@ -112,7 +112,7 @@ export async function takeInBatch(deps: IntakeDeps, items: BatchItem[]): Promise
     // One transaction, so a batch is stored whole or not at all (its statements split by size).
     stored = await deps.db.transaction().execute((tx) => insertRaws(tx, items.map((item) => rawInsert(item.raw, item.origin))));
   } catch {
-    // One statement, so nothing was stored: one at a time, the messages before a bad one still are.
+    // One transaction, so nothing was stored: one at a time, the messages before a bad one still are.
     const results: IntakeResult[] = [];
     for (const item of items) {
       try {
@@ -130,8 +130,7 @@ export async function takeInBatch(deps: IntakeDeps, items: BatchItem[]): Promise
     items.map(async (item, index) => {
       const row = stored[index];
       if (!row) {
-        deps.log.info({ source: item.origin.source, uid: item.origin.uid }, 'duplicate message ignored');
-        results[index] = { outcome: 'duplicate' };
+        results[index] = ignoredDuplicate(deps, item.origin);
         return;
       }
       results[index] = await settled(deps, row.id, async () => {

@@ -1,4 +1,4 @@
-import { findUndecidedCaseIds } from '../cases/repository';
+import { findUndecidedCaseIds } from '../cases/decisions';
 import { reprocessRaw, type IntakeDeps } from './ingest';
 import { findUnhandledReplyIds, findUnprocessedRawIds } from './raw-store';
 

@@ -105,18 +105,14 @@ export async function approvalMailsLastHour(tx: Tx, companyId: string): Promise<
   return Number(row.n);
 }
 
-export type OutboxRow = NonNullable<Awaited<ReturnType<typeof loadOutbox>>>;
-
 function selectOutbox(db: DbOrTx) {
   return db.selectFrom('outbox').leftJoin('cases', 'cases.id', 'outbox.case_id').selectAll('outbox').select('cases.reference as case_reference');
 }
 
 /** An outbox row, with its case's reference for the log line that follows its delivery. */
-export async function loadOutbox(db: DbOrTx, id: string) {
-  return selectOutbox(db).where('outbox.id', '=', id).executeTakeFirst();
-}
+export type OutboxRow = Awaited<ReturnType<ReturnType<typeof selectOutbox>['executeTakeFirstOrThrow']>>;
 
-/** Outbox rows by id (missing ones absent), as `loadOutbox` gives them, in one statement. */
+/** Outbox rows by id (missing ones absent), in one statement. */
 export async function loadOutboxRows(db: DbOrTx, ids: string[]): Promise<Map<string, OutboxRow>> {
   if (!ids.length) return new Map();
   const rows = await selectOutbox(db).where('outbox.id', 'in', ids).execute();

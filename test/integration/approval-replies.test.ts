@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { runMaintenance } from '../../src/app';
+import { runMaintenance } from '../../src/queue/handlers';
 import { takeIn } from '../../src/intake/ingest';
 import { deliverOutboxRow } from '../../src/mail/deliver';
 import { eventually } from '../support/env';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { jobHandlers } from '../../src/app';
+import { jobHandlers } from '../../src/queue/handlers';
 import { decideApproval } from '../../src/approvals/decide';
 import { loadAttachment, loadCaseDetail, loadMessageHtml } from '../../src/cases/detail';
 import { listFilterOptions, searchCases, type CaseSearchFilter } from '../../src/cases/search';

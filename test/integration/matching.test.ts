@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jobHandlers } from '../../src/app';
+import { jobHandlers } from '../../src/queue/handlers';
 import { getCaseByReference } from '../../src/cases/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sendLater } from '../../src/app';
+import { sendLater } from '../../src/queue/handlers';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { DomainError } from '../../src/errors';

@@ -1,4 +1,4 @@
-import { runMaintenance, sendLater } from '../../src/app';
+import { runMaintenance, sendLater } from '../../src/queue/handlers';
 import { deliverOutboxRows } from '../../src/mail/deliver';
 import { assignSendBatches, findPendingSendBatches, SEND_BATCH_SIZE } from '../../src/mail/send-batches';
 import { SendError, type MailTransport } from '../../src/mail/transport';

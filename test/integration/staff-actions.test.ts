@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { sendLater } from '../../src/app';
+import { sendLater } from '../../src/queue/handlers';
 import { resendApprovalRequest, routeCase, staffDecideCase, type StaffActionOutcome } from '../../src/approvals/staff-actions';
 import { DomainError } from '../../src/errors';
 import { eventually } from '../support/env';

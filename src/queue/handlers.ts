@@ -1,0 +1,91 @@
+/**
+ * What a worker process runs: one thin handler per queue, each calling a domain function and
+ * queueing the mail it wrote, and the periodic sweep. The web role queues its mail here too.
+ */
+import type { AppContext } from '../app';
+import { runApprovalClock } from '../approvals/maintenance';
+import { handleApprovalReply } from '../approvals/reply';
+import { onCaseDecided, type CcMemberLists } from '../approvals/requests';
+import { matchCases } from '../directory/match-case';
+import { recoverInterrupted } from '../intake/recovery';
+import { deliverOutboxRows } from '../mail/deliver';
+import { assignSendBatches, findPendingSendBatches, type SendBatch } from '../mail/send-batches';
+import type { Metrics } from '../ops/metrics';
+import { prunePortalSessions } from '../portal/sessions';
+import { pruneSignInLinks } from '../portal/links';
+import { pruneAttempts } from '../security/rate-limit';
+import { pruneStaffSessions } from '../staff/sessions';
+import type { JobHandlers } from './jobs';
+
+/** Queues delivery of outbox rows written by a committed transaction, in send batches. */
+export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
+  if (outboxIds.length) await queueSendBatches(ctx, () => assignSendBatches(ctx.db, outboxIds), false);
+}
+
+/**
+ * `revive` (the sweep's rows, still pending long after) also revives their batches' finished
+ * jobs (JobSink.requeueMany). A failure here loses nothing: the rows are pending in PostgreSQL,
+ * and the sweep queues them.
+ */
+async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatch[]>, revive: boolean): Promise<void> {
+  try {
+    const jobs = await batches();
+    await (revive ? ctx.jobs.requeueMany('send', jobs) : ctx.jobs.enqueueMany('send', jobs));
+  } catch (err) {
+    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not queue mail yet');
+  }
+}
+
+/**
+ * The handlers, one per queue. `stopping` aborts when the process begins to stop: a send job then ends after the mail in hand.
+ */
+export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: AbortSignal): JobHandlers {
+  const handlers: JobHandlers = {
+    match: async ({ caseIds }) => {
+      const ccLists: CcMemberLists = new Map();
+      const outcomes = await matchCases(ctx.db, caseIds, { senderLimit: ctx.config.senderCaseLimit, afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id, ccLists) });
+      const outboxIds: string[] = [];
+      let failed: unknown = null;
+      for (const outcome of outcomes) {
+        if (outcome.result === 'failed') failed ??= outcome.error;
+        if (outcome.result !== 'decided') continue;
+        ctx.log.info({ case: outcome.reference, status: outcome.status, holdReason: outcome.holdReason }, 'case decided');
+        outboxIds.push(...outcome.outboxIds);
+      }
+      // The decided cases' mail goes out whatever became of the rest; a retry skips them.
+      await sendLater(ctx, outboxIds);
+      if (failed) throw failed;
+      return outcomes;
+    },
+    send: async ({ outboxIds }) => deliverOutboxRows({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log, stopping }, outboxIds),
+    'approval-reply': async ({ rawId }) => {
+      const outcome = await handleApprovalReply(ctx.approvals, rawId);
+      await sendLater(ctx, outcome.outboxIds);
+      return outcome;
+    },
+  };
+  if (!metrics) return handlers;
+  return {
+    match: (data) => metrics.timeJob('match', () => handlers.match(data)),
+    send: (data) => metrics.timeJob('send', () => handlers.send(data)),
+    'approval-reply': (data) => metrics.timeJob('approval-reply', () => handlers['approval-reply'](data)),
+  };
+}
+
+/**
+ * The periodic sweep every process runs: finish interrupted intake, queue mail nobody queued,
+ * and move the approval clock (expiry, reminders, capped requests). All of it is idempotent.
+ */
+export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<void> {
+  const recovered = await recoverInterrupted(ctx.intake, graceMs);
+  if (recovered.reprocessed || recovered.requeued) ctx.log.info(recovered, 'recovered interrupted intake');
+  // Rows still pending after the grace period: their jobs may have run out of tries.
+  await queueSendBatches(ctx, () => findPendingSendBatches(ctx.db, 500, graceMs), true);
+  await pruneStaffSessions(ctx.db);
+  await prunePortalSessions(ctx.db);
+  await pruneSignInLinks(ctx.db);
+  await pruneAttempts(ctx.db);
+  const clock = await runApprovalClock(ctx.approvals);
+  if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
+  await sendLater(ctx, clock.outboxIds);
+}
