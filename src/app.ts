@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApprovalDeps } from './approvals/context';
 import type { Config } from './config/config';
-import { createDb, type Db } from './db/connection';
+import { createDb, createPool, type Db, type Pool } from './db/connection';
 import { migrateToLatest } from './db/migrate';
 import { startDevSmtp } from './intake/dev-smtp';
 import type { IntakeDeps } from './intake/ingest';
@@ -22,8 +22,8 @@ export interface AppContext {
   config: Config;
   log: Logger;
   db: Db;
-  /** The send queue's commit point (see DeliveryDeps.commitDb). */
-  commitDb: Db;
+  /** The send queue's commit point (see DeliveryDeps.commitPool). */
+  commitPool: Pool;
   jobs: BullQueues;
   intake: IntakeDeps;
   approvals: ApprovalDeps;
@@ -33,7 +33,7 @@ export interface AppContext {
 export async function createContext(config: Config, log: Logger): Promise<AppContext> {
   const renderer = await MailRenderer.load(TEMPLATES_DIR);
   const db = createDb(config.databaseUrl);
-  const commitDb = createDb(config.databaseUrl, { max: config.sendConcurrency + 1, asyncCommit: true });
+  const commitPool = createPool(config.databaseUrl, { max: config.sendConcurrency + 1, asyncCommit: true });
   const jobs = new BullQueues(config.redisUrl, config.queuePrefix);
   const approvals: ApprovalDeps = {
     db,
@@ -51,7 +51,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
     },
   };
   const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
-  return { config, log, db, commitDb, jobs, intake: {
+  return { config, log, db, commitPool, jobs, intake: {
       db,
       jobs,
       log,
@@ -66,7 +66,7 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   ctx.transport.close();
   await ctx.jobs.close().catch(() => undefined);
   await ctx.db.destroy();
-  await ctx.commitDb.destroy();
+  await ctx.commitPool.end();
 }
 
 export interface RunningService {

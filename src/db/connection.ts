@@ -19,7 +19,14 @@ export interface DbOptions {
   asyncCommit?: boolean;
 }
 
+export type Pool = pg.Pool;
+
 export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(databaseUrl, options) }) });
+}
+
+/** A pool of plain pg clients, for the one place that needs to time its own writes (see outbox.takeForSending). */
+export function createPool(databaseUrl: string, options: DbOptions = {}): Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, ...(options.asyncCommit ? { options: '-c synchronous_commit=off' } : {}) });
   // An idle client that loses its server (PostgreSQL restart) emits 'error'; without a listener
   // that would crash the process. The next query gets a fresh connection.
@@ -31,7 +38,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
     client.on('error', () => undefined);
     prepareRepeatedStatements(client);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return pool;
 }
 
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;

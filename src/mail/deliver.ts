@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/connection';
-import { commitSent, loadOutboxRows, recordFailure, recordResponses, type OutboxRow } from './outbox';
-import { SendError, type MailTransport, type SendOutcome } from './transport';
+import type { Db, Pool } from '../db/connection';
+import { loadOutboxRows, markSent, recordFailure, recordResponses, takeForSending, type OutboxRow, type SendClaim } from './outbox';
+import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
 export const MAX_SEND_ATTEMPTS = 10;
@@ -13,31 +13,38 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
  * once even when the process is killed or two workers run the same job. The decision is a
  * database commit placed inside the SMTP DATA phase, after the message's bytes and before the
  * end-of-data dot (an SMTP server discards a message whose connection drops before the dot):
- * the row goes `pending` → `sent` only if it is still `pending`, and only then is the dot sent.
- * A worker that finds the row taken withdraws (drops the connection without the dot) and skips it.
+ *
+ * 1. take: one round trip begins a transaction and turns the row `pending` → `sent` if it is
+ *    still `pending`, holding its lock. A worker that finds the row taken withdraws (drops the
+ *    connection without the dot) and skips it. A kill -9 now rolls the transaction back (the
+ *    connection drops) and drops the DATA: nothing sent, the row still pending.
+ * 2. COMMIT and the dot are written one after the other in the same tick, neither waiting for
+ *    an answer. A kill -9 after both: PostgreSQL has the COMMIT, the server has the dot.
+ * 3. Both answers are awaited.
+ *
+ * Before, the dot waited for the commit's answer: a kill -9 in that round trip (plus however
+ * long a busy process took to read it) left the row `sent` and the mail never delivered, one to
+ * six mails in each chaos run. What is left of that window is the time between two writes.
  *
  * Failures before the commit are recorded and thrown (the queue retries with backoff); a 5xx
  * answer or the last attempt marks the row `failed`. A refusal at the end of data, or a
- * connection lost while waiting for the answer, undoes the commit the same way (`sent` →
- * `pending`, or `failed`).
+ * connection lost while waiting for the answer, undoes the commit (`sent` → `pending`, or
+ * `failed`). A commit that failed (PostgreSQL restarting) while the server took the message is
+ * made good by a second update, so the retry does not send it again.
  *
- * What is left: a kill -9 between the commit taking effect in PostgreSQL and the dot leaving the
- * process (the commit's round trip; see `commitDb`) leaves the row `sent` and the mail never
- * delivered, lost rather than doubled; a kill
- * after the dot leaves it `sent`, which is right once the server answers. A connection lost after
- * the dot but before the server's answer is retried, so a server that had taken the message gets
- * it twice (nothing on the client side can tell). A commit whose answer from PostgreSQL is lost,
- * or an undo that cannot reach PostgreSQL, also leaves the row `sent` without the mail.
+ * Still possible: a connection lost after the dot but before the server's answer is retried, so
+ * a server that had taken the message gets it twice (nothing on the client side can tell); a
+ * commit that failed and a second update that cannot reach PostgreSQL either leave the row
+ * `pending` with the mail delivered (sent again by the retry); a database crash (not a restart)
+ * can forget an unflushed commit (see `commitPool`), with the same result.
  */
 export interface DeliveryDeps {
   db: Db;
   /**
-   * Where the commit point runs: a pool whose commits do not wait for the disk, so the time
-   * between the commit and the dot, in which a kill -9 loses the mail, is one round trip rather
-   * than a WAL flush (tens of milliseconds on a loaded machine). A database crash in that
-   * moment forgets the commit and the row is sent again; a restart does not. Defaults to `db`.
+   * Where the commit point runs: plain pg clients whose commits do not wait for the disk, so
+   * each send holds its row lock for two round trips, not a WAL flush besides.
    */
-  commitDb?: Db;
+  commitPool: Pool;
   transport: MailTransport;
   log: Logger;
   /**
@@ -91,22 +98,49 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   if (row.status !== 'pending') return { result: 'skipped', reason: row.status };
   const id = row.id;
   const line = { outboxId: id, kind: row.kind, case: row.case_reference };
-  let committed = false;
+  // What PostgreSQL said of the commit: `unknown` until it answers, and after a lost connection.
+  const state: { commit: 'none' | 'unknown' | 'committed' | 'failed' } = { commit: 'none' };
+  let claim: SendClaim | null = null;
+  const point: CommitPoint = {
+    take: async () => (claim = await takeForSending(deps.commitPool, id)) !== null,
+    commit: () => {
+      state.commit = 'unknown';
+      return claim!.commit().then(
+        () => void (state.commit = 'committed'),
+        (err: unknown) => {
+          // An error from PostgreSQL itself means it rolled back; a lost connection tells nothing.
+          if ((err as { code?: string }).code !== undefined) state.commit = 'failed';
+          throw err;
+        },
+      );
+    },
+    abandon: () => claim!.abandon(),
+  };
   let outcome: SendOutcome;
   try {
-    outcome = await deps.transport.send(row, async () => (committed = await commitSent(deps.commitDb ?? deps.db, id)));
+    outcome = await deps.transport.send(row, point);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
+    const from = state.commit === 'committed' ? 'sent' : state.commit === 'unknown' ? 'either' : 'pending';
     try {
-      await recordFailure(deps.db, id, error, final, committed ? 'sent' : 'pending');
+      await recordFailure(deps.db, id, error, final, from);
     } catch (recordErr) {
-      if (committed) deps.log.error({ ...line, err: error }, 'mail not sent, and its row still says sent');
+      if (from !== 'pending') deps.log.error({ ...line, err: error }, 'mail not sent, and its row may still say sent');
       throw recordErr;
     }
-    deps.log.warn({ ...line, attempt: row.attempts + 1, final, afterCommit: committed, err: error }, 'mail not sent');
+    deps.log.warn({ ...line, attempt: row.attempts + 1, final, afterCommit: from !== 'pending', err: error }, 'mail not sent');
     if (final) return { result: 'failed', error };
     throw err;
+  }
+  if (outcome.result === 'delivered' && state.commit !== 'committed') {
+    // The server took the mail, but the commit failed or its answer was lost.
+    try {
+      await markSent(deps.db, id);
+    } catch (err) {
+      deps.log.error({ ...line, err: err instanceof Error ? err.message : String(err) }, 'mail sent, but its row could not be marked sent: it will be sent again');
+      throw err;
+    }
   }
   if (outcome.result === 'withdrawn') {
     deps.log.info(line, 'mail left to the worker that took it');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { DbOrTx, Tx } from '../db/connection';
+import type pg from 'pg';
+import type { DbOrTx, Pool, Tx } from '../db/connection';
 import type { MailKind, MailProps, RenderedMail } from './kinds';
 
 export interface Renderer {
@@ -120,17 +121,65 @@ export async function loadOutboxRows(db: DbOrTx, ids: string[]): Promise<Map<str
 }
 
 /**
- * The commit point of a send (see deliver.ts): the row becomes `sent` if it is still `pending`.
- * False when another worker got there first (or the row left `pending` otherwise).
+ * A row taken for sending: in a transaction still open on a connection of its own, the row is
+ * `sent` and locked. Exactly one of `commit` or `abandon` is called, once.
  */
-export async function commitSent(db: DbOrTx, id: string): Promise<boolean> {
-  const r = await db
-    .updateTable('outbox')
-    .set({ status: 'sent', sent_at: sql`now()`, last_error: null })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return r.numUpdatedRows === 1n;
+export interface SendClaim {
+  /**
+   * Writes COMMIT to PostgreSQL before it returns, so the caller can end the SMTP data in the
+   * same tick; settles with PostgreSQL's answer. A rejection leaves the outcome unknown when the
+   * connection was lost with the answer.
+   */
+  commit(): Promise<void>;
+  /** Rolls back: the row stays `pending`. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * The first half of a send's commit point (see deliver.ts): begins a transaction and marks the
+ * row `sent` if it is still `pending`, in one round trip. Null when another worker got there
+ * first (a worker that holds the row makes this wait for its commit, then find the row sent).
+ * A plain pg client rather than Kysely, because the COMMIT's write must happen when `commit()`
+ * is called, not some promise turns later.
+ */
+export async function takeForSending(pool: Pool, id: string): Promise<SendClaim | null> {
+  // The one statement built by hand here: a simple-protocol query (so BEGIN and the update go in
+  // one write) takes no parameters. Outbox ids are bigints.
+  if (!/^[0-9]{1,19}$/.test(id)) throw new Error(`not an outbox id: ${JSON.stringify(id)}`);
+  const client = await pool.connect();
+  let taken: boolean;
+  try {
+    const results = (await client.query(
+      `begin; update outbox set status = 'sent', sent_at = now(), last_error = null where id = ${id} and status = 'pending'`,
+    )) as unknown as pg.QueryResult[];
+    taken = results[1]?.rowCount === 1;
+    if (!taken) await client.query('rollback');
+  } catch (err) {
+    client.release(err instanceof Error ? err : true);
+    throw err;
+  }
+  if (!taken) {
+    client.release();
+    return null;
+  }
+  // A connection that failed mid-transaction is discarded, not returned to the pool.
+  const finish = (statement: 'commit' | 'rollback') =>
+    client.query(statement).then(
+      () => client.release(),
+      (err: unknown) => {
+        client.release(err instanceof Error ? err : true);
+        throw err;
+      },
+    );
+  return { commit: () => finish('commit'), abandon: () => finish('rollback') };
+}
+
+/**
+ * The row of a mail the server took although its commit failed (PostgreSQL restarted at that
+ * moment): `sent` if still `pending`, so the retry does not send it again.
+ */
+export async function markSent(db: DbOrTx, id: string): Promise<void> {
+  await db.updateTable('outbox').set({ status: 'sent', sent_at: sql`now()`, last_error: null }).where('id', '=', id).where('status', '=', 'pending').execute();
 }
 
 /** The servers' answers to committed sends, for the record (the rows are already `sent`). */
@@ -144,15 +193,16 @@ export async function recordResponses(db: DbOrTx, answers: Array<{ id: string; r
 
 /**
  * A failed attempt: attempts + 1 and the error; `failed` when final. `from` is the status the
- * attempt left the row in: `pending` (it failed before the commit point) or `sent` (the commit was
- * made but the server did not take the message), which goes back to `pending` to be retried.
+ * attempt left the row in: `pending` (it failed before the commit point), `sent` (the commit was
+ * made but the server did not take the message) or `either` (the commit's answer was lost with
+ * its connection); a `sent` row goes back to `pending` to be retried.
  */
-export async function recordFailure(db: DbOrTx, id: string, error: string, final: boolean, from: 'pending' | 'sent' = 'pending'): Promise<void> {
-  const status = final ? ('failed' as const) : from === 'sent' ? ('pending' as const) : undefined;
+export async function recordFailure(db: DbOrTx, id: string, error: string, final: boolean, from: 'pending' | 'sent' | 'either' = 'pending'): Promise<void> {
+  const status = final ? ('failed' as const) : ('pending' as const);
   await db
     .updateTable('outbox')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), ...(status ? { status } : {}), ...(from === 'sent' ? { sent_at: null } : {}) }))
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), status, sent_at: null }))
     .where('id', '=', id)
-    .where('status', '=', from)
+    .where('status', 'in', from === 'either' ? ['pending', 'sent'] : [from])
     .execute();
 }

@@ -5,19 +5,26 @@ import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { OutboxRow } from './outbox';
 
 /**
- * Runs at the commit point of a send: the server has answered DATA with 354 and has the message's
- * bytes, but not the end-of-data dot. Resolving true sends the dot (the server takes the message);
- * false, or a rejection, drops the connection without it, and an SMTP server must then cancel
- * the transaction (RFC 5321 §3.8).
+ * The commit point of a send, in two steps around the end-of-data dot. `take` runs once the
+ * server has answered DATA with 354 and has the message's bytes, but not the dot: false (or a
+ * rejection) drops the connection without the dot, and an SMTP server must then cancel the
+ * transaction (RFC 5321 §3.8). After true, the transport calls `commit` and writes the dot in
+ * the same tick, before it reads anything else, so no other work runs between the two writes; it
+ * calls `abandon` instead if the connection failed while `take` ran.
  */
-export type CommitHook = () => Promise<boolean>;
+export interface CommitPoint {
+  take(): Promise<boolean>;
+  /** Starts the commit, its bytes already written when it returns; settles with its outcome. */
+  commit(): Promise<void>;
+  abandon(): Promise<void>;
+}
 
 export type SendOutcome = { result: 'delivered'; response: string } | { result: 'withdrawn' };
 
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {
   /** Throws SendError when the server refused the message or could not be reached. */
-  send(row: OutboxRow, commit: CommitHook): Promise<SendOutcome>;
+  send(row: OutboxRow, point: CommitPoint): Promise<SendOutcome>;
   close(): void;
 }
 
@@ -55,20 +62,21 @@ async function compose(row: OutboxRow, supportAddress: string, fromName: string)
 
 /**
  * The message as SMTPConnection reads it. SMTPConnection pipes it only once the server has
- * answered DATA; on that first read it gets the whole message, then the commit hook runs and only
- * its true ends the stream (SMTPConnection's DataStream writes the dot when its source ends). A
- * withdrawn or failed commit destroys the stream instead: SMTPConnection then fails the send
- * without ever ending the DataStream, so no dot.
+ * answered DATA; on that first read it gets the whole message, then the commit point's `take`
+ * runs, and only after it is the stream ended (SMTPConnection's DataStream writes the dot when
+ * its source ends; from `push(null)` to the socket's write it is process.nextTick steps, no I/O
+ * wait). A withdrawn or failed take destroys the stream instead: SMTPConnection then fails the
+ * send without ever ending the DataStream, so no dot.
  */
 class CommitPointStream extends Readable {
   started = false;
   withdrawn = false;
-  /** Settles once the commit hook has (at once if the message was never read). Never rejects. */
+  /** Settles once the commit point has (at once if the message was never read). Never rejects. */
   decided: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly message: Buffer,
-    private readonly commit: CommitHook,
+    private readonly point: CommitPoint,
   ) {
     super();
   }
@@ -77,13 +85,18 @@ class CommitPointStream extends Readable {
     if (this.started) return;
     this.started = true;
     this.push(this.message);
-    this.decided = this.commit().then(
-      (go) => {
-        if (go) {
-          if (!this.destroyed) this.push(null);
-        } else {
+    this.decided = this.point.take().then(
+      async (go) => {
+        if (!go) {
           this.withdrawn = true;
           this.destroy(new Error('withdrawn at the commit point'));
+        } else if (this.destroyed) {
+          await this.point.abandon().catch(() => undefined);
+        } else {
+          const committing = this.point.commit();
+          this.push(null);
+          // The outcome reaches the caller through its commit point.
+          await committing.catch(() => undefined);
         }
       },
       (err: unknown) => void this.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -172,13 +185,15 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
       // given: each attempt gets its own copy.
       const info = await step<SMTPConnection.SentMessageInfo>(conn, (done) => conn.send({ ...envelope, to: [...envelope.to] }, stream, done));
       park(conn);
+      // The server's 250 can come before PostgreSQL's answer to the commit: the caller needs both.
+      await stream.decided;
       return { result: 'delivered', response: String(info.response ?? 'accepted') };
     } catch (err) {
       // Mid-DATA or not, this connection's transaction did not end cleanly: never reuse it.
       // close() unpipes the message before ending the socket, so no dot follows.
       conn.close();
       stream.destroy();
-      // The caller learns from its hook whether it committed: do not answer before the hook has.
+      // The caller learns from its commit point whether it committed: do not answer before it has.
       await stream.decided;
       if (stream.withdrawn) return { result: 'withdrawn' };
       throw err;
@@ -186,22 +201,22 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
   };
 
   return {
-    async send(row, commit) {
+    async send(row, point) {
       try {
         const { envelope, message } = await compose(row, supportAddress, fromName);
         const reused = take();
         if (reused) {
-          const stream = new CommitPointStream(message, commit);
+          const stream = new CommitPointStream(message, point);
           try {
             return await attempt(reused, envelope, stream);
           } catch (err) {
             // An idle connection the server dropped (or answered 421) fails before the message
-            // was read: the commit hook has not run, so the send may start over on a fresh one.
+            // was read: the commit point has not been reached, so the send may start over on a fresh one.
             const code = (err as { responseCode?: number }).responseCode;
             if (stream.started || (code !== undefined && code !== 421)) throw err;
           }
         }
-        return await attempt(await openConnection(options), envelope, new CommitPointStream(message, commit));
+        return await attempt(await openConnection(options), envelope, new CommitPointStream(message, point));
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;
         const text = err instanceof Error ? err.message : String(err);

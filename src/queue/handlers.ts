@@ -57,7 +57,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       if (failed) throw failed;
       return outcomes;
     },
-    send: async ({ outboxIds }) => deliverOutboxRows({ db: ctx.db, commitDb: ctx.commitDb, transport: ctx.transport, log: ctx.log, stopping }, outboxIds),
+    send: async ({ outboxIds }) => deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, log: ctx.log, stopping }, outboxIds),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { deliverOutboxRow } from '../../src/mail/deliver';
-import { createSmtpTransport, type CommitHook, type MailTransport } from '../../src/mail/transport';
+import { createSmtpTransport, type CommitPoint, type MailTransport } from '../../src/mail/transport';
 import { ROOT } from '../support/cli';
 import type { DeathMoment } from '../support/deliver-and-die';
 import { createTestApp, eventually, type TestApp } from '../support/env';
@@ -30,7 +31,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     sink.aborted.length = 0;
   });
 
-  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, transport, log: app.ctx.log });
+  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, commitPool: app.ctx.commitPool, transport, log: app.ctx.log });
   const newRow = async (subject: string, extra: { in_reply_to?: string; references?: string; reply_to?: string } = {}) => {
     const { id } = await app.ctx.db
       .insertInto('outbox')
@@ -40,9 +41,9 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     return id;
   };
   const rowOf = (id: string) => app.ctx.db.selectFrom('outbox').select(['status', 'attempts', 'last_error', 'smtp_response', 'sent_at']).where('id', '=', id).executeTakeFirstOrThrow();
-  /** The application's transport, with `before` run at the commit point ahead of the real commit. */
-  const atCommitPoint = (before: (commit: CommitHook) => Promise<boolean>): MailTransport => ({
-    send: (row, commit) => app.ctx.transport.send(row, () => before(commit)),
+  /** The application's transport, with `before` run at the commit point ahead of the real take. */
+  const atCommitPoint = (before: (take: CommitPoint['take']) => Promise<boolean>): MailTransport => ({
+    send: (row, point) => app.ctx.transport.send(row, { take: () => before(() => point.take()), commit: () => point.commit(), abandon: () => point.abandon() }),
     close: () => undefined,
   });
   /** The server saw one DATA end without the dot (and so kept nothing of it). */
@@ -75,10 +76,10 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     let arrived = 0;
     let bothThere!: () => void;
     const barrier = new Promise<void>((resolve) => (bothThere = resolve));
-    const transport = atCommitPoint(async (commit) => {
+    const transport = atCommitPoint(async (take) => {
       if (++arrived === 2) bothThere();
       await barrier;
-      return commit();
+      return take();
     });
     const outcomes = await Promise.all([deliverOutboxRow(deps(transport), id), deliverOutboxRow(deps(transport), id)]);
     expect(outcomes.map((o) => o.result).sort()).toEqual(['sent', 'skipped']);
@@ -100,10 +101,10 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
 
   it('a row another worker sent meanwhile: the server gets the message but no dot, and keeps nothing', async () => {
     const id = await newRow('Taken meanwhile');
-    const transport = atCommitPoint(async (commit) => {
+    const transport = atCommitPoint(async (take) => {
       await inDataWithBytes();
       await app.ctx.db.updateTable('outbox').set({ status: 'sent' }).where('id', '=', id).execute();
-      return commit();
+      return take();
     });
     expect(await deliverOutboxRow(deps(transport), id)).toEqual({ result: 'skipped', reason: 'no longer pending' });
     await dataDropped();
@@ -124,6 +125,33 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
     expect(sink.messages).toHaveLength(1);
     expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 1, last_error: null });
+  });
+
+  it('a commit lost with its connection (PostgreSQL restarting) while the server takes the mail: the row is marked sent after all, and the retry sends nothing', async () => {
+    /** Takes the row, then ends the server process that holds its open transaction. */
+    const loseTheCommit = atCommitPoint(async (take) => {
+      const go = await take();
+      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like '%update outbox set status%'`.execute(app.ctx.db);
+      expect(rows).toHaveLength(1);
+      await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(app.ctx.db);
+      await eventually(async () => (await sql`select 1 from pg_stat_activity where pid = ${rows[0]!.pid}`.execute(app.ctx.db)).rows.length === 0, 5000, 'the backend to end');
+      return go;
+    });
+    const id = await newRow('Commit lost, mail taken');
+    expect(await deliverOutboxRow(deps(loseTheCommit), id)).toMatchObject({ result: 'sent' });
+    expect(sink.messages).toHaveLength(1);
+    expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 0 });
+    expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
+    expect(sink.messages).toHaveLength(1);
+
+    // The same, with the server refusing the mail: the row is pending for the retry.
+    const refused = await newRow('Commit lost, mail refused');
+    sink.refuse(451);
+    await expect(deliverOutboxRow(deps(loseTheCommit), refused)).rejects.toThrow(/451/);
+    expect(await rowOf(refused)).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
+    sink.accept();
+    expect(await deliverOutboxRow(deps(), refused)).toMatchObject({ result: 'sent' });
+    expect(sink.messages).toHaveLength(2);
   });
 
   describe('kill -9 of the sending process', () => {
@@ -154,12 +182,35 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('between the commit and the dot (the remaining window): the mail is lost, never doubled', async () => {
-      const id = await newRow('Killed after the commit');
-      await killedAt(id, 'after-commit');
+    it('with the row taken but not committed: PostgreSQL rolls back, the server drops the DATA, and a later delivery sends it once', async () => {
+      const id = await newRow('Killed with the row taken');
+      await killedAt(id, 'row-taken');
       await dataDropped();
       expect(sink.messages).toHaveLength(0);
-      expect(await rowOf(id)).toMatchObject({ status: 'sent', smtp_response: null });
+      // PostgreSQL ends the dead client's transaction when it notices the connection gone.
+      await eventually(async () => (await rowOf(id)).status === 'pending', 5000, 'the taken row to roll back');
+      expect(await rowOf(id)).toMatchObject({ status: 'pending', attempts: 0, sent_at: null });
+      expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
+      expect(sink.messages).toHaveLength(1);
+    });
+
+    it('with COMMIT and the dot both written, no answer read: delivered once and the row sent, so the retry sends nothing', async () => {
+      const id = await newRow('Killed after the dot');
+      await killedAt(id, 'after-dot');
+      await eventually(async () => sink.messages.length === 1, 5000, 'the message to be kept');
+      await eventually(async () => (await rowOf(id)).status === 'sent', 5000, 'the commit');
+      expect(sink.aborted).toHaveLength(0);
+      expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
+      expect(sink.messages).toHaveLength(1);
+    });
+
+    it('between the COMMIT and the dot, two writes in one tick (the window that is left): the mail is lost, never doubled', async () => {
+      const id = await newRow('Killed between COMMIT and dot');
+      await killedAt(id, 'between-commit-and-dot');
+      await dataDropped();
+      expect(sink.messages).toHaveLength(0);
+      await eventually(async () => (await rowOf(id)).status === 'sent', 5000, 'the commit');
+      expect(await rowOf(id)).toMatchObject({ smtp_response: null });
       expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
       expect(sink.messages).toHaveLength(0);
     });

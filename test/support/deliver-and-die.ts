@@ -4,16 +4,17 @@
  *
  *   node dist/test/support/deliver-and-die.js <DATABASE_URL> <SMTP_URL> <outbox id> <moment>
  *
- * moment: `before-commit` (in DATA, the message sent, the row not yet committed), `after-commit`
- * (the row committed `sent`, the dot not yet written) or `after-answer` (the server answered 250,
- * its answer not yet recorded).
+ * moment: `before-commit` (in DATA, the message sent, the row not yet taken), `row-taken` (the row
+ * `sent` in a transaction not yet committed), `between-commit-and-dot` (COMMIT written, the dot
+ * not: the window that is left), `after-dot` (both written, neither answer read) or
+ * `after-answer` (the server answered 250, its answer not yet recorded).
  */
 import pino from 'pino';
-import { createDb } from '../../src/db/connection';
+import { createDb, createPool } from '../../src/db/connection';
 import { deliverOutboxRow } from '../../src/mail/deliver';
 import { createSmtpTransport, type MailTransport } from '../../src/mail/transport';
 
-export type DeathMoment = 'before-commit' | 'after-commit' | 'after-answer';
+export type DeathMoment = 'before-commit' | 'row-taken' | 'between-commit-and-dot' | 'after-dot' | 'after-answer';
 
 const die = (): never => {
   process.kill(process.pid, 'SIGKILL');
@@ -24,19 +25,29 @@ async function main(databaseUrl: string, smtpUrl: string, id: string, moment: De
   const db = createDb(databaseUrl, { max: 1 });
   const real = createSmtpTransport(smtpUrl, 'support@support.example.com');
   const transport: MailTransport = {
-    async send(row, commit) {
-      const outcome = await real.send(row, async () => {
-        if (moment === 'before-commit') die();
-        const go = await commit();
-        if (moment === 'after-commit') die();
-        return go;
+    async send(row, point) {
+      const outcome = await real.send(row, {
+        async take() {
+          if (moment === 'before-commit') die();
+          const go = await point.take();
+          if (moment === 'row-taken') die();
+          return go;
+        },
+        commit() {
+          const committing = point.commit();
+          if (moment === 'between-commit-and-dot') die();
+          // The transport writes the dot in process.nextTick steps; an immediate runs after them.
+          if (moment === 'after-dot') setImmediate(die);
+          return committing;
+        },
+        abandon: () => point.abandon(),
       });
       if (moment === 'after-answer') die();
       return outcome;
     },
     close: () => real.close(),
   };
-  await deliverOutboxRow({ db, transport, log: pino({ level: 'silent' }) }, id);
+  await deliverOutboxRow({ db, commitPool: createPool(databaseUrl, { max: 1 }), transport, log: pino({ level: 'silent' }) }, id);
   throw new Error(`delivered without reaching ${moment}`);
 }
 
