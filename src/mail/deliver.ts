@@ -98,21 +98,15 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   if (row.status !== 'pending') return { result: 'skipped', reason: row.status };
   const id = row.id;
   const line = { outboxId: id, kind: row.kind, case: row.case_reference };
-  // What PostgreSQL said of the commit: `unknown` until it answers, and after a lost connection.
-  const state: { commit: 'none' | 'unknown' | 'committed' | 'failed' } = { commit: 'none' };
+  // `started` until PostgreSQL confirms the commit. A commit that failed is still `started`: an
+  // error can mean it rolled back or that its answer was lost with the connection.
+  const state: { commit: 'none' | 'started' | 'committed' } = { commit: 'none' };
   let claim: SendClaim | null = null;
   const point: CommitPoint = {
     take: async () => (claim = await takeForSending(deps.commitPool, id)) !== null,
     commit: () => {
-      state.commit = 'unknown';
-      return claim!.commit().then(
-        () => void (state.commit = 'committed'),
-        (err: unknown) => {
-          // An error from PostgreSQL itself means it rolled back; a lost connection tells nothing.
-          if ((err as { code?: string }).code !== undefined) state.commit = 'failed';
-          throw err;
-        },
-      );
+      state.commit = 'started';
+      return claim!.commit().then(() => void (state.commit = 'committed'));
     },
     abandon: () => claim!.abandon(),
   };
@@ -122,7 +116,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
-    const from = state.commit === 'committed' ? 'sent' : state.commit === 'unknown' ? 'either' : 'pending';
+    const from = state.commit === 'committed' ? 'sent' : state.commit === 'started' ? 'either' : 'pending';
     try {
       await recordFailure(deps.db, id, error, final, from);
     } catch (recordErr) {
