@@ -3,10 +3,10 @@ import { caseReplyAddress } from '../cases/reply-address';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel } from '../db/schema';
-import { queueMail, written } from '../mail/outbox';
+import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
-import { copyToCcAll } from './requests';
+import { ccCopies } from './requests';
 import { loadCaseContext } from './views';
 
 export type Decision = 'authorize' | 'ignore';
@@ -119,16 +119,14 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
 export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: string, authorized = true): Promise<string[]> {
   const c = await loadCaseContext(tx, caseId);
   if (!c?.infrastructure) return [];
-  return [
-    ...(await copyToCcAll(tx, deps, c)),
-    ...written(await queueMail(tx, deps.outbox, {
-      kind: 'released_notice',
-      props: { case: c.view, infrastructure: c.infrastructure, authorized },
-      to: c.requesterEmail,
-      caseId,
-      companyId: c.companyId,
-      inReplyTo: c.messageId,
-      replyTo: caseReplyAddress(caseId, deps.settings.linkSecret, deps.outbox.supportAddress),
-    })),
-  ];
+  const notice: AnyMail = {
+    kind: 'released_notice',
+    props: { case: c.view, infrastructure: c.infrastructure, authorized },
+    to: c.requesterEmail,
+    caseId,
+    companyId: c.companyId,
+    inReplyTo: c.messageId,
+    replyTo: caseReplyAddress(caseId, deps.settings.linkSecret, deps.outbox.supportAddress),
+  };
+  return written(...(await queueMails(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks, MailProps, SecurityEvent } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
-import { approvalMailsLastHour, queueMail, written } from '../mail/outbox';
+import { approvalMailsLastHour, queueMail, queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
@@ -17,11 +17,13 @@ import { formatDate, loadCaseContext, type CaseContext } from './views';
 export type CcMemberLists = Map<string, Array<{ email: string; name: string | null }>>;
 
 /**
- * A copy of a newly opened case for every member with "CC in all cases" on its infrastructure
- * (the requester aside). Replies to the copy come back to the case.
+ * The copies of a newly opened case for every member with "CC in all cases" on its
+ * infrastructure (the requester aside), for the caller to queue with its own mail. Replies to a
+ * copy come back to the case.
  */
-export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists = new Map()): Promise<string[]> {
-  if (!c.infrastructureId || !c.infrastructure) return [];
+export async function ccCopies(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists = new Map()): Promise<AnyMail[]> {
+  const infrastructure = c.infrastructure;
+  if (!c.infrastructureId || !infrastructure) return [];
   let everyone = lists.get(c.infrastructureId);
   if (!everyone) {
     everyone = await tx
@@ -34,23 +36,10 @@ export async function copyToCcAll(tx: Tx, deps: ApprovalDeps, c: CaseContext, li
       .execute();
     lists.set(c.infrastructureId, everyone);
   }
-  const members = everyone.filter((m) => m.email !== c.requesterEmail);
-  const ids: string[] = [];
-  for (const m of members) {
-    ids.push(
-      ...written(
-        await queueMail(tx, deps.outbox, {
-          kind: 'case_copy',
-          props: { case: c.view, infrastructure: c.infrastructure, recipient: { name: m.name, email: m.email } },
-          to: m.email,
-          caseId: c.id,
-          companyId: c.companyId,
-          replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress),
-        }),
-      ),
-    );
-  }
-  return ids;
+  const replyTo = caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress);
+  return everyone
+    .filter((m) => m.email !== c.requesterEmail)
+    .map((m) => ({ kind: 'case_copy', props: { case: c.view, infrastructure, recipient: { name: m.name, email: m.email } }, to: m.email, caseId: c.id, companyId: c.companyId, replyTo }));
 }
 
 /** Holds an administrator can lift by authorizing the sender. */
@@ -91,22 +80,20 @@ export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: Approv
   if (!c.infrastructure || !approvers.length) return [];
   if ((await approvalMailsLastHour(tx, approval.company_id)) + approvers.length > deps.settings.mailPerHour) return null;
   const pendingCases = await pendingCaseCount(tx, approval.id);
-  const ids: string[] = [];
-  for (const approver of approvers) {
+  const infrastructure = c.infrastructure;
+  const mails = approvers.map((approver): AnyMail => {
     const links = approvalLinks(deps, approval, approver.contactId);
-    ids.push(
-      ...written(await queueMail(tx, deps.outbox, {
-        kind,
-        props: { case: c.view, infrastructure: c.infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
-        to: approver.email,
-        caseId: c.id,
-        approvalId: approval.id,
-        companyId: approval.company_id,
-        replyTo: links.replyAddress,
-      })),
-    );
-  }
-  return ids;
+    return {
+      kind,
+      props: { case: c.view, infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
+      to: approver.email,
+      caseId: c.id,
+      approvalId: approval.id,
+      companyId: approval.company_id,
+      replyTo: links.replyAddress,
+    };
+  });
+  return written(...(await queueMails(tx, deps.outbox, mails)));
 }
 
 /** What one security alert says; the recipients are the company's security contacts. */
@@ -171,21 +158,16 @@ export async function queueSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: Sec
   const company = await tx.selectFrom('companies').select('name').where('id', '=', alert.companyId).executeTakeFirstOrThrow();
   const at = formatDate(new Date());
   const teamUrl = `${deps.settings.publicUrl.replace(/\/$/, '')}/portal/team`;
-  const ids: string[] = [];
-  for (const r of recipients) {
-    ids.push(
-      ...written(
-        await queueMail(tx, deps.outbox, {
-          kind: 'security_alert',
-          to: r.email,
-          companyId: alert.companyId,
-          caseId: alert.caseId ?? null,
-          props: { recipient: { name: r.name, email: r.email }, companyName: company.name, event: alert.event, person: alert.person, actor: alert.actor, case: alert.case, at, teamUrl },
-        }),
-      ),
-    );
-  }
-  return ids;
+  const mails = recipients.map(
+    (r): AnyMail => ({
+      kind: 'security_alert',
+      to: r.email,
+      companyId: alert.companyId,
+      caseId: alert.caseId ?? null,
+      props: { recipient: { name: r.name, email: r.email }, companyName: company.name, event: alert.event, person: alert.person, actor: alert.actor, case: alert.case, at, teamUrl },
+    }),
+  );
+  return written(...(await queueMails(tx, deps.outbox, mails)));
 }
 
 /**
@@ -250,8 +232,8 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, 
   // Mail to the requester threads with their message, and replies to it come back to the case.
   const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
   if (c.status === 'open') {
-    const ack = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }));
-    return [...ack, ...(await copyToCcAll(tx, deps, c, ccLists))];
+    const ack: AnyMail = { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } };
+    return written(...(await queueMails(tx, deps.outbox, [ack, ...(await ccCopies(tx, deps, c, ccLists))])));
   }
   if (c.status !== 'suspended') return [];
   const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));

@@ -42,6 +42,9 @@ export function newMessageId(supportAddress: string): string {
   return `${randomUUID()}@${supportAddress.split('@')[1]}`;
 }
 
+/** One mail of any kind, its props checked against its kind. */
+export type AnyMail = { [K in MailKind]: MailToQueue<K> }[MailKind];
+
 /**
  * Renders a mail and writes it as an outbox row inside the caller's transaction, so the mail
  * exists exactly when the state change that caused it commits. Returns the row id to queue, or
@@ -49,34 +52,56 @@ export function newMessageId(supportAddress: string): string {
  * side runs (an auto-responder we failed to recognise), the exchange stops within the ceiling.
  */
 export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string | null> {
-  if (ANSWERS.has(mail.kind)) {
+  return (await queueMails(tx, ctx, [mail as AnyMail]))[0]!;
+}
+
+/**
+ * `queueMail` for several mails caused by one change (a case's acknowledgement and its copies,
+ * one approval's requests): one insert for all of them, since each round trip to PostgreSQL
+ * costs more than the rows it carries. Ids in the order given, null where the ceiling held one back.
+ */
+export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): Promise<Array<string | null>> {
+  const admitted: boolean[] = [];
+  const admittedNow = new Map<string, number>();
+  for (const mail of mails) {
+    if (!ANSWERS.has(mail.kind)) {
+      admitted.push(true);
+      continue;
+    }
     // Count and write under a per-address lock: concurrent jobs would otherwise all see room
     // under the ceiling and all write.
     await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:answers:${mail.to}`}, 0))`.execute(tx);
-    if ((await answersLastHour(tx, mail.to)) >= ctx.autoRepliesPerHour) return null;
+    const sent = (await answersLastHour(tx, mail.to)) + (admittedNow.get(mail.to) ?? 0);
+    admitted.push(sent < ctx.autoRepliesPerHour);
+    if (sent < ctx.autoRepliesPerHour) admittedNow.set(mail.to, (admittedNow.get(mail.to) ?? 0) + 1);
   }
+  const rows = mails.flatMap((mail, i) => (admitted[i] ? [outboxValues(ctx, mail)] : []));
+  if (!rows.length) return mails.map(() => null);
+  const inserted = await tx.insertInto('outbox').values(rows).returning(['id', 'message_id']).execute();
+  // Matched by Message-ID (new and unique for each row), not by the order rows come back in.
+  const idOf = new Map(inserted.map((r) => [r.message_id, r.id]));
+  let next = 0;
+  return admitted.map((ok) => (ok ? idOf.get(rows[next++]!.message_id)! : null));
+}
+
+function outboxValues(ctx: OutboxContext, mail: AnyMail) {
   const rendered = ctx.renderer.render(mail.kind, mail.props);
   const references = [...(mail.references ?? []), ...(mail.inReplyTo ? [mail.inReplyTo] : [])];
-  const { id } = await tx
-    .insertInto('outbox')
-    .values({
-      kind: mail.kind,
-      case_id: mail.caseId ?? null,
-      approval_id: mail.approvalId ?? null,
-      company_id: mail.companyId ?? null,
-      to_address: mail.to,
-      subject: rendered.subject,
-      text: rendered.text,
-      html: rendered.html,
-      message_id: newMessageId(ctx.supportAddress),
-      in_reply_to: mail.inReplyTo ?? null,
-      references: references.length ? [...new Set(references)].map((r) => `<${r}>`).join(' ') : null,
-      reply_to: mail.replyTo ?? null,
-      sent_at: null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return id;
+  return {
+    kind: mail.kind,
+    case_id: mail.caseId ?? null,
+    approval_id: mail.approvalId ?? null,
+    company_id: mail.companyId ?? null,
+    to_address: mail.to,
+    subject: rendered.subject,
+    text: rendered.text,
+    html: rendered.html,
+    message_id: newMessageId(ctx.supportAddress),
+    in_reply_to: mail.inReplyTo ?? null,
+    references: references.length ? [...new Set(references)].map((r) => `<${r}>`).join(' ') : null,
+    reply_to: mail.replyTo ?? null,
+    sent_at: null,
+  };
 }
 
 async function answersLastHour(db: DbOrTx, to: string): Promise<number> {
