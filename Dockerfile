@@ -13,7 +13,10 @@ COPY migrations ./migrations
 RUN npm run build
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates (V8's compiler and GC helpers, libuv's
+# pool) an arena of its own, up to eight per core, and freed memory stays in them. Two arenas
+# took 20-30 MB off the bench's peak RSS (see the README's Benchmark).
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev --ignore-scripts --no-audit --no-fund || npm install --omit=dev --ignore-scripts --no-audit --no-fund) \
