@@ -16,8 +16,8 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
  *
  * 1. take: one round trip begins a transaction and turns the row `pending` → `sent` if it is
  *    still `pending`, holding its lock. A worker that finds the row taken withdraws (drops the
- *    connection without the dot) and skips it. A kill -9 now rolls the transaction back (the
- *    connection drops) and drops the DATA: nothing sent, the row still pending.
+ *    connection without the dot) and skips it. A kill -9 at this step rolls the transaction
+ *    back (the connection drops) and drops the DATA: nothing sent, the row still pending.
  * 2. COMMIT and the dot are written one after the other in the same tick, neither waiting for
  *    an answer. A kill -9 after both: PostgreSQL has the COMMIT, the server has the dot.
  * 3. Both answers are awaited.
