@@ -207,7 +207,11 @@ export async function loadMessageHtml(db: DbOrTx, messageId: string): Promise<st
 
 export async function loadAttachment(db: DbOrTx, attachmentId: string): Promise<AttachmentContent | undefined> {
   if (!isRawId(attachmentId)) return undefined;
-  const row = await db.selectFrom('attachments').select(['filename', 'content_type', 'size', 'content']).where('id', '=', attachmentId).executeTakeFirst();
+  const row = await db
+    .selectFrom('attachments')
+    .select(['filename', 'content_type', 'size', sql<Buffer>`coalesce(content, lo_get(content_oid))`.as('content')])
+    .where('id', '=', attachmentId)
+    .executeTakeFirst();
   return row && { filename: row.filename, contentType: row.content_type, size: row.size, content: row.content };
 }
 

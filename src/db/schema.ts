@@ -135,7 +135,9 @@ export interface AttachmentsTable {
   content_type: string;
   size: number;
   sha256: string;
-  content: Buffer;
+  /** The content, or null when it is in the large object `content_oid` (a large attachment). */
+  content: Buffer | null;
+  content_oid: Generated<number | null>;
 }
 
 export interface CaseEventsTable {

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getCaseByReference } from '../../src/cases/repository';
-import { takeIn } from '../../src/intake/ingest';
+import { loadAttachment } from '../../src/cases/detail';
+import { takeIn, takeInBatch } from '../../src/intake/ingest';
 import { recoverInterrupted } from '../../src/intake/recovery';
 import { createTestApp, type TestApp } from '../support/env';
 
@@ -14,6 +15,61 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
     app = await createTestApp();
   });
   afterAll(() => app.close());
+
+  it('writes an attachment over 4 MiB into a large object, a chunk at a time, and serves it whole', async () => {
+    const big = randomBytes(5 * 1024 * 1024 + 123);
+    const small = Buffer.from('small log line\n');
+    const message = (id: string) =>
+      Buffer.from(
+        [
+          'From: bob@acme.test',
+          'To: support@support.example.com',
+          `Subject: Core dump ${id}`,
+          `Message-ID: <${id}@tests.case-intake.test>`,
+          'MIME-Version: 1.0',
+          'Content-Type: multipart/mixed; boundary="b"',
+          '',
+          '--b',
+          'Content-Type: text/plain',
+          '',
+          'Dump attached.',
+          '--b',
+          'Content-Type: application/octet-stream; name="core.bin"',
+          'Content-Disposition: attachment; filename="core.bin"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          big.toString('base64').replace(/.{76}/g, '$&\r\n'),
+          '--b',
+          'Content-Type: text/plain; name="small.log"',
+          'Content-Disposition: attachment; filename="small.log"',
+          '',
+          small.toString(),
+          '--b--',
+          '',
+        ].join('\r\n'),
+      );
+    // Both ways a case is created: alone (takeIn) and in a fetch's batch (takeInBatch).
+    const alone = await takeIn(app.ctx.intake, message('lo-alone'), { source: 'pipe' });
+    const batch = await takeInBatch(app.ctx.intake, [{ raw: message('lo-batch'), origin: { source: 'imap', mailbox: 'INBOX', uidvalidity: '7', uid: 1 } }]);
+    for (const result of [alone, batch.results[0]!]) {
+      if (result.outcome !== 'case') throw new Error(result.outcome);
+      const rows = await app.ctx.db
+        .selectFrom('attachments as a')
+        .innerJoin('messages as m', 'm.id', 'a.message_id')
+        .select(['a.id', 'a.filename', 'a.size', 'a.sha256', 'a.content', 'a.content_oid'])
+        .where('m.case_id', '=', result.caseId)
+        .orderBy('a.id')
+        .execute();
+      expect(rows.map((r) => [r.filename, r.size, r.content === null, r.content_oid !== null])).toEqual([
+        ['core.bin', big.length, true, true],
+        ['small.log', small.length, false, false],
+      ]);
+      const served = await loadAttachment(app.ctx.db, rows[0]!.id);
+      expect(served!.content.equals(big)).toBe(true);
+      expect(rows[0]!.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+      expect((await loadAttachment(app.ctx.db, rows[1]!.id))!.content.equals(small)).toBe(true);
+    }
+  });
 
   it('stores the raw message with its hash and turns it into a case with attachments', async () => {
     const raw = await fixture('with-attachments.eml');
@@ -35,8 +91,8 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
       { filename: 'screen.png', contentType: 'image/png', size: 70 },
     ]);
     const png = await app.ctx.db.selectFrom('attachments').select(['sha256', 'content']).where('filename', '=', 'screen.png').executeTakeFirstOrThrow();
-    expect(png.content.subarray(1, 4).toString()).toBe('PNG');
-    expect(png.sha256).toBe(createHash('sha256').update(png.content).digest('hex'));
+    expect(png.content!.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.sha256).toBe(createHash('sha256').update(png.content!).digest('hex'));
   });
 
   it('de-duplicates on Message-ID: the same message delivered twice is one case', async () => {
