@@ -8,15 +8,35 @@ import type { Tx } from './connection';
 export const LARGE_OBJECT_CHUNK_BYTES = 1024 * 1024;
 
 /**
- * Writes `content` into a new large object, one chunk per statement (the chunks are views of
- * `content`, not copies); returns its oid. In the caller's transaction, so a rollback removes it.
+ * A new large object, written by appending, one statement per piece. In the caller's
+ * transaction, so a rollback removes it. Streamed raw messages and large attachments both go
+ * through here.
+ */
+export class LargeObjectWriter {
+  private written = 0;
+
+  private constructor(
+    private readonly tx: Tx,
+    readonly oid: number,
+  ) {}
+
+  static async create(tx: Tx): Promise<LargeObjectWriter> {
+    const created = await sql<{ oid: number }>`select lo_create(0) as oid`.execute(tx);
+    return new LargeObjectWriter(tx, created.rows[0]!.oid);
+  }
+
+  async append(piece: Buffer): Promise<void> {
+    await sql`select lo_put(${this.oid}::oid, ${this.written}::bigint, ${piece})`.execute(this.tx);
+    this.written += piece.length;
+  }
+}
+
+/**
+ * Writes `content` into a new large object, LARGE_OBJECT_CHUNK_BYTES per statement (the pieces
+ * are views of `content`, not copies); returns its oid.
  */
 export async function writeLargeObject(tx: Tx, content: Buffer): Promise<number> {
-  const first = content.subarray(0, LARGE_OBJECT_CHUNK_BYTES);
-  const created = await sql<{ oid: number }>`select lo_from_bytea(0, ${first}) as oid`.execute(tx);
-  const oid = created.rows[0]!.oid;
-  for (let offset = first.length; offset < content.length; offset += LARGE_OBJECT_CHUNK_BYTES) {
-    await sql`select lo_put(${oid}::oid, ${offset}::bigint, ${content.subarray(offset, offset + LARGE_OBJECT_CHUNK_BYTES)})`.execute(tx);
-  }
-  return oid;
+  const writer = await LargeObjectWriter.create(tx);
+  for (let offset = 0; offset < content.length; offset += LARGE_OBJECT_CHUNK_BYTES) await writer.append(content.subarray(offset, offset + LARGE_OBJECT_CHUNK_BYTES));
+  return writer.oid;
 }

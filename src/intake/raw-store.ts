@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { databaseTimeAgo } from '../db/clock';
 import type { Db, DbOrTx, Tx } from '../db/connection';
+import { LargeObjectWriter } from '../db/large-objects';
 import { bodyOffset, contentDedupeKey, headerValue, messageDedupeKey, normaliseMessageId } from './headers';
 import type { RawSource } from '../db/schema';
 
@@ -91,8 +92,7 @@ class DuplicateStream extends Error {}
 export async function insertRawStreamed(db: Db, origin: Origin, chunks: AsyncIterable<Buffer>): Promise<{ id: string; receivedAt: Date; prefix: Buffer; size: number } | null> {
   try {
     return await db.transaction().execute(async (tx) => {
-      const created = await sql<{ oid: number }>`select lo_create(0) as oid`.execute(tx);
-      const oid = created.rows[0]!.oid;
+      const object = await LargeObjectWriter.create(tx);
       const whole = createHash('sha256');
       const body = createHash('sha256');
       const prefixParts: Buffer[] = [];
@@ -100,7 +100,7 @@ export async function insertRawStreamed(db: Db, origin: Origin, chunks: AsyncIte
       let bodyStart: number | null = null;
       let size = 0;
       for await (const chunk of chunks) {
-        await sql`select lo_put(${oid}::oid, ${size}::bigint, ${chunk})`.execute(tx);
+        await object.append(chunk);
         whole.update(chunk);
         if (bodyStart === null && prefixLength < STREAMED_PREFIX_BYTES) {
           const part = chunk.subarray(0, STREAMED_PREFIX_BYTES - prefixLength);
@@ -125,7 +125,7 @@ export async function insertRawStreamed(db: Db, origin: Origin, chunks: AsyncIte
       const key = messageId && bodyStart !== null ? messageDedupeKey(messageId, body.digest('hex')) : contentDedupeKey(sha256);
       const row = await tx
         .insertInto('raw_messages')
-        .values({ source: origin.source, mailbox: origin.mailbox ?? null, uidvalidity: origin.uidvalidity ?? null, uid: origin.uid ?? null, dedupe_key: key, message_id: messageId, sha256, size, raw: prefix, raw_oid: oid, error: null, case_id: null, processed_at: null })
+        .values({ source: origin.source, mailbox: origin.mailbox ?? null, uidvalidity: origin.uidvalidity ?? null, uid: origin.uid ?? null, dedupe_key: key, message_id: messageId, sha256, size, raw: prefix, raw_oid: object.oid, error: null, case_id: null, processed_at: null })
         .onConflict((oc) => oc.doNothing())
         .returning(['id', 'received_at'])
         .executeTakeFirst();

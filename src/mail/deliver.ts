@@ -98,17 +98,16 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   if (row.status !== 'pending') return { result: 'skipped', reason: row.status };
   const id = row.id;
   const line = { outboxId: id, kind: row.kind, case: row.case_reference };
-  // `started` until PostgreSQL confirms the commit. A commit that failed is still `started`: an
-  // error can mean it rolled back or that its answer was lost with the connection.
-  const state: { commit: 'none' | 'started' | 'committed' } = { commit: 'none' };
   let claim: SendClaim | null = null;
   const point: CommitPoint = {
     take: async () => (claim = await takeForSending(deps.commitPool, id)) !== null,
-    commit: () => {
-      state.commit = 'started';
-      return claim!.commit().then(() => void (state.commit = 'committed'));
-    },
+    commit: () => claim!.commit(),
     abandon: () => claim!.abandon(),
+  };
+  // What the row says now, as far as this worker knows (see SendClaim.state).
+  const rowState = (): 'pending' | 'sent' | 'either' => {
+    const state = claim?.state;
+    return state === 'committed' ? 'sent' : state === 'committing' ? 'either' : 'pending';
   };
   let outcome: SendOutcome;
   try {
@@ -116,7 +115,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
-    const from = state.commit === 'committed' ? 'sent' : state.commit === 'started' ? 'either' : 'pending';
+    const from = rowState();
     try {
       await recordFailure(deps.db, id, error, final, from);
     } catch (recordErr) {
@@ -127,7 +126,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
     if (final) return { result: 'failed', error };
     throw err;
   }
-  if (outcome.result === 'delivered' && state.commit !== 'committed') {
+  if (outcome.result === 'delivered' && rowState() !== 'sent') {
     // The server took the mail, but the commit failed or its answer was lost.
     try {
       await markSent(deps.db, id);

@@ -71,9 +71,10 @@ export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): 
     // Count and write under a per-address lock: concurrent jobs would otherwise all see room
     // under the ceiling and all write.
     await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:answers:${mail.to}`}, 0))`.execute(tx);
-    const sent = (await answersLastHour(tx, mail.to)) + (admittedNow.get(mail.to) ?? 0);
-    admitted.push(sent < ctx.autoRepliesPerHour);
-    if (sent < ctx.autoRepliesPerHour) admittedNow.set(mail.to, (admittedNow.get(mail.to) ?? 0) + 1);
+    const earlier = admittedNow.get(mail.to) ?? 0;
+    const ok = (await answersLastHour(tx, mail.to)) + earlier < ctx.autoRepliesPerHour;
+    admitted.push(ok);
+    if (ok) admittedNow.set(mail.to, earlier + 1);
   }
   const rows = mails.flatMap((mail, i) => (admitted[i] ? [outboxValues(ctx, mail)] : []));
   if (!rows.length) return mails.map(() => null);
@@ -151,6 +152,12 @@ export async function loadOutboxRows(db: DbOrTx, ids: string[]): Promise<Map<str
  */
 export interface SendClaim {
   /**
+   * Where the transaction is: `committing` from the COMMIT's write until PostgreSQL confirms it,
+   * and still `committing` if the commit failed (an error can mean it rolled back or that its
+   * answer was lost with the connection).
+   */
+  readonly state: 'open' | 'committing' | 'committed' | 'abandoned';
+  /**
    * Writes COMMIT to PostgreSQL before it returns, so the caller can end the SMTP data in the
    * same tick; settles with PostgreSQL's answer. A rejection leaves the outcome unknown when the
    * connection was lost with the answer.
@@ -196,7 +203,18 @@ export async function takeForSending(pool: Pool, id: string): Promise<SendClaim 
         throw err;
       },
     );
-  return { commit: () => finish('commit'), abandon: () => finish('rollback') };
+  const claim: { state: SendClaim['state'] } & SendClaim = {
+    state: 'open',
+    commit: () => {
+      claim.state = 'committing';
+      return finish('commit').then(() => void (claim.state = 'committed'));
+    },
+    abandon: () => {
+      claim.state = 'abandoned';
+      return finish('rollback');
+    },
+  };
+  return claim;
 }
 
 /**
