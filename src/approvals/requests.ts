@@ -6,7 +6,7 @@ import { approvalMailsLastHour, queueMail, queueMails, written, type AnyMail } f
 import type { ApprovalDeps } from './context';
 import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
-import { formatDate, loadCaseContext, type CaseContext } from './views';
+import { formatDate, loadCaseContext, loadCaseContexts, type CaseContext } from './views';
 
 /**
  * Who gets a copy of every case of an infrastructure, by infrastructure id, kept for one match
@@ -17,27 +17,39 @@ import { formatDate, loadCaseContext, type CaseContext } from './views';
 export type CcMemberLists = Map<string, Array<{ email: string; name: string | null }>>;
 
 /**
+ * Fills `lists` with the "CC in all cases" members of the infrastructures it does not hold yet,
+ * in one query for all of them.
+ */
+async function loadCcMembers(tx: Tx, infrastructureIds: string[], lists: CcMemberLists): Promise<void> {
+  const missing = [...new Set(infrastructureIds)].filter((id) => !lists.has(id));
+  if (!missing.length) return;
+  const rows = await tx
+    .selectFrom('permissions as p')
+    .innerJoin('contacts as m', 'm.id', 'p.contact_id')
+    .select(['p.infrastructure_id', 'm.email', 'm.name'])
+    .where('p.infrastructure_id', 'in', missing)
+    .where('p.cc_all_cases', '=', true)
+    .orderBy('m.id')
+    .execute();
+  for (const id of missing) lists.set(id, []);
+  for (const row of rows) lists.get(row.infrastructure_id)!.push({ email: row.email, name: row.name });
+}
+
+/**
  * The copies of a newly opened case for every member with "CC in all cases" on its
  * infrastructure (the requester aside), for the caller to queue with its own mail. Replies to a
  * copy come back to the case.
  */
 export async function ccCopies(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists = new Map()): Promise<AnyMail[]> {
+  if (c.infrastructureId) await loadCcMembers(tx, [c.infrastructureId], lists);
+  return copiesFromLists(deps, c, lists);
+}
+
+function copiesFromLists(deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists): AnyMail[] {
   const infrastructure = c.infrastructure;
   if (!c.infrastructureId || !infrastructure) return [];
-  let everyone = lists.get(c.infrastructureId);
-  if (!everyone) {
-    everyone = await tx
-      .selectFrom('permissions as p')
-      .innerJoin('contacts as m', 'm.id', 'p.contact_id')
-      .select(['m.email', 'm.name'])
-      .where('p.infrastructure_id', '=', c.infrastructureId)
-      .where('p.cc_all_cases', '=', true)
-      .orderBy('m.id')
-      .execute();
-    lists.set(c.infrastructureId, everyone);
-  }
   const replyTo = caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress);
-  return everyone
+  return (lists.get(c.infrastructureId) ?? [])
     .filter((m) => m.email !== c.requesterEmail)
     .map((m) => ({ kind: 'case_copy', props: { case: c.view, infrastructure, recipient: { name: m.name, email: m.email } }, to: m.email, caseId: c.id, companyId: c.companyId, replyTo }));
 }
@@ -220,21 +232,49 @@ async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { com
   return created;
 }
 
+/** Mail to the requester threads with their message, and replies to it come back to the case. */
+function threadingFor(deps: ApprovalDeps, c: CaseContext) {
+  return { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
+}
+
+/**
+ * What follows the opening of cases decided together, in their transaction: each requester's
+ * acknowledgement and each case's copies, written in one insert for all of them. Takes only
+ * per-address locks (the answers ceiling), all in one sorted statement, so it runs beside other
+ * decisions without deadlock. Returns each case's outbox ids, by case id.
+ */
+export async function onCasesOpened(tx: Tx, deps: ApprovalDeps, caseIds: string[], ccLists: CcMemberLists = new Map()): Promise<Map<string, string[]>> {
+  const contexts = await loadCaseContexts(tx, caseIds);
+  const opened = [...contexts.values()].filter((c) => c.status === 'open');
+  return queueOpenedMail(tx, deps, opened, ccLists);
+}
+
+async function queueOpenedMail(tx: Tx, deps: ApprovalDeps, opened: CaseContext[], ccLists: CcMemberLists): Promise<Map<string, string[]>> {
+  await loadCcMembers(tx, opened.flatMap((c) => (c.infrastructureId ? [c.infrastructureId] : [])), ccLists);
+  const mails = opened.flatMap((c): AnyMail[] => [
+    { ...threadingFor(deps, c), kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } },
+    ...copiesFromLists(deps, c, ccLists),
+  ]);
+  const ids = await queueMails(tx, deps.outbox, mails);
+  const byCase = new Map(opened.map((c) => [c.id, [] as string[]]));
+  mails.forEach((mail, i) => {
+    const id = ids[i];
+    if (id) byCase.get(mail.caseId!)!.push(id);
+  });
+  return byCase;
+}
+
 /**
  * What follows a matching decision, in the decision's transaction: the requester's
  * acknowledgement or held notice, and for a held, routed case the approval request (a new one,
  * mailed to each approver, or the pending one the case joins without a second round of mail).
  * Returns the outbox ids to queue once the transaction commits.
  */
-export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, ccLists?: CcMemberLists): Promise<string[]> {
+export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, ccLists: CcMemberLists = new Map()): Promise<string[]> {
   const c = await loadCaseContext(tx, caseId);
   if (!c) return [];
-  // Mail to the requester threads with their message, and replies to it come back to the case.
-  const threading = { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
-  if (c.status === 'open') {
-    const ack: AnyMail = { ...threading, kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } };
-    return written(...(await queueMails(tx, deps.outbox, [ack, ...(await ccCopies(tx, deps, c, ccLists))])));
-  }
+  if (c.status === 'open') return (await queueOpenedMail(tx, deps, [c], ccLists)).get(c.id)!;
+  const threading = threadingFor(deps, c);
   if (c.status !== 'suspended') return [];
   const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));
   // A rate-limited sender is mailed nothing at all: that is what stops a loop.

@@ -39,7 +39,13 @@ export interface CaseContext {
 
 /** Everything mail and pages say about a case, in one query. */
 export async function loadCaseContext(db: DbOrTx, caseId: string): Promise<CaseContext | undefined> {
-  const row = await db
+  return (await loadCaseContexts(db, [caseId])).get(caseId);
+}
+
+/** `loadCaseContext` for many cases in the same one query; cases that do not exist are absent. */
+export async function loadCaseContexts(db: DbOrTx, caseIds: string[]): Promise<Map<string, CaseContext>> {
+  if (!caseIds.length) return new Map();
+  const rows = await db
     .selectFrom('cases as c')
     .innerJoin('messages as m', 'm.case_id', 'c.id')
     .innerJoin('raw_messages as r', 'r.id', 'm.raw_message_id')
@@ -49,32 +55,38 @@ export async function loadCaseContext(db: DbOrTx, caseId: string): Promise<CaseC
       'c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'c.requester_name', 'c.subject', 'c.company_id',
       'c.infrastructure_id', 'c.approval_id', 'm.message_id', 'r.size', 'm.text', 'm.received_at', 'i.key as infra_key', 'i.name as infra_name', 'co.name as company_name',
     ])
-    .where('c.id', '=', caseId)
+    .where('c.id', 'in', caseIds)
+    // The first message of each case: the one that opened it.
+    .distinctOn('c.id')
+    .orderBy('c.id')
     .orderBy('m.id')
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    id: row.id,
-    reference: row.reference,
-    status: row.status,
-    holdReason: row.hold_reason,
-    requesterEmail: row.requester_email,
-    companyId: row.company_id,
-    infrastructureId: row.infrastructure_id,
-    approvalId: row.approval_id,
-    messageId: row.message_id,
-    sizeBytes: row.size,
-    view: {
-      reference: row.reference,
-      subject: row.subject,
-      excerpt: excerpt(row.text),
-      requesterEmail: row.requester_email,
-      requesterName: row.requester_name,
-      receivedAt: formatDate(row.received_at),
-    },
-    infrastructure: row.infra_key && row.infra_name ? { key: row.infra_key, name: row.infra_name, companyName: row.company_name ?? '' } : null,
-  };
+    .execute();
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        id: row.id,
+        reference: row.reference,
+        status: row.status,
+        holdReason: row.hold_reason,
+        requesterEmail: row.requester_email,
+        companyId: row.company_id,
+        infrastructureId: row.infrastructure_id,
+        approvalId: row.approval_id,
+        messageId: row.message_id,
+        sizeBytes: row.size,
+        view: {
+          reference: row.reference,
+          subject: row.subject,
+          excerpt: excerpt(row.text),
+          requesterEmail: row.requester_email,
+          requesterName: row.requester_name,
+          receivedAt: formatDate(row.received_at),
+        },
+        infrastructure: row.infra_key && row.infra_name ? { key: row.infra_key, name: row.infra_name, companyName: row.company_name ?? '' } : null,
+      },
+    ]),
+  );
 }
 
 export interface ApprovalView {

@@ -39,26 +39,47 @@ export interface CaseDecision {
 
 /**
  * Records the matching decision and its `decided` event if, and only if, the case is still
- * `new`: a retried or duplicated job finds nothing to update and changes nothing. One statement
- * (the event is inserted from the update's result): each round trip costs more than its work.
- * Returns whether it applied.
+ * `new`: a retried or duplicated job finds nothing to update and changes nothing. Returns whether
+ * it applied.
  */
 export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Promise<boolean> {
-  const detail = JSON.stringify({ status: d.status, holdReason: d.holdReason, route: d.route });
-  const inserted = await tx
-    .with('decided', (db) =>
-      db
-        .updateTable('cases')
-        .set({ status: d.status, hold_reason: d.holdReason, company_id: d.companyId, infrastructure_id: d.infrastructureId, route: d.route, decided_at: sql`now()` })
-        .where('id', '=', caseId)
-        .where('status', '=', 'new')
-        .returning('id'),
+  return (await applyDecisions(tx, [{ caseId, ...d }])).has(caseId);
+}
+
+/**
+ * `applyDecision` for many cases in one statement (the events are inserted from the update's
+ * result): each round trip costs more than its work. Returns the ids of the cases it decided.
+ */
+export async function applyDecisions(tx: Tx, decisions: Array<{ caseId: string } & CaseDecision>): Promise<Set<string>> {
+  if (!decisions.length) return new Set();
+  const input = JSON.stringify(
+    decisions.map((d) => ({
+      id: d.caseId,
+      status: d.status,
+      hold_reason: d.holdReason,
+      company_id: d.companyId,
+      infrastructure_id: d.infrastructureId,
+      route: d.route,
+      detail: { status: d.status, holdReason: d.holdReason, route: d.route },
+    })),
+  );
+  const { rows } = await sql<{ id: string }>`
+    with input as (
+      select * from jsonb_to_recordset(${input}::jsonb)
+        as d(id bigint, status text, hold_reason text, company_id bigint, infrastructure_id bigint, route text, detail jsonb)
+    ), decided as (
+      update cases c
+         set status = d.status, hold_reason = d.hold_reason, company_id = d.company_id,
+             infrastructure_id = d.infrastructure_id, route = d.route, decided_at = now()
+        from input d
+       where c.id = d.id and c.status = 'new'
+      returning c.id, d.detail
+    ), events as (
+      insert into case_events (case_id, kind, actor, detail)
+      select id, 'decided', 'matching', detail from decided
     )
-    .insertInto('case_events')
-    .columns(['case_id', 'kind', 'actor', 'detail'])
-    .expression((eb) => eb.selectFrom('decided').select(['decided.id', sql<string>`'decided'`.as('kind'), sql<string>`'matching'`.as('actor'), sql<string>`${detail}::jsonb`.as('detail')]))
-    .executeTakeFirst();
-  return inserted.numInsertedOrUpdatedRows === 1n;
+    select id from decided`.execute(tx);
+  return new Set(rows.map((r) => String(r.id)));
 }
 
 /**

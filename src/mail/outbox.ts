@@ -61,6 +61,7 @@ export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, 
  * costs more than the rows it carries. Ids in the order given, null where the ceiling held one back.
  */
 export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): Promise<Array<string | null>> {
+  const sentLastHour = await answersLastHour(tx, mails.filter((mail) => ANSWERS.has(mail.kind)).map((mail) => mail.to));
   const admitted: boolean[] = [];
   const admittedNow = new Map<string, number>();
   for (const mail of mails) {
@@ -68,11 +69,8 @@ export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): 
       admitted.push(true);
       continue;
     }
-    // Count and write under a per-address lock: concurrent jobs would otherwise all see room
-    // under the ceiling and all write.
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:answers:${mail.to}`}, 0))`.execute(tx);
     const earlier = admittedNow.get(mail.to) ?? 0;
-    const ok = (await answersLastHour(tx, mail.to)) + earlier < ctx.autoRepliesPerHour;
+    const ok = (sentLastHour.get(mail.to) ?? 0) + earlier < ctx.autoRepliesPerHour;
     admitted.push(ok);
     if (ok) admittedNow.set(mail.to, earlier + 1);
   }
@@ -105,15 +103,26 @@ function outboxValues(ctx: OutboxContext, mail: AnyMail) {
   };
 }
 
-async function answersLastHour(db: DbOrTx, to: string): Promise<number> {
-  const row = await db
+/**
+ * Automatic answers written to each address in the last hour, counted under a per-address lock held
+ * for the rest of the transaction: concurrent jobs would otherwise all see room under the ceiling
+ * and all write. The locks are taken in one statement, in sorted order, so two transactions
+ * answering overlapping addresses cannot deadlock; the count is a statement of its own because
+ * a statement's snapshot predates the locks it waits for.
+ */
+async function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string, number>> {
+  const sorted = [...new Set(addresses)].sort();
+  if (!sorted.length) return new Map();
+  await sql`select pg_advisory_xact_lock(hashtextextended('case-intake:answers:' || a, 0)) from unnest(${sorted}::text[]) as a`.execute(tx);
+  const rows = await tx
     .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('to_address', '=', to)
+    .select((eb) => ['to_address', eb.fn.countAll<string>().as('n')])
+    .where('to_address', 'in', sorted)
     .where('kind', 'in', [...ANSWERS])
     .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .groupBy('to_address')
+    .execute();
+  return new Map(rows.map((r) => [r.to_address, Number(r.n)]));
 }
 
 /**

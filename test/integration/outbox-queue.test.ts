@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
+import type { Tx } from '../../src/db/connection';
 import { queueMails, type AnyMail } from '../../src/mail/outbox';
-import { createTestApp, type TestApp } from '../support/env';
+import { createTestApp, eventually, type TestApp } from '../support/env';
 
 /** Writing several mails of one change at once: the ids line up, and the answers ceiling still counts each. */
 describe('queueMails', () => {
@@ -44,4 +46,53 @@ describe('queueMails', () => {
     const ids = await app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack('D-4', 'dan@acme.test')]));
     expect(ids).toEqual([null]);
   });
+
+  /** A transaction that has queued `mails` and stays open (holding its locks) until `commit` is called. */
+  const openTransaction = async (mails: AnyMail[]) => {
+    let commit!: () => void;
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    let queued!: (ids: Array<string | null>) => void;
+    const ids = new Promise<Array<string | null>>((resolve) => (queued = resolve));
+    const done = app.ctx.db.transaction().execute(async (tx) => {
+      queued(await queueMails(tx, app.ctx.approvals.outbox, mails));
+      await committed;
+    });
+    return { ids: await ids, commit: async () => (commit(), done) };
+  };
+  const waitingForAdvisoryLocks = async (n: number) =>
+    eventually(async () => {
+      const r = await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted`.execute(app.ctx.db);
+      return Number(r.rows[0]!.n) === n || undefined;
+    }, 10000, `${n} transactions waiting for an address lock`);
+
+  it('lets concurrent transactions answering one address count one another, so the ceiling holds', async () => {
+    const first = await openTransaction([ack('F-1', 'fay@acme.test')]);
+    // Two more answers to fay while the first is uncommitted: each must wait for it and count it.
+    const queue = (reference: string) => app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack(reference, 'fay@acme.test')]));
+    const later = [queue('F-2'), queue('F-3')];
+    await waitingForAdvisoryLocks(2);
+    await first.commit();
+    const admitted = (await Promise.all(later)).map(([id]) => id !== null);
+    // The ceiling is two: the first, and exactly one of the two that waited.
+    expect(first.ids[0]).not.toBeNull();
+    expect(admitted.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('takes the address locks of many answers in sorted order, holding none while it waits for one', async () => {
+    // gus's address is held. A call answering hal and gus (in that order) must wait for gus
+    // before it takes hal: had it locked in the order given, it would hold hal meanwhile, and two
+    // such calls answering overlapping addresses in opposite orders could deadlock.
+    const holder = await openTransaction([ack('G-1', 'gus@acme.test')]);
+    const both = app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack('H-1', 'hal@acme.test'), ack('G-2', 'gus@acme.test')]));
+    await waitingForAdvisoryLocks(1);
+    // hal is free: a lock wait here means the call above holds it.
+    const hal = await app.ctx.db.transaction().execute(async (tx: Tx) => {
+      await sql`set local lock_timeout = '2s'`.execute(tx);
+      return queueMails(tx, app.ctx.approvals.outbox, [ack('H-2', 'hal@acme.test')]);
+    });
+    expect(hal[0]).not.toBeNull();
+    await holder.commit();
+    expect((await both).every((id) => id !== null)).toBe(true);
+  });
 });
+
