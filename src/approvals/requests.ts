@@ -86,12 +86,20 @@ async function pendingCaseCount(tx: Tx, approvalId: string): Promise<number> {
 /**
  * Mails every approver of an approval their own request (or reminder), unless the company's
  * hourly cap is reached. Returns the outbox ids, or null when the cap held the round back.
+ * `known`: the approvers and waiting cases, when the caller has them (it just created the request).
  */
-export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, c: CaseContext, kind: 'approval_request' | 'approval_reminder'): Promise<string[] | null> {
-  const approvers = await approvalApprovers(tx, approval.id);
+export async function mailApprovers(
+  tx: Tx,
+  deps: ApprovalDeps,
+  approval: ApprovalRow,
+  c: CaseContext,
+  kind: 'approval_request' | 'approval_reminder',
+  known?: { approvers: Approver[]; pendingCases: number },
+): Promise<string[] | null> {
+  const approvers = known?.approvers ?? (await approvalApprovers(tx, approval.id));
   if (!c.infrastructure || !approvers.length) return [];
   if ((await approvalMailsLastHour(tx, approval.company_id)) + approvers.length > deps.settings.mailPerHour) return null;
-  const pendingCases = await pendingCaseCount(tx, approval.id);
+  const pendingCases = known?.pendingCases ?? (await pendingCaseCount(tx, approval.id));
   const infrastructure = c.infrastructure;
   const mails = approvers.map((approver): AnyMail => {
     const links = approvalLinks(deps, approval, approver.contactId);
@@ -286,20 +294,24 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, 
 
   const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };
   let approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);
-  const joined = approval !== undefined;
+  // Whom a request this transaction creates goes to (null when the case joins a pending one).
+  let created: Approver[] | null = null;
   if (!approval) {
     const approvers = await findApprovers(tx, c.infrastructureId, c.companyId, c.requesterEmail);
-    approval = (await createApproval(tx, deps, routed, approvers)) ?? (await findPendingApproval(tx, c.requesterEmail, c.infrastructureId));
+    approval = await createApproval(tx, deps, routed, approvers);
+    if (approval) created = approvers;
+    else approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);
     if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
   }
   await tx.updateTable('cases').set({ approval_id: approval.id }).where('id', '=', c.id).execute();
-  if (joined || approval.first_case_id !== c.id) {
+  if (!created) {
     await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_joined', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail });
     return outboxIds;
   }
   await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_requested', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail, detail: { mailHeld: approval.mail_held } });
   if (approval.mail_held) return outboxIds;
-  const sent = await mailApprovers(tx, deps, approval, c, 'approval_request');
+  // Created just now, the request has its approvers in hand and one case waiting: this one.
+  const sent = await mailApprovers(tx, deps, approval, c, 'approval_request', { approvers: created, pendingCases: 1 });
   if (sent === null) {
     await tx.updateTable('approvals').set({ mail_held: 'capped' }).where('id', '=', approval.id).execute();
     deps.log.warn({ case: c.reference, approvalId: approval.id }, 'approval mail held back by the hourly cap');

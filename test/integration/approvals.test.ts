@@ -34,6 +34,9 @@ describe('approval workflow, end to end (PostgreSQL, Redis, SMTP sink, HTTP)', (
     expect(replyTo.split('@')[0]!.length).toBeLessThanOrEqual(64);
     expect(String(request.parsed.html)).toContain(`${t.base}/approvals/`);
     expect(request.parsed.text).toContain('Cannot log in');
+    // A new request: one case waits, the one that opened it.
+    expect(request.parsed.text).toContain('the waiting case opens now');
+    expect(request.parsed.text).not.toMatch(/cases from mallory@acme\.test are waiting/);
   });
 
   it('changes nothing on GET or HEAD of the link (mail scanners open every link)', async () => {
