@@ -13,26 +13,33 @@ export interface Approver {
  * the company's active admins. The requester never approves their own request.
  */
 export async function findApprovers(db: DbOrTx, infrastructureId: string, companyId: string, requesterEmail: string): Promise<Approver[]> {
-  const admins = await db
+  return (await findApproversMany(db, [{ infrastructureId, companyId, requesterEmail }]))[0]!;
+}
+
+/** `findApprovers` for many requests in at most two queries; answers in the order given. */
+export async function findApproversMany(db: DbOrTx, requests: Array<{ infrastructureId: string; companyId: string; requesterEmail: string }>): Promise<Approver[][]> {
+  if (!requests.length) return [];
+  const administrators = await db
     .selectFrom('permissions as p')
     .innerJoin('contacts as c', 'c.id', 'p.contact_id')
-    .select(['c.id as contactId', 'c.email', 'c.name'])
-    .where('p.infrastructure_id', '=', infrastructureId)
+    .select(['p.infrastructure_id', 'c.id as contactId', 'c.email', 'c.name'])
+    .where('p.infrastructure_id', 'in', [...new Set(requests.map((r) => r.infrastructureId))])
     .where('p.role', '=', 'administrator')
     .where('c.status', '=', 'active')
-    .where('c.email', '!=', requesterEmail)
     .orderBy('c.id')
     .execute();
-  if (admins.length) return admins;
-  return db
+  const own = requests.map((r) => administrators.filter((a) => a.infrastructure_id === r.infrastructureId && a.email !== r.requesterEmail).map(({ contactId, email, name }) => ({ contactId, email, name })));
+  const lacking = requests.filter((_, i) => !own[i]!.length);
+  if (!lacking.length) return own;
+  const admins = await db
     .selectFrom('contacts')
-    .select(['id as contactId', 'email', 'name'])
-    .where('company_id', '=', companyId)
+    .select(['company_id', 'id as contactId', 'email', 'name'])
+    .where('company_id', 'in', [...new Set(lacking.map((r) => r.companyId))])
     .where('company_role', '=', 'admin')
     .where('status', '=', 'active')
-    .where('email', '!=', requesterEmail)
     .orderBy('id')
     .execute();
+  return requests.map((r, i) => (own[i]!.length ? own[i]! : admins.filter((a) => a.company_id === r.companyId && a.email !== r.requesterEmail).map(({ contactId, email, name }) => ({ contactId, email, name }))));
 }
 
 /** Whether this contact may still decide for this approval (an approver removed since cannot). */
@@ -41,15 +48,26 @@ export async function isStillApprover(db: DbOrTx, approval: { infrastructure_id:
   return approvers.some((a) => a.contactId === contactId);
 }
 
-export async function findPendingApproval(tx: Tx, requesterEmail: string, infrastructureId: string) {
-  return tx
+/**
+ * The pending approvals of these requesters on these infrastructures, locked, by
+ * `pendingKey(requester, infrastructure)`. Rows are locked in id order, as everywhere.
+ */
+export async function findPendingApprovals(tx: Tx, keys: Array<{ requesterEmail: string; infrastructureId: string }>): Promise<Map<string, ApprovalRow>> {
+  if (!keys.length) return new Map();
+  const rows = await tx
     .selectFrom('approvals')
     .selectAll()
-    .where('requester_email', '=', requesterEmail)
-    .where('infrastructure_id', '=', infrastructureId)
+    .where((eb) => eb(eb.refTuple('requester_email', 'infrastructure_id'), 'in', keys.map((k) => eb.tuple(k.requesterEmail, k.infrastructureId))))
     .where('status', '=', 'pending')
+    .orderBy('id')
     .forUpdate()
-    .executeTakeFirst();
+    .execute();
+  return new Map(rows.map((r) => [pendingKey(r.requester_email, r.infrastructure_id), r]));
+}
+
+/** At most one approval per requester and infrastructure is pending (the approvals_one_pending index). */
+export function pendingKey(requesterEmail: string, infrastructureId: string): string {
+  return `${infrastructureId}:${requesterEmail}`;
 }
 
 export async function lockApproval(tx: Tx, approvalId: string) {
@@ -92,19 +110,27 @@ export interface AuditEntry {
 
 /** Every decision and every permission change, with who did it and through which channel. */
 export async function audit(db: DbOrTx, e: AuditEntry): Promise<void> {
+  await auditMany(db, [e]);
+}
+
+/** `audit` for several entries, in one insert. */
+export async function auditMany(db: DbOrTx, entries: AuditEntry[]): Promise<void> {
+  if (!entries.length) return;
   await db
     .insertInto('audit_log')
-    .values({
-      actor: e.actor,
-      channel: e.channel,
-      action: e.action,
-      company_id: e.companyId ?? null,
-      infrastructure_id: e.infrastructureId ?? null,
-      case_id: e.caseId ?? null,
-      approval_id: e.approvalId ?? null,
-      subject_email: e.subjectEmail ?? null,
-      detail: JSON.stringify(e.detail ?? {}),
-    })
+    .values(
+      entries.map((e) => ({
+        actor: e.actor,
+        channel: e.channel,
+        action: e.action,
+        company_id: e.companyId ?? null,
+        infrastructure_id: e.infrastructureId ?? null,
+        case_id: e.caseId ?? null,
+        approval_id: e.approvalId ?? null,
+        subject_email: e.subjectEmail ?? null,
+        detail: JSON.stringify(e.detail ?? {}),
+      })),
+    )
     .execute();
 }
 

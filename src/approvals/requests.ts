@@ -2,11 +2,11 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks, MailProps, SecurityEvent } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
-import { approvalMailsLastHour, queueMail, queueMails, written, type AnyMail } from '../mail/outbox';
+import { approvalMailsLastHour, queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { approvalApprovers, audit, findApprovers, findPendingApproval, type Approver, type ApprovalRow } from './repository';
+import { approvalApprovers, audit, auditMany, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
-import { formatDate, loadCaseContext, loadCaseContexts, type CaseContext } from './views';
+import { formatDate, type CaseContext } from './views';
 
 /**
  * Who gets a copy of every case of an infrastructure, by infrastructure id, kept for one match
@@ -20,7 +20,7 @@ export type CcMemberLists = Map<string, Array<{ email: string; name: string | nu
  * Fills `lists` with the "CC in all cases" members of the infrastructures it does not hold yet,
  * in one query for all of them.
  */
-async function loadCcMembers(tx: Tx, infrastructureIds: string[], lists: CcMemberLists): Promise<void> {
+export async function loadCcMembers(tx: Tx, infrastructureIds: string[], lists: CcMemberLists): Promise<void> {
   const missing = [...new Set(infrastructureIds)].filter((id) => !lists.has(id));
   if (!missing.length) return;
   const rows = await tx
@@ -45,20 +45,13 @@ export async function ccCopies(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists
   return copiesFromLists(deps, c, lists);
 }
 
-function copiesFromLists(deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists): AnyMail[] {
+export function copiesFromLists(deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists): AnyMail[] {
   const infrastructure = c.infrastructure;
   if (!c.infrastructureId || !infrastructure) return [];
   const replyTo = caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress);
   return (lists.get(c.infrastructureId) ?? [])
     .filter((m) => m.email !== c.requesterEmail)
     .map((m) => ({ kind: 'case_copy', props: { case: c.view, infrastructure, recipient: { name: m.name, email: m.email } }, to: m.email, caseId: c.id, companyId: c.companyId, replyTo }));
-}
-
-/** Holds an administrator can lift by authorizing the sender. */
-const APPROVABLE: ReadonlySet<string> = new Set(['unknown_sender', 'not_permitted', 'sender_not_verified']);
-
-function humanSize(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} KB`;
 }
 
 /** The links one approver gets for one approval: their own token, in the URL and the Reply-To. */
@@ -83,37 +76,64 @@ async function pendingCaseCount(tx: Tx, approvalId: string): Promise<number> {
   return Number(r.n);
 }
 
+/** One approval's round of mail: a request (or reminder) to each of its approvers. */
+export interface ApproverRound {
+  approval: ApprovalRow;
+  c: CaseContext;
+  kind: 'approval_request' | 'approval_reminder';
+  /** The approvers and waiting cases, when the caller has them (it just created the request). */
+  known?: { approvers: Approver[]; pendingCases: number };
+}
+
 /**
  * Mails every approver of an approval their own request (or reminder), unless the company's
  * hourly cap is reached. Returns the outbox ids, or null when the cap held the round back.
- * `known`: the approvers and waiting cases, when the caller has them (it just created the request).
  */
-export async function mailApprovers(
-  tx: Tx,
-  deps: ApprovalDeps,
-  approval: ApprovalRow,
-  c: CaseContext,
-  kind: 'approval_request' | 'approval_reminder',
-  known?: { approvers: Approver[]; pendingCases: number },
-): Promise<string[] | null> {
-  const approvers = known?.approvers ?? (await approvalApprovers(tx, approval.id));
-  if (!c.infrastructure || !approvers.length) return [];
-  if ((await approvalMailsLastHour(tx, approval.company_id)) + approvers.length > deps.settings.mailPerHour) return null;
-  const pendingCases = known?.pendingCases ?? (await pendingCaseCount(tx, approval.id));
-  const infrastructure = c.infrastructure;
-  const mails = approvers.map((approver): AnyMail => {
-    const links = approvalLinks(deps, approval, approver.contactId);
-    return {
-      kind,
-      props: { case: c.view, infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
-      to: approver.email,
-      caseId: c.id,
-      approvalId: approval.id,
-      companyId: approval.company_id,
-      replyTo: links.replyAddress,
-    };
-  });
-  return written(...(await queueMails(tx, deps.outbox, mails)));
+export async function mailApprovers(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, c: CaseContext, kind: ApproverRound['kind']): Promise<string[] | null> {
+  return (await mailApproversMany(tx, deps, [{ approval, c, kind }]))[0]!;
+}
+
+/**
+ * `mailApprovers` for several rounds, one insert for all their mail. The cap counts the rounds in
+ * the order given: a round is held back whole when the mail before it in the same call, with what
+ * the company had in the last hour, leaves no room for it. Results in the order given.
+ */
+export async function mailApproversMany(tx: Tx, deps: ApprovalDeps, rounds: ApproverRound[]): Promise<Array<string[] | null>> {
+  const approversOf: Approver[][] = [];
+  for (const r of rounds) approversOf.push(r.known?.approvers ?? (await approvalApprovers(tx, r.approval.id)));
+  const mailable = rounds.map((r, i) => Boolean(r.c.infrastructure && approversOf[i]!.length));
+  const sentLastHour = await approvalMailsLastHour(tx, rounds.filter((_, i) => mailable[i]).map((r) => r.approval.company_id));
+  const results: Array<string[] | null> = rounds.map(() => []);
+  const mails: AnyMail[] = [];
+  const roundOf: number[] = [];
+  for (const [i, { approval, c, kind, known }] of rounds.entries()) {
+    const approvers = approversOf[i]!;
+    if (!mailable[i] || !c.infrastructure) continue;
+    const sent = sentLastHour.get(approval.company_id) ?? 0;
+    if (sent + approvers.length > deps.settings.mailPerHour) {
+      results[i] = null;
+      continue;
+    }
+    sentLastHour.set(approval.company_id, sent + approvers.length);
+    const pendingCases = known?.pendingCases ?? (await pendingCaseCount(tx, approval.id));
+    const infrastructure = c.infrastructure;
+    for (const approver of approvers) {
+      const links = approvalLinks(deps, approval, approver.contactId);
+      mails.push({
+        kind,
+        props: { case: c.view, infrastructure, approver: { name: approver.name, email: approver.email }, links, pendingCases },
+        to: approver.email,
+        caseId: c.id,
+        approvalId: approval.id,
+        companyId: approval.company_id,
+        replyTo: links.replyAddress,
+      });
+      roundOf.push(i);
+    }
+  }
+  const ids = await queueMails(tx, deps.outbox, mails);
+  ids.forEach((id, k) => id !== null && results[roundOf[k]!]!.push(id));
+  return results;
 }
 
 /** What one security alert says; the recipients are the company's security contacts. */
@@ -195,7 +215,7 @@ export async function queueSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: Sec
  * the company's security contacts are told (reference, subject and time; not the body, which is
  * the unverified sender's).
  */
-async function alertUnverifiedSender(tx: Tx, deps: ApprovalDeps, c: CaseContext): Promise<string[]> {
+export async function alertUnverifiedSender(tx: Tx, deps: ApprovalDeps, c: CaseContext): Promise<string[]> {
   if (c.holdReason !== 'sender_not_verified' || !c.companyId) return [];
   const contact = await tx.selectFrom('contacts').select(['email', 'name']).where('company_id', '=', c.companyId).where('email', '=', c.requesterEmail).executeTakeFirst();
   if (!contact) return [];
@@ -210,112 +230,90 @@ async function alertUnverifiedSender(tx: Tx, deps: ApprovalDeps, c: CaseContext)
   });
 }
 
-async function createApproval(tx: Tx, deps: ApprovalDeps, c: CaseContext & { companyId: string; infrastructureId: string }, approvers: Approver[]): Promise<ApprovalRow | undefined> {
+/** A held case an administrator can release: routed to an infrastructure of a company. */
+export type RoutedCase = CaseContext & { companyId: string; infrastructureId: string };
+
+/**
+ * For held, routed cases, in their decision's transaction: each joins its requester's pending
+ * approval on its infrastructure, or the first case of a requester opens a new one, mailed to each
+ * approver (a case that joins mails nobody: one round of mail per request). Any number of cases,
+ * a statement for each step over all of them. Cases in the order they came in, so the first
+ * opens the request. Returns each case's outbox ids, by case id.
+ */
+export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: RoutedCase[]): Promise<Map<string, string[]>> {
+  const keyOf = (c: RoutedCase) => pendingKey(c.requesterEmail, c.infrastructureId);
+  const approvals = await findPendingApprovals(tx, cases);
+  // The first case of each requester without a pending request opens one.
+  const firsts: RoutedCase[] = [];
+  for (const c of cases) if (!approvals.has(keyOf(c)) && !firsts.some((f) => keyOf(f) === keyOf(c))) firsts.push(c);
+  const approversOf = await findApproversMany(tx, firsts);
+  const created = await createApprovals(tx, deps, firsts, approversOf);
+  // A concurrent transaction may have opened some of them a moment ago: those cases join it.
+  const raced = firsts.filter((c) => !created.has(keyOf(c)));
+  for (const [key, row] of [...created, ...(await findPendingApprovals(tx, raced))]) approvals.set(key, row);
+  const approvalOf = (c: RoutedCase) => {
+    const approval = approvals.get(keyOf(c));
+    if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
+    return approval;
+  };
+  await sql`update cases c set approval_id = v.approval_id from unnest(${cases.map((c) => c.id)}::bigint[], ${cases.map((c) => approvalOf(c).id)}::bigint[]) as v(id, approval_id) where c.id = v.id`.execute(tx);
+  const opens = (c: RoutedCase) => created.get(keyOf(c))?.first_case_id === c.id;
+  await auditMany(
+    tx,
+    cases.map((c) => {
+      const approval = approvalOf(c);
+      const scope = { actor: 'intake', channel: 'system', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail };
+      return opens(c) ? { ...scope, action: 'approval_requested', detail: { mailHeld: approval.mail_held } } : { ...scope, action: 'approval_joined' };
+    }),
+  );
+  // Each new request's mail, which counts every case of this call waiting on it.
+  const rounds = firsts.flatMap((c, i): ApproverRound[] => {
+    const approval = created.get(keyOf(c));
+    if (!approval || approval.mail_held) return [];
+    return [{ approval, c, kind: 'approval_request', known: { approvers: approversOf[i]!, pendingCases: cases.filter((other) => approvalOf(other).id === approval.id).length } }];
+  });
+  const sent = await mailApproversMany(tx, deps, rounds);
+  const capped = rounds.filter((_, i) => sent[i] === null);
+  if (capped.length) {
+    await tx.updateTable('approvals').set({ mail_held: 'capped' }).where('id', 'in', capped.map((r) => r.approval.id)).execute();
+    for (const r of capped) deps.log.warn({ case: r.c.reference, approvalId: r.approval.id }, 'approval mail held back by the hourly cap');
+  }
+  return new Map(rounds.map((r, i) => [r.c.id, sent[i] ?? []]));
+}
+
+/** New pending approvals, one per case given (the first of its requester), in one insert; by `pendingKey`. */
+async function createApprovals(tx: Tx, deps: ApprovalDeps, firsts: RoutedCase[], approversOf: Approver[][]): Promise<Map<string, ApprovalRow>> {
+  if (!firsts.length) return new Map();
   const remind = deps.settings.remindAfterMs < deps.settings.ttlMs;
   const created = await tx
     .insertInto('approvals')
-    .values({
-      company_id: c.companyId,
-      infrastructure_id: c.infrastructureId,
-      requester_email: c.requesterEmail,
-      status: 'pending',
-      mail_held: approvers.length ? null : 'no_approvers',
-      first_case_id: c.id,
-      expires_at: sql<Date>`now() + make_interval(secs => ${deps.settings.ttlMs / 1000})`,
-      remind_at: remind ? sql<Date>`now() + make_interval(secs => ${deps.settings.remindAfterMs / 1000})` : null,
-      reminded_at: null,
-      decided_at: null,
-      decided_by: null,
-      channel: null,
-    })
+    .values(
+      firsts.map((c, i) => ({
+        company_id: c.companyId,
+        infrastructure_id: c.infrastructureId,
+        requester_email: c.requesterEmail,
+        status: 'pending' as const,
+        mail_held: approversOf[i]!.length ? null : ('no_approvers' as const),
+        first_case_id: c.id,
+        expires_at: sql<Date>`now() + make_interval(secs => ${deps.settings.ttlMs / 1000})`,
+        remind_at: remind ? sql<Date>`now() + make_interval(secs => ${deps.settings.remindAfterMs / 1000})` : null,
+        reminded_at: null,
+        decided_at: null,
+        decided_by: null,
+        channel: null,
+      })),
+    )
     // A concurrent case of the same requester may have opened the request a moment ago. The
     // partial index's predicate is a literal: as a parameter, a prepared statement's generic plan
     // could not match the index ("no unique or exclusion constraint matching").
     .onConflict((oc) => oc.columns(['requester_email', 'infrastructure_id']).where('status', '=', sql.lit('pending')).doNothing())
     .returningAll()
-    .executeTakeFirst();
-  if (created && approvers.length) {
-    await tx.insertInto('approval_approvers').values(approvers.map((a) => ({ approval_id: created.id, contact_id: a.contactId, email: a.email }))).execute();
-  }
-  return created;
-}
-
-/** Mail to the requester threads with their message, and replies to it come back to the case. */
-function threadingFor(deps: ApprovalDeps, c: CaseContext) {
-  return { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
-}
-
-/**
- * What follows the opening of cases decided together, in their transaction: each requester's
- * acknowledgement and each case's copies, written in one insert for all of them. Takes only
- * per-address locks (the answers ceiling), all in one sorted statement, so it runs beside other
- * decisions without deadlock. Returns each case's outbox ids, by case id.
- */
-export async function onCasesOpened(tx: Tx, deps: ApprovalDeps, caseIds: string[], ccLists: CcMemberLists = new Map()): Promise<Map<string, string[]>> {
-  const contexts = await loadCaseContexts(tx, caseIds);
-  const opened = [...contexts.values()].filter((c) => c.status === 'open');
-  return queueOpenedMail(tx, deps, opened, ccLists);
-}
-
-async function queueOpenedMail(tx: Tx, deps: ApprovalDeps, opened: CaseContext[], ccLists: CcMemberLists): Promise<Map<string, string[]>> {
-  await loadCcMembers(tx, opened.flatMap((c) => (c.infrastructureId ? [c.infrastructureId] : [])), ccLists);
-  const mails = opened.flatMap((c): AnyMail[] => [
-    { ...threadingFor(deps, c), kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } },
-    ...copiesFromLists(deps, c, ccLists),
-  ]);
-  const ids = await queueMails(tx, deps.outbox, mails);
-  const byCase = new Map(opened.map((c) => [c.id, [] as string[]]));
-  mails.forEach((mail, i) => {
-    const id = ids[i];
-    if (id) byCase.get(mail.caseId!)!.push(id);
+    .execute();
+  const byKey = new Map(created.map((a) => [pendingKey(a.requester_email, a.infrastructure_id), a]));
+  const approvers = firsts.flatMap((c, i) => {
+    const approval = byKey.get(pendingKey(c.requesterEmail, c.infrastructureId));
+    return approval ? approversOf[i]!.map((a) => ({ approval_id: approval.id, contact_id: a.contactId, email: a.email })) : [];
   });
-  return byCase;
-}
-
-/**
- * What follows a matching decision, in the decision's transaction: the requester's
- * acknowledgement or held notice, and for a held, routed case the approval request (a new one,
- * mailed to each approver, or the pending one the case joins without a second round of mail).
- * Returns the outbox ids to queue once the transaction commits.
- */
-export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, ccLists: CcMemberLists = new Map()): Promise<string[]> {
-  const c = await loadCaseContext(tx, caseId);
-  if (!c) return [];
-  if (c.status === 'open') return (await queueOpenedMail(tx, deps, [c], ccLists)).get(c.id)!;
-  const threading = threadingFor(deps, c);
-  if (c.status !== 'suspended') return [];
-  const awaitingApproval = Boolean(c.companyId && c.infrastructureId && c.holdReason !== null && APPROVABLE.has(c.holdReason));
-  // A rate-limited sender is mailed nothing at all: that is what stops a loop.
-  if (c.holdReason === 'rate_limited') return [];
-  const tooLarge = c.holdReason === 'too_large' ? { size: humanSize(c.sizeBytes), limit: humanSize(deps.settings.maxMessageBytes) } : null;
-  const outboxIds = written(await queueMail(tx, deps.outbox, { ...threading, kind: 'held_notice', props: { case: c.view, awaitingApproval, tooLarge } }));
-  outboxIds.push(...(await alertUnverifiedSender(tx, deps, c)));
-  if (!awaitingApproval || !c.companyId || !c.infrastructureId) return outboxIds;
-
-  const routed = { ...c, companyId: c.companyId, infrastructureId: c.infrastructureId };
-  let approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);
-  // Whom a request this transaction creates goes to (null when the case joins a pending one).
-  let created: Approver[] | null = null;
-  if (!approval) {
-    const approvers = await findApprovers(tx, c.infrastructureId, c.companyId, c.requesterEmail);
-    approval = await createApproval(tx, deps, routed, approvers);
-    if (approval) created = approvers;
-    else approval = await findPendingApproval(tx, c.requesterEmail, c.infrastructureId);
-    if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
-  }
-  await tx.updateTable('cases').set({ approval_id: approval.id }).where('id', '=', c.id).execute();
-  if (!created) {
-    await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_joined', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail });
-    return outboxIds;
-  }
-  await audit(tx, { actor: 'intake', channel: 'system', action: 'approval_requested', companyId: c.companyId, infrastructureId: c.infrastructureId, caseId: c.id, approvalId: approval.id, subjectEmail: c.requesterEmail, detail: { mailHeld: approval.mail_held } });
-  if (approval.mail_held) return outboxIds;
-  // Created just now, the request has its approvers in hand and one case waiting: this one.
-  const sent = await mailApprovers(tx, deps, approval, c, 'approval_request', { approvers: created, pendingCases: 1 });
-  if (sent === null) {
-    await tx.updateTable('approvals').set({ mail_held: 'capped' }).where('id', '=', approval.id).execute();
-    deps.log.warn({ case: c.reference, approvalId: approval.id }, 'approval mail held back by the hourly cap');
-    return outboxIds;
-  }
-  return [...outboxIds, ...sent];
+  if (approvers.length) await tx.insertInto('approval_approvers').values(approvers).execute();
+  return byKey;
 }

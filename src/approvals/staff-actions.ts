@@ -8,7 +8,8 @@ import { DomainError } from '../errors';
 import type { ApprovalDeps } from './context';
 import { decideApproval, mailReleasedCase, type Decision } from './decide';
 import { audit, lockApproval } from './repository';
-import { mailApprovers, onCaseDecided } from './requests';
+import { onCaseDecided } from './on-decided';
+import { mailApprovers } from './requests';
 import { loadCaseContext } from './views';
 
 /** What support staff do to held cases from the dashboard; each is also the audit action. */

@@ -38,17 +38,10 @@ export interface CaseDecision {
 }
 
 /**
- * Records the matching decision and its `decided` event if, and only if, the case is still
- * `new`: a retried or duplicated job finds nothing to update and changes nothing. Returns whether
- * it applied.
- */
-export async function applyDecision(tx: Tx, caseId: string, d: CaseDecision): Promise<boolean> {
-  return (await applyDecisions(tx, [{ caseId, ...d }])).has(caseId);
-}
-
-/**
- * `applyDecision` for many cases in one statement (the events are inserted from the update's
- * result): each round trip costs more than its work. Returns the ids of the cases it decided.
+ * Records the matching decisions and their `decided` events, each if, and only if, its case is
+ * still `new`: a retried or duplicated job finds nothing to update and changes nothing. One
+ * statement for all of them (the events are inserted from the update's result): each round trip
+ * costs more than its work. Returns the ids of the cases it decided.
  */
 export async function applyDecisions(tx: Tx, decisions: Array<{ caseId: string } & CaseDecision>): Promise<Set<string>> {
   if (!decisions.length) return new Set();

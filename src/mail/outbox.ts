@@ -126,19 +126,23 @@ async function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string,
 }
 
 /**
- * Approval mails written for a company in the last hour: the flood cap counts these. Takes a
- * per-company lock for the rest of the transaction, so concurrent requests count one another.
+ * Approval mails written for each company in the last hour: the flood cap counts these. Takes a
+ * per-company lock for the rest of the transaction, so concurrent requests count one another; the
+ * locks in one statement, in sorted order, as `answersLastHour` does.
  */
-export async function approvalMailsLastHour(tx: Tx, companyId: string): Promise<number> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:approval-mail:${companyId}`}, 0))`.execute(tx);
-  const row = await tx
+export async function approvalMailsLastHour(tx: Tx, companyIds: string[]): Promise<Map<string, number>> {
+  const sorted = [...new Set(companyIds)].sort();
+  if (!sorted.length) return new Map();
+  await sql`select pg_advisory_xact_lock(hashtextextended('case-intake:approval-mail:' || c, 0)) from unnest(${sorted}::text[]) as c`.execute(tx);
+  const rows = await tx
     .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('company_id', '=', companyId)
+    .select((eb) => ['company_id', eb.fn.countAll<string>().as('n')])
+    .where('company_id', 'in', sorted)
     .where('kind', 'in', ['approval_request', 'approval_reminder'])
     .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+    .groupBy('company_id')
+    .execute();
+  return new Map(rows.map((r) => [String(r.company_id), Number(r.n)]));
 }
 
 function selectOutbox(db: DbOrTx) {

@@ -5,7 +5,8 @@
 import type { AppContext } from '../app';
 import { runApprovalClock } from '../approvals/maintenance';
 import { handleApprovalReply } from '../approvals/reply';
-import { onCaseDecided, onCasesOpened, type CcMemberLists } from '../approvals/requests';
+import { onCasesDecided } from '../approvals/on-decided';
+import type { CcMemberLists } from '../approvals/requests';
 import { matchCases } from '../directory/match-case';
 import { recoverInterrupted } from '../intake/recovery';
 import { deliverOutboxRows } from '../mail/deliver';
@@ -45,8 +46,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       const ccLists: CcMemberLists = new Map();
       const outcomes = await matchCases(ctx.db, caseIds, {
         senderLimit: ctx.config.senderCaseLimit,
-        afterDecision: (tx, id) => onCaseDecided(tx, ctx.approvals, id, ccLists),
-        afterOpened: (tx, ids) => onCasesOpened(tx, ctx.approvals, ids, ccLists),
+        afterDecisions: (tx, ids) => onCasesDecided(tx, ctx.approvals, ids, ccLists),
       });
       const outboxIds: string[] = [];
       let failed: unknown = null;

@@ -76,37 +76,41 @@ describe('matching through the match queue', () => {
       return cases.every((c) => c && c.status !== 'new') ? cases : undefined;
     }, 15000, 'decisions on the batch');
     expect(decided.map((c) => [c!.status, c!.holdReason, c!.infrastructure, c!.company])).toEqual(expectations.map(([, status, holdReason, infrastructure, company]) => [status, holdReason, infrastructure, company]));
-    // The cases that opened were written by one transaction (the one transaction id that wrote
-    // their rows), each held case by one of its own.
+    // The job's decisions, held and opened alike, were written by one transaction (the one
+    // transaction id that wrote their rows).
     const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : '0'));
     const writers = await sql<{ id: string; status: string; writer: string }>`select id, status, xmin::text as writer from cases where id = any(${caseIds}::bigint[])`.execute(app.ctx.db);
-    const writersOf = (status: string) => writers.rows.filter((r) => r.status === status).map((r) => r.writer);
-    expect(new Set(writersOf('open')).size).toBe(1);
-    expect(new Set(writersOf('suspended')).size).toBe(writersOf('suspended').length);
+    expect(writers.rows).toHaveLength(expectations.length);
+    expect(new Set(writers.rows.map((r) => r.writer)).size).toBe(1);
     // Each opened case still has its own acknowledgement.
     const acks = await app.ctx.db.selectFrom('outbox').select('case_id').where('kind', '=', 'acknowledgement').where('case_id', 'in', caseIds).execute();
     expect(acks.map((a) => a.case_id).sort()).toEqual(writers.rows.filter((r) => r.status === 'open').map((r) => r.id).sort());
   });
 
-  it('decides the opened cases one by one when deciding them together fails, and none is lost', async () => {
+  it('decides the cases one by one when deciding them together fails, and none is lost', async () => {
     const message = (tag: string) => Buffer.from(`From: carol@acme.test\r\nTo: support@support.example.com\r\nSubject: Fallback ${tag}\r\nMessage-ID: <fallback-${tag}-${Date.now()}@acme.test>\r\n\r\nStill down.\r\n`);
     // Taken in without queueing a match job: the workers must not decide these first.
     const unqueued = { ...app.ctx.intake, jobs: { enqueueMany: async () => {}, requeueMany: async () => {} } };
     const { results } = await takeInBatch(unqueued, ['a', 'b', 'c'].map((tag) => ({ raw: message(tag), origin: { source: 'pipe' as const } })));
     const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
-    const alone: string[] = [];
+    const calls: string[][] = [];
     const outcomes = await matchCases(app.ctx.db, caseIds, {
-      afterOpened: async (tx) => {
+      afterDecisions: async (tx, ids) => {
+        calls.push(ids);
         // Written, then rolled back with the whole transaction.
         await tx.insertInto('case_events').values({ case_id: caseIds[0]!, kind: 'note', actor: 'test', detail: '{}' }).execute();
-        throw new Error('mail could not be written');
+        if (ids.length > 1) throw new Error('mail could not be written');
+        return new Map([[ids[0]!, []]]);
       },
-      afterDecision: async (_tx, caseId) => (alone.push(caseId), []),
     });
     expect(outcomes.map((o) => (o.result === 'decided' ? o.status : o.result))).toEqual(['open', 'open', 'open']);
-    expect(alone.sort()).toEqual([...caseIds].sort());
-    const events = await app.ctx.db.selectFrom('case_events').select(['case_id', 'kind']).where('case_id', 'in', caseIds).where('kind', 'in', ['decided', 'note']).execute();
-    expect(events.map((e) => `${e.case_id}:${e.kind}`).sort()).toEqual(caseIds.map((id) => `${id}:decided`).sort());
+    // Together first, then each alone.
+    expect(calls).toEqual([caseIds, ...caseIds.map((id) => [id])]);
+    const events = await app.ctx.db.selectFrom('case_events').select(['case_id', 'kind']).where('case_id', 'in', caseIds).where('kind', '=', 'decided').execute();
+    expect(events.map((e) => e.case_id).sort()).toEqual([...caseIds].sort());
+    // The failed attempt's note was rolled back; each lone attempt's note stayed.
+    const notes = await app.ctx.db.selectFrom('case_events').select('case_id').where('case_id', '=', caseIds[0]!).where('kind', '=', 'note').execute();
+    expect(notes).toHaveLength(3);
   });
 
   it('copies each case of one job to its infrastructure\'s "CC in all cases" members, never to the requester', async () => {
