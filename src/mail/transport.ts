@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -60,13 +60,19 @@ async function compose(row: OutboxRow, supportAddress: string, fromName: string)
   return { envelope: node.getEnvelope(), message: await node.build() };
 }
 
+/** The end-of-data line as nodemailer's DataStream writes it, after a message ending in LF, CR or neither. */
+const TERMINATORS = ['.\r\n', '\n.\r\n', '\r\n.\r\n'].map((t) => Buffer.from(t));
+
 /**
  * The message as SMTPConnection reads it. SMTPConnection pipes it only once the server has
  * answered DATA; on that first read it gets the whole message, then the commit point's `take`
- * runs, and only after it is the stream ended (SMTPConnection's DataStream writes the dot when
- * its source ends; from `push(null)` to the socket's write it is process.nextTick steps, no I/O
- * wait). A withdrawn or failed take destroys the stream instead: SMTPConnection then fails the
- * send without ever ending the DataStream, so no dot.
+ * runs, and only after it is the stream ended, which makes the DataStream write the dot. The
+ * COMMIT is written from inside the socket's write of the dot, just before it: two system calls
+ * one after the other. (Written before ending the stream, as it once was, the COMMIT was some
+ * process.nextTick steps ahead of the dot, and between those steps any promise continuation of
+ * the process ran: a match job rendering a fetch's mail could hold the dot back for many
+ * milliseconds, in which a kill -9 lost the mail.) A withdrawn or failed take destroys the stream
+ * instead: SMTPConnection then fails the send without ever ending the DataStream, so no dot.
  */
 class CommitPointStream extends Readable {
   started = false;
@@ -77,6 +83,7 @@ class CommitPointStream extends Readable {
   constructor(
     private readonly message: Buffer,
     private readonly point: CommitPoint,
+    private readonly socket: () => Writable,
   ) {
     super();
   }
@@ -93,7 +100,7 @@ class CommitPointStream extends Readable {
         } else if (this.destroyed) {
           await this.point.abandon().catch(() => undefined);
         } else {
-          const committing = this.point.commit();
+          const committing = this.commitWithTheDot();
           this.push(null);
           // The outcome reaches the caller through its commit point.
           await committing.catch(() => undefined);
@@ -101,6 +108,35 @@ class CommitPointStream extends Readable {
       },
       (err: unknown) => void this.destroy(err instanceof Error ? err : new Error(String(err))),
     );
+  }
+
+  /** Set while the socket waits to write the dot: undoes the arming and rolls the take back. */
+  private armed: (() => void) | null = null;
+
+  /**
+   * Arms the socket so that its write of the dot first writes the COMMIT; settles with the
+   * commit's outcome, or with the rollback's if the send fails before the dot (`failed`).
+   */
+  private commitWithTheDot(): Promise<void> {
+    const socket = this.socket();
+    const write = socket.write;
+    return new Promise<void>((resolve, reject) => {
+      const settle = (outcome: Promise<void>) => {
+        socket.write = write;
+        this.armed = null;
+        outcome.then(resolve, reject);
+      };
+      this.armed = () => settle(this.point.abandon());
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (Buffer.isBuffer(chunk) && TERMINATORS.some((t) => t.equals(chunk))) settle(this.point.commit());
+        return (write as (...args: unknown[]) => boolean).call(socket, chunk, ...rest);
+      }) as typeof socket.write;
+    });
+  }
+
+  /** The send failed: if the dot was not written, nothing is committed. */
+  failed(): void {
+    this.armed?.();
   }
 }
 
@@ -110,6 +146,14 @@ const IDLE_MS = 30_000;
 const MAX_IDLE = 8;
 
 type Options = ReturnType<typeof parseConnectionUrl>;
+
+/**
+ * The connection's socket, where its DataStream writes the message and the dot (read when the dot
+ * is near, so a socket STARTTLS replaced is the one used). Internal to nodemailer (10.6, pinned).
+ */
+function socketOf(conn: SMTPConnection): () => Writable {
+  return () => (conn as unknown as { _socket: Writable })._socket;
+}
 
 /** Waits for an SMTPConnection step: its callback, or an 'error'/'end' event in the meantime. */
 function step<T>(conn: SMTPConnection, start: (done: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
@@ -192,6 +236,7 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
       // Mid-DATA or not, this connection's transaction did not end cleanly: never reuse it.
       // close() unpipes the message before ending the socket, so no dot follows.
       conn.close();
+      stream.failed();
       stream.destroy();
       // The caller learns from its commit point whether it committed: do not answer before it has.
       await stream.decided;
@@ -206,7 +251,7 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
         const { envelope, message } = await compose(row, supportAddress, fromName);
         const reused = take();
         if (reused) {
-          const stream = new CommitPointStream(message, point);
+          const stream = new CommitPointStream(message, point, socketOf(reused));
           try {
             return await attempt(reused, envelope, stream);
           } catch (err) {
@@ -216,7 +261,8 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
             if (stream.started || (code !== undefined && code !== 421)) throw err;
           }
         }
-        return await attempt(await openConnection(options), envelope, new CommitPointStream(message, point));
+        const fresh = await openConnection(options);
+        return await attempt(fresh, envelope, new CommitPointStream(message, point, socketOf(fresh)));
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;
         const text = err instanceof Error ? err.message : String(err);

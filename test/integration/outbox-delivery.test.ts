@@ -194,9 +194,14 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('with COMMIT and the dot both written, no answer read: delivered once and the row sent, so the retry sends nothing', async () => {
-      const id = await newRow('Killed after the dot');
-      await killedAt(id, 'after-dot');
+    // `next-promise-after-commit`: the dot is written by the same call that writes the COMMIT, so
+    // no other work of the process (a job's continuation, however long) runs between the two.
+    it.each<[DeathMoment, string]>([
+      ['after-dot', 'with COMMIT and the dot both written, no answer read'],
+      ['next-promise-after-commit', 'in the first promise continuation after the COMMIT, the dot already written'],
+    ])('killed %s (%s): delivered once and the row sent, so the retry sends nothing', async (moment) => {
+      const id = await newRow(`Killed: ${moment}`);
+      await killedAt(id, moment);
       await eventually(async () => sink.messages.length === 1, 5000, 'the message to be kept');
       await eventually(async () => (await rowOf(id)).status === 'sent', 5000, 'the commit');
       expect(sink.aborted).toHaveLength(0);
@@ -204,7 +209,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('between the COMMIT and the dot, two writes in one tick (the window that is left): the mail is lost, never doubled', async () => {
+    it('between the COMMIT and the dot, two writes one after the other (the window that is left): the mail is lost, never doubled', async () => {
       const id = await newRow('Killed between COMMIT and dot');
       await killedAt(id, 'between-commit-and-dot');
       await dataDropped();

@@ -6,7 +6,8 @@
  *
  * moment: `before-commit` (in DATA, the message sent, the row not yet taken), `row-taken` (the row
  * `sent` in a transaction not yet committed), `between-commit-and-dot` (COMMIT written, the dot
- * not: the window that is left), `after-dot` (both written, neither answer read) or
+ * not: the window that is left), `next-promise-after-commit` (in the first promise continuation
+ * after the COMMIT's write), `after-dot` (both written, neither answer read) or
  * `after-answer` (the server answered 250, its answer not yet recorded).
  */
 import pino from 'pino';
@@ -14,7 +15,7 @@ import { createDb, createPool } from '../../src/db/connection';
 import { deliverOutboxRow } from '../../src/mail/deliver';
 import { createSmtpTransport, type MailTransport } from '../../src/mail/transport';
 
-export type DeathMoment = 'before-commit' | 'row-taken' | 'between-commit-and-dot' | 'after-dot' | 'after-answer';
+export type DeathMoment = 'before-commit' | 'row-taken' | 'between-commit-and-dot' | 'next-promise-after-commit' | 'after-dot' | 'after-answer';
 
 const die = (): never => {
   process.kill(process.pid, 'SIGKILL');
@@ -36,6 +37,8 @@ async function main(databaseUrl: string, smtpUrl: string, id: string, moment: De
         commit() {
           const committing = point.commit();
           if (moment === 'between-commit-and-dot') die();
+          // Whatever promise continuation the process runs next (a match job's, say).
+          if (moment === 'next-promise-after-commit') void Promise.resolve().then(die);
           // The transport writes the dot in process.nextTick steps; an immediate runs after them.
           if (moment === 'after-dot') setImmediate(die);
           return committing;
