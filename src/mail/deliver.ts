@@ -18,8 +18,9 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
  *    still `pending`, holding its lock. A worker that finds the row taken withdraws (drops the
  *    connection without the dot) and skips it. A kill -9 at this step rolls the transaction
  *    back (the connection drops) and drops the DATA: nothing sent, the row still pending.
- * 2. COMMIT and the dot are written one after the other in the same tick, neither waiting for
- *    an answer. A kill -9 after both: PostgreSQL has the COMMIT, the server has the dot.
+ * 2. COMMIT and the dot are written one after the other by one call (the transport's write of
+ *    the dot), neither waiting for an answer. A kill -9 after both: PostgreSQL has the COMMIT,
+ *    the server has the dot.
  * 3. Both answers are awaited.
  *
  * Before, the dot waited for the commit's answer: a kill -9 in that round trip (plus however

@@ -171,8 +171,8 @@ export interface SendClaim {
    */
   readonly state: 'open' | 'committing' | 'committed' | 'abandoned';
   /**
-   * Writes COMMIT to PostgreSQL before it returns, so the caller can end the SMTP data in the
-   * same tick; settles with PostgreSQL's answer. A rejection leaves the outcome unknown when the
+   * Writes COMMIT to PostgreSQL before it returns, so the caller can write the SMTP dot right
+   * after it; settles with PostgreSQL's answer. A rejection leaves the outcome unknown when the
    * connection was lost with the answer.
    */
   commit(): Promise<void>;

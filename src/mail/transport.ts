@@ -8,9 +8,9 @@ import type { OutboxRow } from './outbox';
  * The commit point of a send, in two steps around the end-of-data dot. `take` runs once the
  * server has answered DATA with 354 and has the message's bytes, but not the dot: false (or a
  * rejection) drops the connection without the dot, and an SMTP server must then cancel the
- * transaction (RFC 5321 §3.8). After true, the transport calls `commit` and writes the dot in
- * the same tick, before it reads anything else, so no other work runs between the two writes; it
- * calls `abandon` instead if the connection failed while `take` ran.
+ * transaction (RFC 5321 §3.8). After true, the transport calls `commit` from inside its write of
+ * the dot, just before the dot's bytes go to the socket, so no other work runs between the two
+ * writes; it calls `abandon` instead if the connection failed before the dot.
  */
 export interface CommitPoint {
   take(): Promise<boolean>;
