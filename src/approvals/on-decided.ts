@@ -3,6 +3,7 @@ import { caseReplyAddress } from '../cases/reply-address';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { alertUnverifiedSender, copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
+import { findPendingApprovals } from './repository';
 import { loadCaseContexts, type CaseContext } from './views';
 
 /** Holds an administrator can lift by authorizing the sender. */
@@ -32,9 +33,11 @@ export async function onCaseDecided(tx: Tx, deps: ApprovalDeps, caseId: string, 
  * case an approval request (a new one, mailed to each approver, or the pending one the case joins).
  *
  * Any number of cases at once, each step one statement over all of them: a match job decides a
- * whole fetch in one transaction. Its locks come in one order, each kind sorted: the answers
- * ceiling's addresses (one statement), the security-alert companies, the pending approvals' rows,
- * the approval-mail companies (one statement); two transactions taking them cannot deadlock.
+ * whole fetch in one transaction. Its locks come in one order, each kind sorted: the requesters'
+ * pending approvals (rows, by id, first, as an approval's decision locks its row before the
+ * requester's address), the answers ceiling's addresses (one statement), the security-alert
+ * companies, new approvals (by requester), the approval-mail companies (one statement). Two match
+ * jobs cannot deadlock each other, nor one with a decision.
  * Returns each case's outbox ids, by case id.
  */
 export async function onCasesDecided(tx: Tx, deps: ApprovalDeps, caseIds: string[], ccLists: CcMemberLists = new Map()): Promise<Map<string, string[]>> {
@@ -45,6 +48,8 @@ export async function onCasesDecided(tx: Tx, deps: ApprovalDeps, caseIds: string
 
   const opened = contexts.filter((c) => c.status === 'open');
   const held = contexts.filter((c) => c.status === 'suspended' && c.holdReason !== 'rate_limited');
+  const routed = held.filter(awaitsApproval);
+  const pending = await findPendingApprovals(tx, routed);
   await loadCcMembers(tx, opened.flatMap((c) => (c.infrastructureId ? [c.infrastructureId] : [])), ccLists);
   const answers: AnyMail[] = [
     ...opened.flatMap((c): AnyMail[] => [{ ...threading(deps, c), kind: 'acknowledgement', props: { case: c.view, infrastructure: c.infrastructure } }, ...copiesFromLists(deps, c, ccLists)]),
@@ -58,8 +63,7 @@ export async function onCasesDecided(tx: Tx, deps: ApprovalDeps, caseIds: string
 
   const unverified = held.filter((c) => c.holdReason === 'sender_not_verified').sort((a, b) => (a.companyId ?? '').localeCompare(b.companyId ?? ''));
   for (const c of unverified) add(c.id, await alertUnverifiedSender(tx, deps, c));
-  const routed = held.filter(awaitsApproval);
-  if (routed.length) for (const [caseId, ids] of await requestApprovals(tx, deps, routed)) add(caseId, ids);
+  if (routed.length) for (const [caseId, ids] of await requestApprovals(tx, deps, routed, pending)) add(caseId, ids);
   return outboxIds;
 }
 

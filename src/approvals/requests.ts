@@ -238,11 +238,13 @@ export type RoutedCase = CaseContext & { companyId: string; infrastructureId: st
  * approval on its infrastructure, or the first case of a requester opens a new one, mailed to each
  * approver (a case that joins mails nobody: one round of mail per request). Any number of cases,
  * a statement for each step over all of them. Cases in the order they came in, so the first
- * opens the request. Returns each case's outbox ids, by case id.
+ * opens the request. `pending`: their requesters' pending approvals, locked by the caller
+ * (`findPendingApprovals`) before it took any other lock, as an approval's decision does.
+ * Returns each case's outbox ids, by case id.
  */
-export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: RoutedCase[]): Promise<Map<string, string[]>> {
+export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: RoutedCase[], pending: Map<string, ApprovalRow>): Promise<Map<string, string[]>> {
   const keyOf = (c: RoutedCase) => pendingKey(c.requesterEmail, c.infrastructureId);
-  const approvals = await findPendingApprovals(tx, cases);
+  const approvals = new Map(pending);
   // The first case of each requester without a pending request opens one.
   const firsts: RoutedCase[] = [];
   for (const c of cases) if (!approvals.has(keyOf(c)) && !firsts.some((f) => keyOf(f) === keyOf(c))) firsts.push(c);
@@ -281,19 +283,28 @@ export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: Routed
   return new Map(rounds.map((r, i) => [r.c.id, sent[i] ?? []]));
 }
 
+function compareKeys(a: RoutedCase, b: RoutedCase): number {
+  const ka = pendingKey(a.requesterEmail, a.infrastructureId);
+  const kb = pendingKey(b.requesterEmail, b.infrastructureId);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
 /** New pending approvals, one per case given (the first of its requester), in one insert; by `pendingKey`. */
 async function createApprovals(tx: Tx, deps: ApprovalDeps, firsts: RoutedCase[], approversOf: Approver[][]): Promise<Map<string, ApprovalRow>> {
   if (!firsts.length) return new Map();
   const remind = deps.settings.remindAfterMs < deps.settings.ttlMs;
+  // In key order: two jobs inserting the same new requesters wait for each other's rows in one
+  // order, not in the order each met them.
+  const byKeyOrder = firsts.map((c, i) => ({ c, approvers: approversOf[i]! })).sort((a, b) => compareKeys(a.c, b.c));
   const created = await tx
     .insertInto('approvals')
     .values(
-      firsts.map((c, i) => ({
+      byKeyOrder.map(({ c, approvers }) => ({
         company_id: c.companyId,
         infrastructure_id: c.infrastructureId,
         requester_email: c.requesterEmail,
         status: 'pending' as const,
-        mail_held: approversOf[i]!.length ? null : ('no_approvers' as const),
+        mail_held: approvers.length ? null : ('no_approvers' as const),
         first_case_id: c.id,
         expires_at: sql<Date>`now() + make_interval(secs => ${deps.settings.ttlMs / 1000})`,
         remind_at: remind ? sql<Date>`now() + make_interval(secs => ${deps.settings.remindAfterMs / 1000})` : null,
