@@ -247,7 +247,12 @@ export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: Routed
   const approvals = new Map(pending);
   // The first case of each requester without a pending request opens one.
   const firsts: RoutedCase[] = [];
-  for (const c of cases) if (!approvals.has(keyOf(c)) && !firsts.some((f) => keyOf(f) === keyOf(c))) firsts.push(c);
+  const opening = new Set<string>();
+  for (const c of cases) {
+    if (approvals.has(keyOf(c)) || opening.has(keyOf(c))) continue;
+    opening.add(keyOf(c));
+    firsts.push(c);
+  }
   const approversOf = await findApproversMany(tx, firsts);
   const created = await createApprovals(tx, deps, firsts, approversOf);
   // A concurrent transaction may have opened some of them a moment ago: those cases join it.
