@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
+import { lockKeys } from '../db/locks';
 import type { ApprovalLinks, MailProps, SecurityEvent } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
 import { approvalMailsLastHour, queueMails, written, type AnyMail } from '../mail/outbox';
@@ -153,7 +154,7 @@ export interface SecurityAlert {
  * the transaction, so concurrent alerts count one another (as `approvalMailsLastHour` does).
  */
 async function securityAlertsLastHour(tx: Tx, companyId: string): Promise<number> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`case-intake:security-alert:${companyId}`}, 0))`.execute(tx);
+  await lockKeys(tx, 'security-alert', [companyId]);
   const row = await tx
     .selectFrom('outbox')
     .select((eb) => eb.fn.countAll<string>().as('n'))

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type pg from 'pg';
 import type { DbOrTx, Pool, Tx } from '../db/connection';
+import { lockKeys } from '../db/locks';
 import type { MailKind, MailProps, RenderedMail } from './kinds';
 
 export interface Renderer {
@@ -105,15 +106,13 @@ function outboxValues(ctx: OutboxContext, mail: AnyMail) {
 
 /**
  * Automatic answers written to each address in the last hour, counted under a per-address lock held
- * for the rest of the transaction: concurrent jobs would otherwise all see room under the ceiling
- * and all write. The locks are taken in one statement, in sorted order, so two transactions
- * answering overlapping addresses cannot deadlock; the count is a statement of its own because
- * a statement's snapshot predates the locks it waits for.
+ * for the rest of the transaction (`lockKeys`): concurrent jobs would otherwise all see room under
+ * the ceiling and all write. The count is a statement of its own because a statement's snapshot
+ * predates the locks it waits for.
  */
 async function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string, number>> {
-  const sorted = [...new Set(addresses)].sort();
+  const sorted = await lockKeys(tx, 'answers', addresses);
   if (!sorted.length) return new Map();
-  await sql`select pg_advisory_xact_lock(hashtextextended('case-intake:answers:' || a, 0)) from unnest(${sorted}::text[]) as a`.execute(tx);
   const rows = await tx
     .selectFrom('outbox')
     .select((eb) => ['to_address', eb.fn.countAll<string>().as('n')])
@@ -127,13 +126,12 @@ async function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string,
 
 /**
  * Approval mails written for each company in the last hour: the flood cap counts these. Takes a
- * per-company lock for the rest of the transaction, so concurrent requests count one another; the
- * locks in one statement, in sorted order, as `answersLastHour` does.
+ * per-company lock for the rest of the transaction (`lockKeys`), so concurrent requests count one
+ * another.
  */
 export async function approvalMailsLastHour(tx: Tx, companyIds: string[]): Promise<Map<string, number>> {
-  const sorted = [...new Set(companyIds)].sort();
+  const sorted = await lockKeys(tx, 'approval-mail', companyIds);
   if (!sorted.length) return new Map();
-  await sql`select pg_advisory_xact_lock(hashtextextended('case-intake:approval-mail:' || c, 0)) from unnest(${sorted}::text[]) as c`.execute(tx);
   const rows = await tx
     .selectFrom('outbox')
     .select((eb) => ['company_id', eb.fn.countAll<string>().as('n')])
