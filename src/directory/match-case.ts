@@ -15,6 +15,8 @@ export interface MatchOptions {
   /** A sender over this many new cases in the window is held as `rate_limited`, mailing nobody. */
   senderLimit?: { max: number; windowMs: number };
   afterDecisions?: AfterDecisions;
+  /** Told when deciding the cases together failed and each is tried alone (a deadlock, a bad case). */
+  onTogetherFailed?: (error: unknown, caseCount: number) => void;
 }
 
 export type BatchMatchOutcome = MatchOutcome | { result: 'failed'; error: unknown };
@@ -48,7 +50,12 @@ export async function matchCases(db: Db, caseIds: string[], options: MatchOption
     return { caseId, found: undecided[i]!, decision: finalDecision(undecided[i]!, decide(facts[i]!), flooding) };
   });
   const afterDecisions = options.afterDecisions ?? (async () => new Map<string, string[]>());
-  let decided = rulings.length ? await decideTogether(db, rulings, afterDecisions).catch(() => null) : new Map<string, BatchMatchOutcome>();
+  let decided = rulings.length
+    ? await decideTogether(db, rulings, afterDecisions).catch((error: unknown) => {
+        options.onTogetherFailed?.(error, rulings.length);
+        return null;
+      })
+    : new Map<string, BatchMatchOutcome>();
   if (!decided) {
     // One bad case must not hold back the rest: each is tried again on its own.
     decided = new Map();

@@ -47,6 +47,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       const outcomes = await matchCases(ctx.db, caseIds, {
         senderLimit: ctx.config.senderCaseLimit,
         afterDecisions: (tx, ids) => onCasesDecided(tx, ctx.approvals, ids, ccLists),
+        onTogetherFailed: (err, cases) => ctx.log.warn({ cases, err: err instanceof Error ? err.message : String(err) }, 'deciding a job\'s cases together failed: deciding each alone'),
       });
       const outboxIds: string[] = [];
       let failed: unknown = null;

@@ -94,7 +94,9 @@ describe('matching through the match queue', () => {
     const { results } = await takeInBatch(unqueued, ['a', 'b', 'c'].map((tag) => ({ raw: message(tag), origin: { source: 'pipe' as const } })));
     const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
     const calls: string[][] = [];
+    const told: string[] = [];
     const outcomes = await matchCases(app.ctx.db, caseIds, {
+      onTogetherFailed: (error, count) => told.push(`${count}: ${(error as Error).message}`),
       afterDecisions: async (tx, ids) => {
         calls.push(ids);
         // Written, then rolled back with the whole transaction.
@@ -106,6 +108,7 @@ describe('matching through the match queue', () => {
     expect(outcomes.map((o) => (o.result === 'decided' ? o.status : o.result))).toEqual(['open', 'open', 'open']);
     // Together first, then each alone.
     expect(calls).toEqual([caseIds, ...caseIds.map((id) => [id])]);
+    expect(told).toEqual(['3: mail could not be written']);
     const events = await app.ctx.db.selectFrom('case_events').select(['case_id', 'kind']).where('case_id', 'in', caseIds).where('kind', '=', 'decided').execute();
     expect(events.map((e) => e.case_id).sort()).toEqual([...caseIds].sort());
     // The failed attempt's note was rolled back; each lone attempt's note stayed.
