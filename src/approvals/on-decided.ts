@@ -2,7 +2,8 @@ import type { Tx } from '../db/connection';
 import { caseReplyAddress } from '../cases/reply-address';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { alertUnverifiedSender, copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
+import { copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
+import { alertUnverifiedSender } from './security-alerts';
 import { findPendingApprovals } from './repository';
 import { loadCaseContexts, type CaseContext } from './views';
 

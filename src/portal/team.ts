@@ -23,7 +23,7 @@
 import { sql } from 'kysely';
 import type { ApprovalDeps } from '../approvals/context';
 import { audit } from '../approvals/repository';
-import { queueSecurityAlerts } from '../approvals/requests';
+import { queueSecurityAlerts } from '../approvals/security-alerts';
 import { formatDate } from '../approvals/views';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { CompanyRole, ContactStatus } from '../db/schema';
