@@ -16,6 +16,7 @@ import { Metrics } from './ops/metrics';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
+import { errorMessage } from './errors';
 
 /** Everything a process shares, built once here and passed down; nothing else holds connections. */
 export interface AppContext {
@@ -118,7 +119,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     try {
       await runMaintenance(ctx, graceMs);
     } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'maintenance sweep failed; will retry');
+      log.warn({ err: errorMessage(err) }, 'maintenance sweep failed; will retry');
     }
   };
   let recoveryTimer: NodeJS.Timeout | null = null;

@@ -14,3 +14,8 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
+
+/** What a thrown value says, for a log line or a stored error: its message, whatever was thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

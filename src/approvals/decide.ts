@@ -1,12 +1,11 @@
 import { sql } from 'kysely';
-import { caseReplyAddress } from '../cases/reply-address';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel } from '../db/schema';
 import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
-import { ccCopies } from './requests';
+import { caseReplyTo, ccCopies } from './requests';
 import { loadCaseContext } from './views';
 
 export type Decision = 'authorize' | 'ignore';
@@ -126,7 +125,7 @@ export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: strin
     caseId,
     companyId: c.companyId,
     inReplyTo: c.messageId,
-    replyTo: caseReplyAddress(caseId, deps.settings.linkSecret, deps.outbox.supportAddress),
+    replyTo: caseReplyTo(deps, caseId),
   };
   return written(...(await queueMails(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
 }

@@ -1,8 +1,7 @@
 import type { Tx } from '../db/connection';
-import { caseReplyAddress } from '../cases/reply-address';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
+import { caseReplyTo, copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
 import { alertUnverifiedSender } from './security-alerts';
 import { findPendingApprovals } from './repository';
 import { loadCaseContexts, type CaseContext } from './views';
@@ -70,5 +69,5 @@ export async function onCasesDecided(tx: Tx, deps: ApprovalDeps, caseIds: string
 
 /** Mail to the requester threads with their message, and replies to it come back to the case. */
 function threading(deps: ApprovalDeps, c: CaseContext) {
-  return { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress) };
+  return { caseId: c.id, companyId: c.companyId, inReplyTo: c.messageId, to: c.requesterEmail, replyTo: caseReplyTo(deps, c.id) };
 }

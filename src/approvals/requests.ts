@@ -45,10 +45,15 @@ export async function ccCopies(tx: Tx, deps: ApprovalDeps, c: CaseContext, lists
   return copiesFromLists(deps, c, lists);
 }
 
+/** Where replies to mail about a case go: back to the case (its signed reply address). */
+export function caseReplyTo(deps: ApprovalDeps, caseId: string): string {
+  return caseReplyAddress(caseId, deps.settings.linkSecret, deps.outbox.supportAddress);
+}
+
 export function copiesFromLists(deps: ApprovalDeps, c: CaseContext, lists: CcMemberLists): AnyMail[] {
   const infrastructure = c.infrastructure;
   if (!c.infrastructureId || !infrastructure) return [];
-  const replyTo = caseReplyAddress(c.id, deps.settings.linkSecret, deps.outbox.supportAddress);
+  const replyTo = caseReplyTo(deps, c.id);
   return (lists.get(c.infrastructureId) ?? [])
     .filter((m) => m.email !== c.requesterEmail)
     .map((m) => ({ kind: 'case_copy', props: { case: c.view, infrastructure, recipient: { name: m.name, email: m.email } }, to: m.email, caseId: c.id, companyId: c.companyId, replyTo }));
@@ -194,19 +199,15 @@ export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: Routed
   return new Map(rounds.map((r, i) => [r.c.id, sent[i] ?? []]));
 }
 
-function compareKeys(a: RoutedCase, b: RoutedCase): number {
-  const ka = pendingKey(a.requesterEmail, a.infrastructureId);
-  const kb = pendingKey(b.requesterEmail, b.infrastructureId);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
-}
-
 /** New pending approvals, one per case given (the first of its requester), in one insert; by `pendingKey`. */
 async function createApprovals(tx: Tx, deps: ApprovalDeps, firsts: RoutedCase[], approversOf: Approver[][]): Promise<Map<string, ApprovalRow>> {
   if (!firsts.length) return new Map();
   const remind = deps.settings.remindAfterMs < deps.settings.ttlMs;
   // In key order: two jobs inserting the same new requesters wait for each other's rows in one
   // order, not in the order each met them.
-  const byKeyOrder = firsts.map((c, i) => ({ c, approvers: approversOf[i]! })).sort((a, b) => compareKeys(a.c, b.c));
+  const byKeyOrder = firsts
+    .map((c, i) => ({ c, approvers: approversOf[i]!, key: pendingKey(c.requesterEmail, c.infrastructureId) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const created = await tx
     .insertInto('approvals')
     .values(

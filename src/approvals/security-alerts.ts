@@ -3,11 +3,9 @@
  * it (a permission change in the portal, a case from a contact's address that our receiving server
  * did not vouch for), under an hourly cap of their own.
  */
-import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
-import { lockKeys } from '../db/locks';
 import type { MailProps, SecurityEvent } from '../mail/kinds';
-import { queueMails, written, type AnyMail } from '../mail/outbox';
+import { lockedMailCounts, queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from './repository';
 import { formatDate, type CaseContext } from './views';
@@ -24,20 +22,9 @@ export interface SecurityAlert {
   subjectEmail?: string | null;
 }
 
-/**
- * Security alerts written for a company in the last hour. Takes a per-company lock for the rest of
- * the transaction, so concurrent alerts count one another (as `approvalMailsLastHour` does).
- */
+/** Security alerts written for a company in the last hour, under the company's lock (`lockedMailCounts`). */
 async function securityAlertsLastHour(tx: Tx, companyId: string): Promise<number> {
-  await lockKeys(tx, 'security-alert', [companyId]);
-  const row = await tx
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('company_id', '=', companyId)
-    .where('kind', '=', 'security_alert')
-    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return (await lockedMailCounts(tx, 'security-alert', 'company_id', [companyId], ['security_alert'])).get(companyId) ?? 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import { createDb } from '../db/connection';
 import { migrateToLatest } from '../db/migrate';
 import { parseDirectoryFile } from '../directory/file-format';
 import { importDirectory } from '../directory/import';
-import { DomainError } from '../errors';
+import { DomainError, errorMessage } from '../errors';
 import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
@@ -36,7 +36,7 @@ Configuration comes from the environment (and a .env file); see README.md.`;
 
 function describeConnectionError(err: unknown, config: Config): string | null {
   const code = (err as { code?: string } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || code === '3D000' || /ECONNREFUSED/.test(message)) {
     const target = /6379|redis/i.test(message) ? `Redis (${config.redisUrl})` : `PostgreSQL (${new URL(config.databaseUrl).host})`;
     return `cannot reach ${target}: ${message}. Is it running? See README.md, "Running it".`;
@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.code === 'unavailable' ? EXIT.unavailable : EXIT.dataError;
     }
     if ((err as { code?: string } | null)?.code === '42P01') {
-      console.error(`the database has no case-intake tables yet: run \`case-intake migrate\` first (${err instanceof Error ? err.message : String(err)})`);
+      console.error(`the database has no case-intake tables yet: run \`case-intake migrate\` first (${errorMessage(err)})`);
       return command === 'ingest' ? EXIT.tempFail : EXIT.unavailable;
     }
     const connection = describeConnectionError(err, config);
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(connection);
       return command === 'ingest' ? EXIT.tempFail : EXIT.unavailable;
     }
-    console.error(`case-intake ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`case-intake ${command} failed: ${errorMessage(err)}`);
     return command === 'ingest' ? EXIT.tempFail : EXIT.failure;
   }
 }
@@ -106,7 +106,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
       try {
         json = JSON.parse(await readFile(file, 'utf8'));
       } catch (err) {
-        throw new DomainError('invalid_input', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new DomainError('invalid_input', `cannot read ${file}: ${errorMessage(err)}`);
       }
       const directory = parseDirectoryFile(json);
       const db = createDb(config.databaseUrl, { max: 2 });
@@ -183,7 +183,7 @@ function parseRoles(args: string[]): Set<Role> {
   try {
     parsed = parseArgs({ args, options: { role: { type: 'string', multiple: true } } });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
   const given = (parsed.values.role ?? []).flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
   const unknown = given.filter((r) => !(ROLES as readonly string[]).includes(r));
@@ -199,7 +199,7 @@ async function quarantineCommand(args: string[], config: Config): Promise<number
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { limit: { type: 'string' } } });
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    throw new UsageError(errorMessage(err));
   }
   const { positionals, values } = parsed;
   const [sub, id] = positionals;

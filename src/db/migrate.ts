@@ -1,5 +1,6 @@
 import { Migrator, type MigrationResult } from 'kysely';
 import { migrations } from '../../migrations';
+import { errorMessage } from '../errors';
 import type { Db } from './connection';
 
 export class MigrationError extends Error {
@@ -15,7 +16,7 @@ export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}`);
   }
   return results ?? [];

@@ -1,5 +1,6 @@
 import { SMTPServer } from 'smtp-server';
 import { takeIn, type IntakeDeps } from './ingest';
+import { errorMessage } from '../errors';
 
 export interface CapturedMail {
   to: string[];
@@ -44,7 +45,7 @@ export function startDevSmtp(deps: IntakeDeps, opts: { host: string; port: numbe
         takeIn(deps, raw, { source: 'smtp' }).then(
           () => callback(),
           // A temporary failure: the sending MTA keeps the message and retries.
-          (err: unknown) => callback(Object.assign(new Error(`451 try again later: ${err instanceof Error ? err.message : String(err)}`), { responseCode: 451 })),
+          (err: unknown) => callback(Object.assign(new Error(`451 try again later: ${errorMessage(err)}`), { responseCode: 451 })),
         );
       });
     },

@@ -15,10 +15,7 @@ import { parseMessage, UnreadableMessageError, type ParsedMessage } from './pars
 import { tokenFromReplyAddress } from '../approvals/tokens';
 import { claimForCase, keep, quarantine } from './raw-store';
 import type { IntakeDeps, IntakeResult } from './ingest';
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+import { errorMessage } from '../errors';
 
 /**
  * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:
@@ -92,7 +89,7 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
     if (err instanceof AlreadyProcessed) return { outcome: 'duplicate' };
     if (!isDataError(err)) throw err;
     // The database refuses this message's content: retrying cannot help, so keep it raw.
-    return quarantineWith(deps, rawId, `the database refused the message: ${errorText(err)}`);
+    return quarantineWith(deps, rawId, `the database refused the message: ${errorMessage(err)}`);
   }
 
   if (thread) {
@@ -110,7 +107,7 @@ export async function settled(deps: IntakeDeps, rawId: string, work: () => Promi
   try {
     return await work();
   } catch (err) {
-    deps.log.error({ rawId, err: errorText(err) }, 'message stored but not processed; the recovery sweep will retry');
+    deps.log.error({ rawId, err: errorMessage(err) }, 'message stored but not processed; the recovery sweep will retry');
     return { outcome: 'stored', rawId };
   }
 }
@@ -152,7 +149,7 @@ export async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name
   try {
     await deps.jobs.enqueueMany(name, data);
   } catch (err) {
-    deps.log.warn({ ...logContext, queue: name, err: errorText(err) }, 'could not queue yet; the recovery sweep will');
+    deps.log.warn({ ...logContext, queue: name, err: errorMessage(err) }, 'could not queue yet; the recovery sweep will');
   }
 }
 

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { IncomingMessage } from '../cases/repository';
 import { headerValue } from './headers';
+import { errorMessage } from '../errors';
 
 /** What the parser makes of a raw message: what a case needs, plus what threading reads. */
 export interface ParsedMessage extends IncomingMessage {
@@ -88,7 +89,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   try {
     mail = await parseMime(raw);
   } catch (err) {
-    throw new UnreadableMessageError(`the MIME parser failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UnreadableMessageError(`the MIME parser failed: ${errorMessage(err)}`);
   }
   // Several From addresses (RFC 5322 allows it) name their author in Sender; without one, the first.
   const authors = addresses(mail.from);

@@ -5,6 +5,7 @@ import { headerValue } from './headers';
 import { processRaw } from './filing';
 import type { IntakeDeps, IntakeResult } from './ingest';
 import { quarantine } from './raw-store';
+import { errorMessage } from '../errors';
 
 /**
  * The quarantine: raw messages that could not become a case (the parser failed, no From address,
@@ -89,7 +90,7 @@ export async function retryQuarantined(deps: IntakeDeps, id: string): Promise<In
   try {
     return await processRaw(deps, id, row.raw, row.received_at, row.size);
   } catch (err) {
-    const error = `retry failed: ${err instanceof Error ? err.message : String(err)}`;
+    const error = `retry failed: ${errorMessage(err)}`;
     try {
       await quarantine(deps.db, id, error);
     } catch {

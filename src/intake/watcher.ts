@@ -5,6 +5,7 @@ import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './chec
 import { takeInBatch, takeInStream, type BatchItem, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
 import { HEARTBEAT_MS, publishWatcherStatus } from './watcher-status';
+import { errorMessage } from '../errors';
 
 /** `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox. */
 export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped' | 'unwatched';
@@ -135,7 +136,7 @@ export class MailboxWatcher {
       } catch (err) {
         if (this.stopped) break;
         this.setState('disconnected');
-        this.s.lastError = err instanceof Error ? err.message : String(err);
+        this.s.lastError = errorMessage(err);
         this.s.reconnects++;
         const wait = this.backoff.next();
         log.warn({ err: this.s.lastError, retryInMs: wait }, 'mailbox connection lost');
@@ -215,7 +216,7 @@ export class MailboxWatcher {
     })()
       .catch((err: unknown) => {
         // A failed sync drops the connection; the reconnect starts again from the checkpoint.
-        this.s.lastError = err instanceof Error ? err.message : String(err);
+        this.s.lastError = errorMessage(err);
         this.client?.close();
       })
       .finally(() => {

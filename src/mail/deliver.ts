@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Pool } from '../db/connection';
 import { loadOutboxRows, markSent, recordFailure, recordResponses, takeForSending, type OutboxRow, type SendClaim } from './outbox';
 import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
+import { errorMessage } from '../errors';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
 export const MAX_SEND_ATTEMPTS = 10;
@@ -90,7 +91,7 @@ export async function deliverOutboxRows(deps: DeliveryDeps, ids: string[]): Prom
       retry ??= { error };
     }
   }
-  await recordResponses(deps.db, answers).catch((err: unknown) => deps.log.warn({ count: answers.length, err: err instanceof Error ? err.message : String(err) }, 'smtp responses not recorded'));
+  await recordResponses(deps.db, answers).catch((err: unknown) => deps.log.warn({ count: answers.length, err: errorMessage(err) }, 'smtp responses not recorded'));
   if (retry) throw retry.error;
   return outcomes;
 }
@@ -114,7 +115,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   try {
     outcome = await deps.transport.send(row, point);
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorMessage(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
     const from = rowState();
     try {
@@ -132,7 +133,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
     try {
       await markSent(deps.db, id);
     } catch (err) {
-      deps.log.error({ ...line, err: err instanceof Error ? err.message : String(err) }, 'mail sent, but its row could not be marked sent: it will be sent again');
+      deps.log.error({ ...line, err: errorMessage(err) }, 'mail sent, but its row could not be marked sent: it will be sent again');
       throw err;
     }
   }

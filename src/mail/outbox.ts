@@ -104,43 +104,35 @@ function outboxValues(ctx: OutboxContext, mail: AnyMail) {
   };
 }
 
-/**
- * Automatic answers written to each address in the last hour, counted under a per-address lock held
- * for the rest of the transaction (`lockKeys`): concurrent jobs would otherwise all see room under
- * the ceiling and all write. The count is a statement of its own because a statement's snapshot
- * predates the locks it waits for.
- */
-async function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string, number>> {
-  const sorted = await lockKeys(tx, 'answers', addresses);
-  if (!sorted.length) return new Map();
-  const rows = await tx
-    .selectFrom('outbox')
-    .select((eb) => ['to_address', eb.fn.countAll<string>().as('n')])
-    .where('to_address', 'in', sorted)
-    .where('kind', 'in', [...ANSWERS])
-    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .groupBy('to_address')
-    .execute();
-  return new Map(rows.map((r) => [r.to_address, Number(r.n)]));
+/** Automatic answers written to each address in the last hour, each counted under the address's lock. */
+function answersLastHour(tx: Tx, addresses: string[]): Promise<Map<string, number>> {
+  return lockedMailCounts(tx, 'answers', 'to_address', addresses, [...ANSWERS]);
+}
+
+/** Approval mails written for each company in the last hour (the flood cap counts these), under the company's lock. */
+export function approvalMailsLastHour(tx: Tx, companyIds: string[]): Promise<Map<string, number>> {
+  return lockedMailCounts(tx, 'approval-mail', 'company_id', companyIds, ['approval_request', 'approval_reminder']);
 }
 
 /**
- * Approval mails written for each company in the last hour: the flood cap counts these. Takes a
- * per-company lock for the rest of the transaction (`lockKeys`), so concurrent requests count one
- * another.
+ * Mail of these kinds written in the last hour, by the value of `column` (an address, a company)
+ * for each key, counted under the advisory lock `case-intake:<scope>:<key>` held for the rest of
+ * the transaction (`lockKeys`): concurrent writers would otherwise all see room under a cap and
+ * all write. The count is a statement of its own because a statement's snapshot predates the
+ * locks it waits for. Keys with no such mail are absent.
  */
-export async function approvalMailsLastHour(tx: Tx, companyIds: string[]): Promise<Map<string, number>> {
-  const sorted = await lockKeys(tx, 'approval-mail', companyIds);
+export async function lockedMailCounts(tx: Tx, scope: string, column: 'to_address' | 'company_id', keys: string[], kinds: MailKind[]): Promise<Map<string, number>> {
+  const sorted = await lockKeys(tx, scope, keys);
   if (!sorted.length) return new Map();
   const rows = await tx
     .selectFrom('outbox')
-    .select((eb) => ['company_id', eb.fn.countAll<string>().as('n')])
-    .where('company_id', 'in', sorted)
-    .where('kind', 'in', ['approval_request', 'approval_reminder'])
+    .select((eb) => [eb.ref(column).as('key'), eb.fn.countAll<string>().as('n')])
+    .where(column, 'in', sorted)
+    .where('kind', 'in', kinds)
     .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
-    .groupBy('company_id')
+    .groupBy(column)
     .execute();
-  return new Map(rows.map((r) => [String(r.company_id), Number(r.n)]));
+  return new Map(rows.map((r) => [String(r.key), Number(r.n)]));
 }
 
 function selectOutbox(db: DbOrTx) {

@@ -3,6 +3,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { OutboxRow } from './outbox';
+import { errorMessage } from '../errors';
 
 /**
  * The commit point of a send, in two steps around the end-of-data dot. `take` runs once the
@@ -265,7 +266,7 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
         return await attempt(fresh, envelope, new CommitPointStream(message, point, socketOf(fresh)));
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;
-        const text = err instanceof Error ? err.message : String(err);
+        const text = errorMessage(err);
         throw new SendError(text, code !== undefined && code >= 500 && code < 600);
       }
     },

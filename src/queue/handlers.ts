@@ -17,6 +17,7 @@ import { pruneSignInLinks } from '../portal/links';
 import { pruneAttempts } from '../security/rate-limit';
 import { pruneStaffSessions } from '../staff/sessions';
 import type { JobHandlers } from './jobs';
+import { errorMessage } from '../errors';
 
 /** Queues delivery of outbox rows written by a committed transaction, in send batches. */
 export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
@@ -33,7 +34,7 @@ async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatc
     const jobs = await batches();
     await (revive ? ctx.jobs.requeueMany('send', jobs) : ctx.jobs.enqueueMany('send', jobs));
   } catch (err) {
-    ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not queue mail yet');
+    ctx.log.warn({ err: errorMessage(err) }, 'could not queue mail yet');
   }
 }
 
@@ -47,7 +48,7 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       const outcomes = await matchCases(ctx.db, caseIds, {
         senderLimit: ctx.config.senderCaseLimit,
         afterDecisions: (tx, ids) => onCasesDecided(tx, ctx.approvals, ids, ccLists),
-        onTogetherFailed: (err, cases) => ctx.log.warn({ cases, err: err instanceof Error ? err.message : String(err) }, 'deciding a job\'s cases together failed: deciding each alone'),
+        onTogetherFailed: (err, cases) => ctx.log.warn({ cases, err: errorMessage(err) }, 'deciding a job\'s cases together failed: deciding each alone'),
       });
       const outboxIds: string[] = [];
       let failed: unknown = null;

@@ -4,6 +4,7 @@ import { intakeAlert, overviewData, type QueueCountsView } from '../../dashboard
 import { DASHBOARD_HEADERS, type PageData } from '../../pages';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
+import { errorMessage } from '../../../errors';
 
 /** How often an open overview gets new numbers; tests shorten it. */
 const DEFAULT_REFRESH_MS = 5000;
@@ -50,7 +51,7 @@ export function registerOverviewRoutes(app: FastifyInstance, deps: WebDeps, auth
         const html = deps.pages.fragment('dashboard/overview-live', await liveData());
         res.write(`event: overview\n${html.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`);
       } catch (err) {
-        request.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'overview refresh failed');
+        request.log.warn({ err: errorMessage(err) }, 'overview refresh failed');
         res.write(': refresh failed, retrying\n\n');
       }
       if (streams.has(end)) timer = setTimeout(() => void tick(), refreshMs);
