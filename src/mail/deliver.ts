@@ -12,27 +12,29 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
 /**
  * How each outbox row goes through SMTP (a send job runs this for each row of its batch): sent
  * once even when the process is killed or two workers run the same job. The decision is a
- * database commit placed inside the SMTP DATA phase, after the message's bytes and before the
- * end-of-data dot (an SMTP server discards a message whose connection drops before the dot):
+ * database commit placed inside the SMTP DATA phase, just before the message and its end-of-data
+ * dot (an SMTP server discards a message whose connection drops before the dot):
  *
- * 1. take: one round trip begins a transaction and turns the row `pending` → `sent` if it is
- *    still `pending`, holding its lock. A worker that finds the row taken withdraws (drops the
- *    connection without the dot) and skips it. A kill -9 at this step rolls the transaction
- *    back (the connection drops) and drops the DATA: nothing sent, the row still pending.
- * 2. COMMIT and the dot are written one after the other by one call (the transport's write of
- *    the dot), neither waiting for an answer. A kill -9 after both: PostgreSQL has the COMMIT,
- *    the server has the dot.
+ * 1. take: a transaction turns the row `pending` → `sent` if it is still `pending`, holding its
+ *    lock. The first row of a batch takes one round trip for it; each next row is taken in the
+ *    same write as the previous row's COMMIT. A row found no longer pending is skipped, no SMTP
+ *    at all (another worker sent it, or holds it: the take waits for that worker's commit). A
+ *    kill -9 from here to step 2 rolls the transaction back (the connection drops) and drops the
+ *    DATA: nothing sent, the row still pending.
+ * 2. the envelope, and DATA; at the server's 354, COMMIT is written, and then the message with
+ *    its dot in one write, neither waiting for an answer (the transport's commit point). A kill
+ *    -9 after both: PostgreSQL has the COMMIT, the server has the dot.
  * 3. Both answers are awaited.
  *
- * Before, the dot waited for the commit's answer: a kill -9 in that round trip (plus however
- * long a busy process took to read it) left the row `sent` and the mail never delivered, one to
- * six mails in each chaos run. What is left of that window is the time between two writes.
+ * What is left of a window is the time between two writes: a kill -9 there loses the mail (the
+ * row says `sent`), never doubles it. Before, the dot waited for the commit's answer, and a kill
+ * in that round trip lost one to six mails in each chaos run.
  *
- * Failures before the commit are recorded and thrown (the queue retries with backoff); a 5xx
- * answer or the last attempt marks the row `failed`. A refusal at the end of data, or a
- * connection lost while waiting for the answer, undoes the commit (`sent` → `pending`, or
- * `failed`). A commit that failed (PostgreSQL restarting) while the server took the message is
- * made good by a second update, so the retry does not send it again.
+ * Failures before the commit roll the take back, are recorded and thrown (the queue retries with
+ * backoff); a 5xx answer or the last attempt marks the row `failed`. A refusal at the end of
+ * data, or a connection lost while waiting for the answer, undoes the commit (`sent` →
+ * `pending`, or `failed`). A commit that failed (PostgreSQL restarting) while the server took
+ * the message is made good by a second update, so the retry does not send it again.
  *
  * Still possible: a connection lost after the dot but before the server's answer is retried, so
  * a server that had taken the message gets it twice (nothing on the client side can tell); a
@@ -63,49 +65,63 @@ export async function deliverOutboxRow(deps: DeliveryDeps, id: string): Promise<
 
 /**
  * The send job's work: a batch of rows, one SMTP transaction each, one after another (the
- * transport reuses its connection). The rows are loaded in one statement and the servers'
- * answers recorded in one. A row that fails does not stop the others; if any failure is worth
- * retrying, the first is thrown once all have had their turn, and the retry finds the rows that
- * went out no longer pending. Outcomes in the order given.
+ * transport reuses its connection, and each row is taken with the previous one's COMMIT). The
+ * rows are loaded in one statement and the servers' answers recorded in one. A row that fails
+ * does not stop the others; if any failure is worth retrying, the first is thrown once all have
+ * had their turn, and the retry finds the rows that went out no longer pending. Outcomes in the
+ * order given.
  */
 export async function deliverOutboxRows(deps: DeliveryDeps, ids: string[]): Promise<DeliveryOutcome[]> {
   const rows = await loadOutboxRows(deps.db, ids);
   const outcomes: DeliveryOutcome[] = [];
   const answers: Array<{ id: string; response: string }> = [];
   let retry: { error: unknown } | null = null;
+  const toSend = ids.filter((id) => rows.get(id)?.status === 'pending');
+  const chain: Chain = {};
   for (const id of ids) {
+    const row = rows.get(id);
     if (deps.stopping?.aborted) {
       retry ??= { error: new Error('the process is stopping: the rest of the batch is left to the retry') };
       break;
     }
-    const row = rows.get(id);
-    if (!row) {
-      outcomes.push({ result: 'skipped', reason: 'missing' });
+    if (!row || row.status !== 'pending') {
+      outcomes.push({ result: 'skipped', reason: row ? row.status : 'missing' });
       continue;
     }
+    const next = toSend[toSend.indexOf(id) + 1];
     try {
-      const outcome = await deliverRow(deps, row);
+      const outcome = await deliverRow(deps, row, chain, () => (deps.stopping?.aborted ? undefined : next));
       outcomes.push(outcome);
       if (outcome.result === 'sent') answers.push({ id, response: outcome.response });
     } catch (error) {
       retry ??= { error };
     }
   }
+  // A row taken with the last commit that the batch did not get to (the process is stopping).
+  await chain.taken?.then((claim) => claim?.abandon()).catch(() => undefined);
   await recordResponses(deps.db, answers).catch((err: unknown) => deps.log.warn({ count: answers.length, err: errorMessage(err) }, 'smtp responses not recorded'));
   if (retry) throw retry.error;
   return outcomes;
 }
 
-async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryOutcome> {
-  if (row.status !== 'pending') return { result: 'skipped', reason: row.status };
+/**
+ * The claim on the batch's next row, set when a row's commit took it (whatever becomes of that
+ * row's send afterwards), and used by the next row.
+ */
+interface Chain {
+  taken?: Promise<SendClaim | null | undefined>;
+}
+
+/**
+ * One row through the commit point, on the claim the previous row's commit took for it if any
+ * (`chain`); `next` names the row to take with this one's commit.
+ */
+async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next: () => string | undefined): Promise<DeliveryOutcome> {
   const id = row.id;
   const line = { outboxId: id, kind: row.kind, case: row.case_reference };
+  const taken = chain.taken;
+  chain.taken = undefined;
   let claim: SendClaim | null = null;
-  const point: CommitPoint = {
-    take: async () => (claim = await takeForSending(deps.commitPool, id)) !== null,
-    commit: () => claim!.commit(),
-    abandon: () => claim!.abandon(),
-  };
   // What the row says now, as far as this worker knows (see SendClaim.state).
   const rowState = (): 'pending' | 'sent' | 'either' => {
     const state = claim?.state;
@@ -113,8 +129,25 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
   };
   let outcome: SendOutcome;
   try {
+    const held = await taken;
+    claim = held === undefined ? await takeForSending(deps.commitPool, id) : held;
+    if (!claim) {
+      deps.log.info(line, 'mail left to the worker that took it');
+      return { result: 'skipped', reason: 'no longer pending' };
+    }
+    const point: CommitPoint = {
+      commit: () => {
+        const after = next();
+        const committing = claim!.commit(after);
+        if (after !== undefined) chain.taken = claim!.successor;
+        return committing;
+      },
+    };
     outcome = await deps.transport.send(row, point);
   } catch (err) {
+    // The commit was never written: the take is rolled back (a failed rollback ends the
+    // connection, which does the same).
+    if (claim?.state === 'open') await claim.abandon().catch(() => undefined);
     const error = errorMessage(err);
     const final = (err instanceof SendError && err.permanent) || row.attempts + 1 >= MAX_SEND_ATTEMPTS;
     const from = rowState();
@@ -128,7 +161,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
     if (final) return { result: 'failed', error };
     throw err;
   }
-  if (outcome.result === 'delivered' && rowState() !== 'sent') {
+  if (rowState() !== 'sent') {
     // The server took the mail, but the commit failed or its answer was lost.
     try {
       await markSent(deps.db, id);
@@ -136,10 +169,6 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow): Promise<DeliveryO
       deps.log.error({ ...line, err: errorMessage(err) }, 'mail sent, but its row could not be marked sent: it will be sent again');
       throw err;
     }
-  }
-  if (outcome.result === 'withdrawn') {
-    deps.log.info(line, 'mail left to the worker that took it');
-    return { result: 'skipped', reason: 'no longer pending' };
   }
   // The row is `sent` already; the server's answer is recorded with the batch's, for the record only.
   deps.log.info(line, 'mail sent');

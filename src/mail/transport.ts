@@ -6,21 +6,19 @@ import type { OutboxRow } from './outbox';
 import { errorMessage } from '../errors';
 
 /**
- * The commit point of a send, in two steps around the end-of-data dot. `take` runs once the
- * server has answered DATA with 354 and has the message's bytes, but not the dot: false (or a
- * rejection) drops the connection without the dot, and an SMTP server must then cancel the
- * transaction (RFC 5321 §3.8). After true, the transport calls `commit` from inside its write of
- * the dot, just before the dot's bytes go to the socket, so no other work runs between the two
- * writes; it calls `abandon` instead if the connection failed before the dot.
+ * The commit point of a send: the row is taken (in a transaction not yet committed) before the
+ * transport starts. Once the server has answered DATA with 354, the transport calls `commit`
+ * from inside its write of the message and its end-of-data dot, just before those bytes go to the
+ * socket, so no other work runs between the COMMIT's write and theirs. A send that fails before
+ * then never calls it: the caller rolls the take back, and the server, whose connection drops
+ * without the dot, must cancel the transaction (RFC 5321 §3.8).
  */
 export interface CommitPoint {
-  take(): Promise<boolean>;
   /** Starts the commit, its bytes already written when it returns; settles with its outcome. */
   commit(): Promise<void>;
-  abandon(): Promise<void>;
 }
 
-export type SendOutcome = { result: 'delivered'; response: string } | { result: 'withdrawn' };
+export type SendOutcome = { result: 'delivered'; response: string };
 
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {
@@ -65,20 +63,18 @@ async function compose(row: OutboxRow, supportAddress: string, fromName: string)
 const TERMINATORS = ['.\r\n', '\n.\r\n', '\r\n.\r\n'].map((t) => Buffer.from(t));
 
 /**
- * The message as SMTPConnection reads it. SMTPConnection pipes it only once the server has
- * answered DATA; on that first read it gets the whole message, then the commit point's `take`
- * runs, and only after it is the stream ended, which makes the DataStream write the dot. The
- * COMMIT is written from inside the socket's write of the dot, just before it: two system calls
- * one after the other. (Written before ending the stream, as it once was, the COMMIT was some
- * process.nextTick steps ahead of the dot, and between those steps any promise continuation of
- * the process ran: a match job rendering a fetch's mail could hold the dot back for many
- * milliseconds, in which a kill -9 lost the mail.) A withdrawn or failed take destroys the stream
- * instead: SMTPConnection then fails the send without ever ending the DataStream, so no dot.
+ * The message as SMTPConnection reads it: only once the server has answered DATA with 354, and
+ * all at once. While it goes through the DataStream (which escapes dots) to the socket, the
+ * socket's writes are held back until the DataStream writes the dot; then the COMMIT is written,
+ * and the message with its dot in one write after it: two system calls one after the other. (With
+ * the message written first and the COMMIT later, a kill -9 between them left the server with a
+ * message and no dot, which it drops: safe, but a write more a mail. With the COMMIT written some
+ * process.nextTick steps ahead of the dot, as it once was, any promise continuation of the
+ * process could run in between, and a kill -9 there lost the mail.)
  */
 class CommitPointStream extends Readable {
   started = false;
-  withdrawn = false;
-  /** Settles once the commit point has (at once if the message was never read). Never rejects. */
+  /** Settles once the commit has (at once if it was never written). Never rejects. */
   decided: Promise<void> = Promise.resolve();
 
   constructor(
@@ -92,52 +88,57 @@ class CommitPointStream extends Readable {
   override _read(): void {
     if (this.started) return;
     this.started = true;
+    this.decided = this.commitWithTheDot().catch(() => undefined);
     this.push(this.message);
-    this.decided = this.point.take().then(
-      async (go) => {
-        if (!go) {
-          this.withdrawn = true;
-          this.destroy(new Error('withdrawn at the commit point'));
-        } else if (this.destroyed) {
-          await this.point.abandon().catch(() => undefined);
-        } else {
-          const committing = this.commitWithTheDot();
-          this.push(null);
-          // The outcome reaches the caller through its commit point.
-          await committing.catch(() => undefined);
-        }
-      },
-      (err: unknown) => void this.destroy(err instanceof Error ? err : new Error(String(err))),
-    );
+    this.push(null);
   }
 
-  /** Set while the socket waits to write the dot: undoes the arming and rolls the take back. */
-  private armed: (() => void) | null = null;
+  /** Set while the socket holds the message back: restores the socket's own write. */
+  private disarm: ((uncommitted?: boolean) => void) | null = null;
 
   /**
-   * Arms the socket so that its write of the dot first writes the COMMIT; settles with the
-   * commit's outcome, or with the rollback's if the send fails before the dot (`failed`).
+   * Arms the socket so that what the DataStream writes is held until its dot, and the dot's write
+   * first writes the COMMIT; settles with the commit's outcome, or at once if the send fails first.
    */
   private commitWithTheDot(): Promise<void> {
     const socket = this.socket();
     const write = socket.write;
+    const held: Buffer[] = [];
     return new Promise<void>((resolve, reject) => {
-      const settle = (outcome: Promise<void>) => {
+      this.disarm = (uncommitted) => {
         socket.write = write;
-        this.armed = null;
-        outcome.then(resolve, reject);
+        this.disarm = null;
+        if (uncommitted) resolve();
       };
-      this.armed = () => settle(this.point.abandon());
       socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-        if (Buffer.isBuffer(chunk) && TERMINATORS.some((t) => t.equals(chunk))) settle(this.point.commit());
-        return (write as (...args: unknown[]) => boolean).call(socket, chunk, ...rest);
+        if (!Buffer.isBuffer(chunk)) return (write as (...args: unknown[]) => boolean).call(socket, chunk, ...rest);
+        held.push(chunk);
+        const done = rest.find((arg): arg is () => void => typeof arg === 'function');
+        if (!TERMINATORS.some((t) => t.equals(chunk))) {
+          // Taken: the DataStream may go on (outbound mail is a few kilobytes, held in memory anyway).
+          if (done) process.nextTick(done);
+          return true;
+        }
+        this.disarm?.();
+        let committing: Promise<void>;
+        try {
+          committing = this.point.commit();
+        } catch (err) {
+          // Nothing committed: the message and its dot are never written, and the send fails.
+          const error = err instanceof Error ? err : new Error(String(err));
+          reject(error);
+          socket.destroy(error);
+          return false;
+        }
+        committing.then(resolve, reject);
+        return (write as (...args: unknown[]) => boolean).call(socket, Buffer.concat(held), ...rest);
       }) as typeof socket.write;
     });
   }
 
-  /** The send failed: if the dot was not written, nothing is committed. */
+  /** The send failed: whatever was held back never reaches the server, and no COMMIT is written. */
   failed(): void {
-    this.armed?.();
+    this.disarm?.(true);
   }
 }
 
@@ -235,13 +236,13 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
       return { result: 'delivered', response: String(info.response ?? 'accepted') };
     } catch (err) {
       // Mid-DATA or not, this connection's transaction did not end cleanly: never reuse it.
-      // close() unpipes the message before ending the socket, so no dot follows.
+      // close() unpipes the message before ending the socket, and failed() drops what the socket
+      // held back: no dot follows.
       conn.close();
       stream.failed();
       stream.destroy();
       // The caller learns from its commit point whether it committed: do not answer before it has.
       await stream.decided;
-      if (stream.withdrawn) return { result: 'withdrawn' };
       throw err;
     }
   };

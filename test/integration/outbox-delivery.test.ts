@@ -3,7 +3,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
-import { deliverOutboxRow } from '../../src/mail/deliver';
+import { createPool } from '../../src/db/connection';
+import { deliverOutboxRow, deliverOutboxRows } from '../../src/mail/deliver';
 import { createSmtpTransport, type CommitPoint, type MailTransport } from '../../src/mail/transport';
 import { ROOT } from '../support/cli';
 import type { DeathMoment } from '../support/deliver-and-die';
@@ -41,14 +42,33 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     return id;
   };
   const rowOf = (id: string) => app.ctx.db.selectFrom('outbox').select(['status', 'attempts', 'last_error', 'smtp_response', 'sent_at']).where('id', '=', id).executeTakeFirstOrThrow();
-  /** The application's transport, with `before` run at the commit point ahead of the real take. */
-  const atCommitPoint = (before: (take: CommitPoint['take']) => Promise<boolean>): MailTransport => ({
-    send: (row, point) => app.ctx.transport.send(row, { take: () => before(() => point.take()), commit: () => point.commit(), abandon: () => point.abandon() }),
+  /**
+   * The application's transport, with `beforeSend` run once the row is taken (before any SMTP)
+   * and `commit` in place of the commit point's (it is handed the real one).
+   */
+  const wrapped = (hooks: { beforeSend?: () => Promise<void>; commit?: (real: CommitPoint['commit']) => Promise<void> }): MailTransport => ({
+    send: async (row, point) => {
+      await hooks.beforeSend?.();
+      return app.ctx.transport.send(row, { commit: () => (hooks.commit ? hooks.commit(() => point.commit()) : point.commit()) });
+    },
     close: () => undefined,
   });
+  /** The backend holding a taken row's transaction, once there is one. */
+  const takingBackend = async (state: 'idle in transaction' | 'active') => {
+    let pid = 0;
+    await eventually(
+      async () => {
+        const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and state = ${state} and query like '%update outbox set status%'`.execute(app.ctx.db);
+        pid = rows[0]?.pid ?? 0;
+        return rows.length === 1;
+      },
+      5000,
+      `a taking backend ${state}`,
+    );
+    return pid;
+  };
   /** The server saw one DATA end without the dot (and so kept nothing of it). */
   const dataDropped = () => eventually(async () => sink.aborted.length === 1, 5000, 'a DATA dropped before the dot');
-  const inDataWithBytes = () => eventually(async () => sink.receiving().some((bytes) => bytes > 0), 5000, 'the message bytes to reach the server');
 
   it('sends a row once with the headers it always had', async () => {
     const id = await newRow('Headers kept', { in_reply_to: 'question@acme.test', references: '<first@acme.test> <question@acme.test>', reply_to: 'reply+abc@support.example.com' });
@@ -71,23 +91,19 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     expect(sink.messages).toHaveLength(1);
   });
 
-  it('two workers delivering the same row at once, both in DATA with the message sent: one commits and sends, the other withdraws without the dot', async () => {
+  it('two workers delivering the same row at once: the second waits for the first to commit, finds the row sent, and never talks to the server', async () => {
     const id = await newRow('Both at once');
-    let arrived = 0;
-    let bothThere!: () => void;
-    const barrier = new Promise<void>((resolve) => (bothThere = resolve));
-    const transport = atCommitPoint(async (take) => {
-      if (++arrived === 2) bothThere();
-      await barrier;
-      return take();
-    });
-    const outcomes = await Promise.all([deliverOutboxRow(deps(transport), id), deliverOutboxRow(deps(transport), id)]);
-    expect(outcomes.map((o) => o.result).sort()).toEqual(['sent', 'skipped']);
-    expect(outcomes).toContainEqual({ result: 'skipped', reason: 'no longer pending' });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The first worker holds the row (taken, not committed) until the second is waiting for it.
+    const first = deliverOutboxRow(deps(wrapped({ beforeSend: () => held })), id);
+    await takingBackend('idle in transaction');
+    const second = deliverOutboxRow(deps(), id);
+    await takingBackend('active');
+    release();
+    expect(await Promise.all([first, second])).toEqual([expect.objectContaining({ result: 'sent' }), { result: 'skipped', reason: 'no longer pending' }]);
     expect(sink.messages).toHaveLength(1);
-    // The loser's DATA had the whole message but no dot: the server dropped it.
-    await dataDropped();
-    expect(sink.aborted[0]!.bytes).toBeGreaterThan(0);
+    expect(sink.aborted).toHaveLength(0);
     expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 0 });
   });
 
@@ -99,28 +115,39 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     expect(new Set(sink.messages.map((m) => m.parsed.subject)).size).toBe(ids.length);
   });
 
-  it('a row another worker sent meanwhile: the server gets the message but no dot, and keeps nothing', async () => {
-    const id = await newRow('Taken meanwhile');
-    const transport = atCommitPoint(async (take) => {
-      await inDataWithBytes();
-      await app.ctx.db.updateTable('outbox').set({ status: 'sent' }).where('id', '=', id).execute();
-      return take();
+  it('a batch takes each next row in the write of the previous row\'s COMMIT: one round trip a mail', async () => {
+    const ids = await Promise.all(['Chain one', 'Chain two', 'Chain three'].map((subject) => newRow(subject)));
+    const pool = createPool(app.database.url, { max: 2 });
+    const statements: string[] = [];
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, ...rest: unknown[]) => {
+        if (typeof text === 'string') statements.push(text.replace(/update outbox set .* where id = (\d+) .*/, (_m, id: string) => `take ${ids.indexOf(id)}`));
+        return query(text, ...rest);
+      };
     });
-    expect(await deliverOutboxRow(deps(transport), id)).toEqual({ result: 'skipped', reason: 'no longer pending' });
-    await dataDropped();
-    expect(sink.aborted[0]!.bytes).toBeGreaterThan(0);
-    expect(sink.messages).toHaveLength(0);
+    try {
+      const outcomes = await deliverOutboxRows({ ...deps(), commitPool: pool }, ids);
+      expect(outcomes.map((o) => o.result)).toEqual(['sent', 'sent', 'sent']);
+    } finally {
+      await pool.end();
+    }
+    expect(statements).toEqual(['begin; take 0', 'commit; begin; take 1', 'commit; begin; take 2', 'commit']);
+    expect(sink.messages.map((m) => m.parsed.subject)).toEqual(['Chain one', 'Chain two', 'Chain three']);
   });
 
   it('a failure at the commit point (before the commit) delivers nothing and leaves the row pending; the next attempt sends it once', async () => {
     const id = await newRow('Commit failed');
-    const transport = atCommitPoint(async () => {
-      await inDataWithBytes();
-      throw new Error('database went away');
+    const transport = wrapped({
+      commit: () => {
+        throw new Error('database went away');
+      },
     });
     await expect(deliverOutboxRow(deps(transport), id)).rejects.toThrow(/database went away/);
     expect(await rowOf(id)).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/database went away/), sent_at: null });
+    // The server was in DATA and got nothing of the message: it drops the transaction.
     await dataDropped();
+    expect(sink.aborted[0]!.bytes).toBe(0);
     expect(sink.messages).toHaveLength(0);
     expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
     expect(sink.messages).toHaveLength(1);
@@ -128,14 +155,13 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
   });
 
   it('a commit lost with its connection (PostgreSQL restarting) while the server takes the mail: the row is marked sent after all, and the retry sends nothing', async () => {
-    /** Takes the row, then ends the server process that holds its open transaction. */
-    const loseTheCommit = atCommitPoint(async (take) => {
-      const go = await take();
-      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and query like '%update outbox set status%'`.execute(app.ctx.db);
-      expect(rows).toHaveLength(1);
-      await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(app.ctx.db);
-      await eventually(async () => (await sql`select 1 from pg_stat_activity where pid = ${rows[0]!.pid}`.execute(app.ctx.db)).rows.length === 0, 5000, 'the backend to end');
-      return go;
+    /** Once the row is taken, ends the server process that holds its open transaction. */
+    const loseTheCommit = wrapped({
+      beforeSend: async () => {
+        const pid = await takingBackend('idle in transaction');
+        await sql`select pg_terminate_backend(${pid})`.execute(app.ctx.db);
+        await eventually(async () => (await sql`select 1 from pg_stat_activity where pid = ${pid}`.execute(app.ctx.db)).rows.length === 0, 5000, 'the backend to end');
+      },
     });
     const id = await newRow('Commit lost, mail taken');
     expect(await deliverOutboxRow(deps(loseTheCommit), id)).toMatchObject({ result: 'sent' });
@@ -163,11 +189,13 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect({ signal, stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
     };
 
-    it('before the commit: nothing delivered, the row still pending, and a later delivery sends it once', async () => {
+    it('in DATA before the commit: nothing delivered (the server got nothing of the message), the row rolled back, and a later delivery sends it once', async () => {
       const id = await newRow('Killed before the commit');
-      await killedAt(id, 'before-commit');
+      await killedAt(id, 'in-data');
       await dataDropped();
+      expect(sink.aborted[0]!.bytes).toBe(0);
       expect(sink.messages).toHaveLength(0);
+      await eventually(async () => (await rowOf(id)).status === 'pending', 5000, 'the taken row to roll back');
       expect(await rowOf(id)).toMatchObject({ status: 'pending', attempts: 0 });
       expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
       expect(sink.messages).toHaveLength(1);
@@ -182,16 +210,27 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('with the row taken but not committed: PostgreSQL rolls back, the server drops the DATA, and a later delivery sends it once', async () => {
+    it('with the row taken, before any SMTP: PostgreSQL rolls back, the server hears nothing, and a later delivery sends it once', async () => {
       const id = await newRow('Killed with the row taken');
       await killedAt(id, 'row-taken');
-      await dataDropped();
       expect(sink.messages).toHaveLength(0);
+      expect(sink.aborted).toHaveLength(0);
       // PostgreSQL ends the dead client's transaction when it notices the connection gone.
       await eventually(async () => (await rowOf(id)).status === 'pending', 5000, 'the taken row to roll back');
       expect(await rowOf(id)).toMatchObject({ status: 'pending', attempts: 0, sent_at: null });
       expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
       expect(sink.messages).toHaveLength(1);
+    });
+
+    it('of a batch, with the second row taken by the first row\'s COMMIT: the first sent once, the second rolled back and sent once later', async () => {
+      const first = await newRow('Batch: sent before the kill');
+      const second = await newRow('Batch: taken, then killed');
+      await killedAt(`${first},${second}`, 'next-row-taken');
+      expect(sink.messages.map((m) => m.parsed.subject)).toEqual(['Batch: sent before the kill']);
+      expect(await rowOf(first)).toMatchObject({ status: 'sent' });
+      await eventually(async () => (await rowOf(second)).status === 'pending', 5000, 'the second row to roll back');
+      expect(await deliverOutboxRows(deps(), [first, second])).toEqual([{ result: 'skipped', reason: 'sent' }, expect.objectContaining({ result: 'sent' })]);
+      expect(sink.messages.map((m) => m.parsed.subject)).toEqual(['Batch: sent before the kill', 'Batch: taken, then killed']);
     });
 
     // `next-promise-after-commit`: the dot is written by the same call that writes the COMMIT, so
@@ -209,10 +248,12 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('between the COMMIT and the dot, two writes one after the other (the window that is left): the mail is lost, never doubled', async () => {
+    it('between the COMMIT and the message with its dot, two writes one after the other (the window that is left): the mail is lost, never doubled', async () => {
       const id = await newRow('Killed between COMMIT and dot');
       await killedAt(id, 'between-commit-and-dot');
       await dataDropped();
+      // The message was held back for the dot's write: the server got none of it.
+      expect(sink.aborted[0]!.bytes).toBe(0);
       expect(sink.messages).toHaveLength(0);
       await eventually(async () => (await rowOf(id)).status === 'sent', 5000, 'the commit');
       expect(await rowOf(id)).toMatchObject({ smtp_response: null });

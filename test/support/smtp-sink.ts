@@ -12,7 +12,7 @@ export interface CapturedMessage {
  * A real SMTP server on a free loopback port that keeps what it receives, for tests of outbound
  * mail. `refuse(code)` makes it answer every message with that SMTP code until `accept()`.
  * A message counts only when its DATA ended with the dot; a connection dropped before it (as a
- * withdrawn send does) is counted in `aborted` instead, as any SMTP server would discard it.
+ * send killed at its commit point does) is counted in `aborted` instead, as any SMTP server would discard it.
  */
 export interface SmtpSink {
   port: number;
