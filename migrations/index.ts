@@ -13,6 +13,7 @@ import * as mailboxWatchers from './2026_11_23_011_mailbox_watchers';
 import * as outboxRecipient from './2026_11_23_012_outbox_recipient';
 import * as outboxSendBatch from './2026_11_28_013_outbox_send_batch';
 import * as attachmentLargeObjects from './2026_11_28_014_attachment_large_objects';
+import * as lz4Compression from './2026_11_29_015_lz4_compression';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_012_outbox_recipient': outboxRecipient,
   '2026_11_28_013_outbox_send_batch': outboxSendBatch,
   '2026_11_28_014_attachment_large_objects': attachmentLargeObjects,
+  '2026_11_29_015_lz4_compression': lz4Compression,
 };

@@ -24,6 +24,11 @@ describe('case-intake migrate', () => {
     const db = createDb(database.url, { max: 1 });
     const tables = await sql<{ n: string }>`select count(*) as n from information_schema.tables where table_schema = 'public' and table_name = 'cases'`.execute(db);
     expect(tables.rows[0]?.n).toBe('1');
+    // The large values are compressed with lz4 (this machine's PostgreSQL has it).
+    const compression = await sql<{ col: string; method: string }>`
+      select attrelid::regclass || '.' || attname as col, attcompression as method from pg_attribute
+      where (attrelid, attname) in (('raw_messages'::regclass, 'raw'), ('attachments'::regclass, 'content')) order by 1`.execute(db);
+    expect(compression.rows).toEqual([{ col: 'attachments.content', method: 'l' }, { col: 'raw_messages.raw', method: 'l' }]);
     await db.destroy();
   });
 });
