@@ -45,8 +45,9 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
 export interface DeliveryDeps {
   db: Db;
   /**
-   * Where the commit point runs: plain pg clients whose commits do not wait for the disk, so
-   * each send holds its row lock for two round trips, not a WAL flush besides.
+   * Where the commit point runs: plain pg clients whose commits do not wait for the disk, so a
+   * send's COMMIT (and the next row's take with it) is not held up by a WAL flush. A send job
+   * holds one of them for its whole batch.
    */
   commitPool: Pool;
   transport: MailTransport;
