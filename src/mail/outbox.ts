@@ -161,32 +161,42 @@ export interface SendClaim {
    */
   readonly state: 'open' | 'committing' | 'committed' | 'abandoned';
   /**
-   * Writes COMMIT to PostgreSQL before it returns, so the caller can write the SMTP dot right
-   * after it; settles with PostgreSQL's answer. A rejection leaves the outcome unknown when the
-   * connection was lost with the answer. With `next`, the same write begins the next row's
-   * transaction and takes it (`successor`): a batch's sends cost one round trip each, not two.
+   * Writes COMMIT to PostgreSQL and calls `thenWrite` at once, before any other work (the
+   * caller's write of the SMTP dot); settles with PostgreSQL's answer. Throws, with nothing
+   * written and `thenWrite` not called, when the connection is already known to be lost. A
+   * rejection leaves the outcome unknown when the connection was lost with the answer. With
+   * `next`, the next row's take follows on the same connection (`successor`): written when the
+   * COMMIT's answer comes, so PostgreSQL's work for it falls outside the commit point.
    */
-  commit(next?: string): Promise<void>;
+  commit(thenWrite: () => void, next?: string): Promise<void>;
   /**
-   * After `commit(next)`: the claim on the next row; null when it was no longer pending,
-   * undefined when it could not be taken with the commit (take it on its own). Never rejects.
+   * After `commit(…, next)`: the claim on the next row; null when it was no longer pending,
+   * undefined when it could not be taken (take it on its own). Never rejects.
    */
   readonly successor: Promise<SendClaim | null | undefined>;
   /** Rolls back: the row stays `pending`. */
   abandon(): Promise<void>;
 }
 
+/** Thrown by `SendClaim.commit` when its connection is gone: nothing was committed, and the dot must not be written. */
+export class CommitConnectionLost extends Error {
+  constructor() {
+    super('the connection to PostgreSQL was lost before the commit: not committed');
+    this.name = 'CommitConnectionLost';
+  }
+}
+
 /**
  * The take of a send's commit point, by hand: a simple-protocol query (so it goes in the same
- * write as the BEGIN, and with a previous row's COMMIT) takes no parameters. Outbox ids are bigints.
+ * write as the BEGIN) takes no parameters. Outbox ids are bigints.
  */
 function takeStatement(id: string): string {
   if (!/^[0-9]{1,19}$/.test(id)) throw new Error(`not an outbox id: ${JSON.stringify(id)}`);
   return `begin; update outbox set status = 'sent', sent_at = now(), last_error = null where id = ${id} and status = 'pending'`;
 }
 
-/** Whether the take (the last statement of a multi-statement result) found the row pending. */
-const tookRow = (results: pg.QueryResult[]): boolean => results[results.length - 1]?.rowCount === 1;
+/** Whether the take (`begin; update`, two results) found the row pending. */
+const tookRow = (results: pg.QueryResult[]): boolean => results[1]?.rowCount === 1;
 
 /**
  * The first half of a send's commit point (see deliver.ts): begins a transaction and marks the
@@ -218,33 +228,68 @@ async function claimOrRelease(client: pg.PoolClient, taken: boolean): Promise<Se
   return null;
 }
 
+/**
+ * Whether pg already knows this client's connection is gone (the server ended it, or a write
+ * failed): a query would then fail without being written. pg's own fields (8.23, pinned).
+ */
+function connectionLost(client: pg.PoolClient): boolean {
+  const state = client as unknown as { _ending?: boolean; _ended?: boolean; _queryable?: boolean; connection?: { stream?: { writable?: boolean } } };
+  return state._ending === true || state._ended === true || state._queryable === false || state.connection?.stream?.writable === false;
+}
+
 function claimOn(client: pg.PoolClient): SendClaim {
-  const discard = discardOnError(client);
+  // The COMMIT's failure and the queued take's can both come: the client goes back once.
+  let released = false;
+  const release = (err?: unknown) => {
+    if (released) return;
+    released = true;
+    client.release(err === undefined ? undefined : err instanceof Error ? err : true);
+  };
+  const discard = (err: unknown): never => {
+    release(err ?? true);
+    throw err;
+  };
   let successor: Promise<SendClaim | null | undefined> = Promise.resolve(undefined);
   const claim: { state: SendClaim['state'] } & SendClaim = {
     state: 'open',
     get successor() {
       return successor;
     },
-    commit: (next) => {
-      // A bad id throws here, with nothing written and the claim still open.
-      const text = next === undefined ? 'commit' : `commit; ${takeStatement(next)}`;
+    commit: (thenWrite, next) => {
+      // Checked before anything is written: a bad id, or a connection already lost, leaves the claim open.
+      const take = next === undefined ? null : takeStatement(next);
+      if (connectionLost(client)) throw new CommitConnectionLost();
       claim.state = 'committing';
-      const answer = (client.query(text) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>).catch(discard);
-      if (next !== undefined) {
-        successor = answer.then(
-          (results) => claimOrRelease(client, tookRow(results as pg.QueryResult[])),
-          () => undefined,
+      const answer = client.query('commit');
+      let failedWrite: { err: unknown } | null = null;
+      try {
+        thenWrite();
+      } catch (err) {
+        failedWrite = { err };
+      }
+      const committed = (answer as unknown as Promise<unknown>).catch(discard);
+      const handedOn = take !== null && !failedWrite;
+      if (handedOn) {
+        // Queued behind the COMMIT: pg writes it when the COMMIT's answer has come.
+        const taken = client.query(take) as unknown as Promise<pg.QueryResult[]>;
+        successor = taken.then(
+          (results) => (released ? undefined : claimOrRelease(client, tookRow(results))),
+          (err: unknown) => void release(err),
         ).catch(() => undefined);
       }
-      return answer.then(() => {
+      const settled = committed.then(() => {
         claim.state = 'committed';
-        if (next === undefined) client.release();
+        if (!handedOn) release();
       });
+      if (failedWrite) {
+        settled.catch(() => undefined);
+        throw failedWrite.err;
+      }
+      return settled;
     },
     abandon: () => {
       claim.state = 'abandoned';
-      return client.query('rollback').then(() => client.release(), discard);
+      return client.query('rollback').then(() => release(), discard);
     },
   };
   return claim;

@@ -8,14 +8,17 @@ import { errorMessage } from '../errors';
 /**
  * The commit point of a send: the row is taken (in a transaction not yet committed) before the
  * transport starts. Once the server has answered DATA with 354, the transport calls `commit`
- * from inside its write of the message and its end-of-data dot, just before those bytes go to the
- * socket, so no other work runs between the COMMIT's write and theirs. A send that fails before
- * then never calls it: the caller rolls the take back, and the server, whose connection drops
- * without the dot, must cancel the transaction (RFC 5321 §3.8).
+ * with the write of the message and its end-of-data dot, to be made right after the COMMIT's, so
+ * no other work runs between the two. A send that fails before then never calls it: the caller
+ * rolls the take back, and the server, whose connection drops without the dot, must cancel the
+ * transaction (RFC 5321 §3.8).
  */
 export interface CommitPoint {
-  /** Starts the commit, its bytes already written when it returns; settles with its outcome. */
-  commit(): Promise<void>;
+  /**
+   * Writes the COMMIT, then calls `writeTheDot` at once; settles with the commit's outcome.
+   * Throws, without calling it, when the COMMIT cannot be written.
+   */
+  commit(writeTheDot: () => void): Promise<void>;
 }
 
 export type SendOutcome = { result: 'delivered'; response: string };
@@ -66,11 +69,11 @@ const TERMINATORS = ['.\r\n', '\n.\r\n', '\r\n.\r\n'].map((t) => Buffer.from(t))
  * The message as SMTPConnection reads it: only once the server has answered DATA with 354, and
  * all at once. While it goes through the DataStream (which escapes dots) to the socket, the
  * socket's writes are held back until the DataStream writes the dot; then the COMMIT is written,
- * and the message with its dot in one write after it: two system calls one after the other. (With
- * the message written first and the COMMIT later, a kill -9 between them left the server with a
- * message and no dot, which it drops: safe, but a write more a mail. With the COMMIT written some
- * process.nextTick steps ahead of the dot, as it once was, any promise continuation of the
- * process could run in between, and a kill -9 there lost the mail.)
+ * and the message with its dot in one write right after it, everything for that write prepared
+ * beforehand. A kill -9 between the two loses the mail (the row says `sent`); the time between
+ * them is what the commit point leaves open, so nothing is allocated or computed there. (With the
+ * COMMIT written some process.nextTick steps ahead of the dot, as it once was, any promise
+ * continuation of the process could run in between.)
  */
 class CommitPointStream extends Readable {
   started = false;
@@ -120,9 +123,11 @@ class CommitPointStream extends Readable {
           return true;
         }
         this.disarm?.();
+        const message = held.length === 1 ? held[0]! : Buffer.concat(held);
+        let written = false;
         let committing: Promise<void>;
         try {
-          committing = this.point.commit();
+          committing = this.point.commit(() => (written = (write as (...args: unknown[]) => boolean).call(socket, message, ...rest)));
         } catch (err) {
           // Nothing committed: the message and its dot are never written, and the send fails.
           const error = err instanceof Error ? err : new Error(String(err));
@@ -131,7 +136,7 @@ class CommitPointStream extends Readable {
           return false;
         }
         committing.then(resolve, reject);
-        return (write as (...args: unknown[]) => boolean).call(socket, Buffer.concat(held), ...rest);
+        return written;
       }) as typeof socket.write;
     });
   }

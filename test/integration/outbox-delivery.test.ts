@@ -46,10 +46,10 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
    * The application's transport, with `beforeSend` run once the row is taken (before any SMTP)
    * and `commit` in place of the commit point's (it is handed the real one).
    */
-  const wrapped = (hooks: { beforeSend?: () => Promise<void>; commit?: (real: CommitPoint['commit']) => Promise<void> }): MailTransport => ({
+  const wrapped = (hooks: { beforeSend?: () => Promise<void>; commit?: (real: CommitPoint['commit'], writeTheDot: () => void) => Promise<void> }): MailTransport => ({
     send: async (row, point) => {
       await hooks.beforeSend?.();
-      return app.ctx.transport.send(row, { commit: () => (hooks.commit ? hooks.commit(() => point.commit()) : point.commit()) });
+      return app.ctx.transport.send(row, { commit: (writeTheDot) => (hooks.commit ? hooks.commit((w) => point.commit(w), writeTheDot) : point.commit(writeTheDot)) });
     },
     close: () => undefined,
   });
@@ -115,10 +115,12 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     expect(new Set(sink.messages.map((m) => m.parsed.subject)).size).toBe(ids.length);
   });
 
-  it('a batch takes each next row in the write of the previous row\'s COMMIT: one round trip a mail', async () => {
+  it('a batch keeps one connection for its commit points: each next row is taken right behind the previous row\'s COMMIT', async () => {
     const ids = await Promise.all(['Chain one', 'Chain two', 'Chain three'].map((subject) => newRow(subject)));
     const pool = createPool(app.database.url, { max: 2 });
     const statements: string[] = [];
+    let checkouts = 0;
+    pool.on('acquire', () => checkouts++);
     pool.on('connect', (client) => {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, ...rest: unknown[]) => {
@@ -132,7 +134,8 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     } finally {
       await pool.end();
     }
-    expect(statements).toEqual(['begin; take 0', 'commit; begin; take 1', 'commit; begin; take 2', 'commit']);
+    expect(statements).toEqual(['begin; take 0', 'commit', 'begin; take 1', 'commit', 'begin; take 2', 'commit']);
+    expect(checkouts).toBe(1);
     expect(sink.messages.map((m) => m.parsed.subject)).toEqual(['Chain one', 'Chain two', 'Chain three']);
   });
 
@@ -154,30 +157,53 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 1, last_error: null });
   });
 
-  it('a commit lost with its connection (PostgreSQL restarting) while the server takes the mail: the row is marked sent after all, and the retry sends nothing', async () => {
+  it('the connection to PostgreSQL lost before the commit (PostgreSQL restarting): no COMMIT and no dot; the row stays pending and the retry sends it once', async () => {
     /** Once the row is taken, ends the server process that holds its open transaction. */
-    const loseTheCommit = wrapped({
+    const loseTheConnection = wrapped({
       beforeSend: async () => {
         const pid = await takingBackend('idle in transaction');
         await sql`select pg_terminate_backend(${pid})`.execute(app.ctx.db);
         await eventually(async () => (await sql`select 1 from pg_stat_activity where pid = ${pid}`.execute(app.ctx.db)).rows.length === 0, 5000, 'the backend to end');
       },
     });
-    const id = await newRow('Commit lost, mail taken');
-    expect(await deliverOutboxRow(deps(loseTheCommit), id)).toMatchObject({ result: 'sent' });
+    const id = await newRow('Connection lost before the commit');
+    await expect(deliverOutboxRow(deps(loseTheConnection), id)).rejects.toThrow(/lost before the commit/);
+    expect(await rowOf(id)).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
+    // The server was in DATA and got nothing of the message.
+    await dataDropped();
+    expect(sink.aborted[0]!.bytes).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
     expect(sink.messages).toHaveLength(1);
-    expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 0 });
-    expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
-    expect(sink.messages).toHaveLength(1);
+  });
 
-    // The same, with the server refusing the mail: the row is pending for the retry.
-    const refused = await newRow('Commit lost, mail refused');
-    sink.refuse(451);
-    await expect(deliverOutboxRow(deps(loseTheCommit), refused)).rejects.toThrow(/451/);
-    expect(await rowOf(refused)).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
-    sink.accept();
-    expect(await deliverOutboxRow(deps(), refused)).toMatchObject({ result: 'sent' });
-    expect(sink.messages).toHaveLength(2);
+  it('a COMMIT that fails while the server takes the mail: the row is marked sent after all, and the retry sends nothing; refused, it is pending for the retry', async () => {
+    // A deferred constraint trigger fails the COMMIT itself, the connection staying up; only on
+    // the commit point's connections (synchronous_commit off), so markSent's update goes through.
+    await sql`create function fail_at_commit() returns trigger language plpgsql as $$ begin if current_setting('synchronous_commit') = 'off' then raise exception 'commit refused by the test'; end if; return null; end $$`.execute(app.ctx.db);
+    await sql`create constraint trigger fail_at_commit after update on outbox deferrable initially deferred for each row when (new.subject like 'Commit fails%' and new.status = 'sent') execute function fail_at_commit()`.execute(app.ctx.db);
+    try {
+      const id = await newRow('Commit fails, mail taken');
+      expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
+      expect(sink.messages).toHaveLength(1);
+      await sql`drop trigger fail_at_commit on outbox`.execute(app.ctx.db);
+      expect(await rowOf(id)).toMatchObject({ status: 'sent', attempts: 0 });
+      expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
+      expect(sink.messages).toHaveLength(1);
+
+      await sql`create constraint trigger fail_at_commit after update on outbox deferrable initially deferred for each row when (new.subject like 'Commit fails%' and new.status = 'sent') execute function fail_at_commit()`.execute(app.ctx.db);
+      const refused = await newRow('Commit fails, mail refused');
+      sink.refuse(451);
+      await expect(deliverOutboxRow(deps(), refused)).rejects.toThrow(/451/);
+      expect(await rowOf(refused)).toMatchObject({ status: 'pending', attempts: 1, sent_at: null });
+      sink.accept();
+      await sql`drop trigger fail_at_commit on outbox`.execute(app.ctx.db);
+      expect(await deliverOutboxRow(deps(), refused)).toMatchObject({ result: 'sent' });
+      expect(sink.messages).toHaveLength(2);
+    } finally {
+      await sql`drop trigger if exists fail_at_commit on outbox`.execute(app.ctx.db);
+      await sql`drop function fail_at_commit()`.execute(app.ctx.db);
+    }
   });
 
   describe('kill -9 of the sending process', () => {
@@ -222,7 +248,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(sink.messages).toHaveLength(1);
     });
 
-    it('of a batch, with the second row taken by the first row\'s COMMIT: the first sent once, the second rolled back and sent once later', async () => {
+    it('of a batch, with the second row taken behind the first row\'s COMMIT: the first sent once, the second rolled back and sent once later', async () => {
       const first = await newRow('Batch: sent before the kill');
       const second = await newRow('Batch: taken, then killed');
       await killedAt(`${first},${second}`, 'next-row-taken');

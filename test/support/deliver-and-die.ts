@@ -33,10 +33,12 @@ async function main(databaseUrl: string, smtpUrl: string, ids: string[], moment:
       if (moment === 'row-taken') die();
       if (moment === 'next-row-taken' && ++sends === 2) die();
       const outcome = await real.send(row, {
-        commit() {
+        commit(writeTheDot) {
           if (moment === 'in-data') die();
-          const committing = point.commit();
-          if (moment === 'between-commit-and-dot') die();
+          const committing = point.commit(() => {
+            if (moment === 'between-commit-and-dot') die();
+            writeTheDot();
+          });
           // Whatever promise continuation the process runs next (a match job's, say).
           if (moment === 'next-promise-after-commit') void Promise.resolve().then(die);
           // The socket is written to synchronously; an immediate runs after the write returned.
