@@ -74,6 +74,8 @@ export interface RunningService {
   address: string | null;
   health(): Promise<HealthReport>;
   stop(): Promise<void>;
+  /** This process's metrics (also served at /metrics by the web role). */
+  metrics: Metrics;
 }
 
 const RECOVERY_INTERVAL_MS = 30_000;
@@ -149,7 +151,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
 
   if (!roles.has('web')) {
     log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-    return { address: null, health, stop: stopper(log, { stopping, recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+    return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids),
@@ -166,7 +168,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-  return { address, health, stop: stopper(log, { stopping, recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+  return { address, health, metrics, stop: stopper(log, { stopping, recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
 }
 
 

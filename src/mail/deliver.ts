@@ -61,6 +61,8 @@ export interface DeliveryDeps {
   commitPool: Pool;
   transport: MailTransport;
   log: Logger;
+  /** Told, after each send's dot, how long its commit point stayed open (seconds from the COMMIT's write to the dot's). */
+  onCommitWindow?: (seconds: number) => void;
   /**
    * Aborted when the process begins to stop: a batch ends after the row in hand (its other rows
    * stay pending for the job's retry), so SIGTERM waits for one mail, not for a whole batch.
@@ -148,7 +150,11 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next
     const point: CommitPoint = {
       commit: (writeTheDot) => {
         const after = next();
-        const committing = claim!.commit(writeTheDot, after);
+        const opened = process.hrtime.bigint();
+        const committing = claim!.commit(() => {
+          writeTheDot();
+          deps.onCommitWindow?.(Number(process.hrtime.bigint() - opened) / 1e9);
+        }, after);
         if (after !== undefined) chain.taken = claim!.successor;
         return committing;
       },

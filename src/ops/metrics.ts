@@ -26,6 +26,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * How long each send's commit point stayed open: from the COMMIT's write to the write of the
+   * message and its dot. A process killed inside it loses that mail (its row says `sent`), so
+   * this is the exposure to crashes; on a busy machine its tail is scheduling, not the writes.
+   */
+  readonly commitPointWindow = new Histogram({
+    name: 'case_intake_commit_point_window_seconds',
+    help: 'From the COMMIT of a send to its end-of-data dot (a crash in between loses that mail)',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+    registers: [this.registry],
+  });
+
   constructor(db: Db, mailboxReconnects: () => number) {
     new Gauge({
       name: 'case_intake_mailbox_reconnects',

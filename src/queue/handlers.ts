@@ -63,7 +63,8 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       if (failed) throw failed;
       return outcomes;
     },
-    send: async ({ outboxIds }) => deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, log: ctx.log, stopping }, outboxIds),
+    send: async ({ outboxIds }) =>
+      deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, log: ctx.log, stopping, onCommitWindow: metrics && ((s) => metrics.commitPointWindow.observe(s)) }, outboxIds),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);

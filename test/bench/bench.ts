@@ -15,6 +15,9 @@
  * automatic mail). Peak RSS is sampled every 100 ms from the service's start to its stop.
  * Steady: messages are APPENDed at BENCH_RATE a second for BENCH_STEADY_SECONDS while the
  * watcher IDLEs; latency per message from the end of its APPEND to its decision.
+ * Commit point: `phases.commitPointWindow` summarises, for the backlog's sends, how long each
+ * one's commit point stayed open (from the COMMIT's write to the dot's), the process's exposure
+ * to a crash losing a mail; it comes from the service's own histogram (Metrics.commitPointWindow).
  * Prints one JSON line. BENCH_N (default 5000), BENCH_RATE (50), BENCH_STEADY_SECONDS (10),
  * BENCH_LARGE_MB (25; 0 for none).
  */
@@ -32,7 +35,7 @@ import { importDirectory } from '../../src/directory/import';
 import { loadOverview } from '../../src/ops/overview';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
-import { cpuSince, cpuSnapshot, measureFloor, percentile, round, syscallSnapshot } from './measure';
+import { commitWindowSummary, cpuSince, cpuSnapshot, measureFloor, percentile, round, syscallSnapshot } from './measure';
 import { benchMessage, deliverToMaildir, GENERATED_MEMBERS, largeMessage, STRANGER_COUNT, withGeneratedMembers, type MessageClass } from './messages';
 import { startCountingSink } from './sink';
 
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
     const drainDeadline = Date.now() + 120_000;
     while ((await pendingMail()) > 0 && Date.now() < drainDeadline) await sleep(200);
     const mailDrainedSeconds = (Date.now() - lastDecision) / 1000;
+    const commitWindow = await commitWindowSummary(service.metrics.commitPointWindow);
 
     // Steady phase: fixed-rate arrivals while the watcher idles; the same mix of messages.
     const arrivals = new Map<string, number>();
@@ -265,6 +269,8 @@ async function main(): Promise<void> {
           // The service's read and write system calls per backlog message (its round trips).
           syscallsPerMessage: { reads: round((syscalls.reads - syscallsBefore.reads) / N), writes: round((syscalls.writes - syscallsBefore.writes) / N) },
           mailDrainedSecondsAfterLastDecision: round(mailDrainedSeconds, 1),
+          // The backlog's sends: how long each one's commit point stayed open (a crash inside loses that mail).
+          commitPointWindow: commitWindow,
         },
         steady,
         idle: { mode: 'mode' in health.mailbox ? health.mailbox.mode : null, p50Ms: steady.p50Ms, p99Ms: steady.p99Ms },

@@ -1,6 +1,7 @@
 /** What the bench measures besides the service itself: the floor, CPU per program, percentiles. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
+import type { Histogram } from 'prom-client';
 import { batchBySize } from '../../src/intake/checkpoints';
 import { parseMime } from '../../src/intake/parse';
 
@@ -145,4 +146,22 @@ export function syscallSnapshot(): { reads: number; writes: number } {
   } catch {
     return { reads: NaN, writes: NaN };
   }
+}
+
+/**
+ * The commit point's window over a phase (see Metrics.commitPointWindow): how many sends, their
+ * mean, how many stayed open over 1 and 5 ms, and the bucket bounds holding the median and the
+ * 99th percentile (a histogram knows no more).
+ */
+export async function commitWindowSummary(histogram: Histogram): Promise<{ sends: number; meanMs: number; overOneMs: number; overFiveMs: number; p50AtMostMs: number | null; p99AtMostMs: number | null }> {
+  const { values } = await histogram.get();
+  const buckets = values.filter((v) => v.metricName?.endsWith('_bucket')).map((v) => ({ le: Number(v.labels.le), n: v.value }));
+  const sends = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  const within = (seconds: number) => buckets.find((b) => b.le === seconds)?.n ?? 0;
+  const bound = (q: number) => {
+    const hit = buckets.find((b) => b.n >= q * sends);
+    return hit && Number.isFinite(hit.le) ? round(hit.le * 1000, 2) : null;
+  };
+  return { sends, meanMs: sends ? round((sum / sends) * 1000, 3) : 0, overOneMs: sends - within(0.001), overFiveMs: sends - within(0.005), p50AtMostMs: bound(0.5), p99AtMostMs: bound(0.99) };
 }

@@ -129,8 +129,12 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       };
     });
     try {
-      const outcomes = await deliverOutboxRows({ ...deps(), commitPool: pool }, ids);
+      const windows: number[] = [];
+      const outcomes = await deliverOutboxRows({ ...deps(), commitPool: pool, onCommitWindow: (seconds) => windows.push(seconds) }, ids);
       expect(outcomes.map((o) => o.result)).toEqual(['sent', 'sent', 'sent']);
+      // Each send tells how long its commit point stayed open.
+      expect(windows).toHaveLength(3);
+      for (const seconds of windows) expect(seconds).toBeGreaterThan(0);
     } finally {
       await pool.end();
     }
