@@ -109,7 +109,7 @@ export async function deliverOutboxRows(deps: DeliveryDeps, ids: string[]): Prom
       retry ??= { error };
     }
   }
-  // A row taken with the last commit that the batch did not get to (the process is stopping).
+  // A row taken behind the last commit that the batch did not get to (the process is stopping).
   await chain.taken?.then((claim) => claim?.abandon()).catch(() => undefined);
   await recordResponses(deps.db, answers).catch((err: unknown) => deps.log.warn({ count: answers.length, err: errorMessage(err) }, 'smtp responses not recorded'));
   if (retry) throw retry.error;
@@ -125,8 +125,8 @@ interface Chain {
 }
 
 /**
- * One row through the commit point, on the claim the previous row's commit took for it if any
- * (`chain`); `next` names the row to take with this one's commit.
+ * One row through the commit point, on the claim taken for it behind the previous row's commit
+ * if any (`chain`); `next` names the row to take behind this one's commit.
  */
 async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next: () => string | undefined): Promise<DeliveryOutcome> {
   const id = row.id;

@@ -5,7 +5,7 @@ import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { BIN, ROOT } from '../support/cli';
 import { appendMessage, startDovecot, type DovecotServer } from '../support/dovecot';
-import { createTestApp, eventually, type TestApp } from '../support/env';
+import { createTestApp, eventually, within, type TestApp } from '../support/env';
 import { makeMessage } from '../support/messages';
 
 const SENDERS = ['bob@acme.test', 'carol@acme.test', 'mallory@acme.test', 'zed@nowhere.test', 'dave@acme.test'];
@@ -46,7 +46,9 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    const left = [...children];
+    for (const child of left) child.kill('SIGKILL');
+    await Promise.all(left.map((child) => within(exited(child), 5000, () => null)));
     await dovecot.stop();
     await app.close();
   });
@@ -71,10 +73,10 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
       await eventually(async () => (await holds(child.pid)) || undefined, 20000, 'the new process to take the mailbox');
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await Promise.race([exited(child), new Promise((_, reject) => setTimeout(() => reject(new Error('a killed process did not exit')), 10000))]);
+      if ((await within(exited(child), 10000, () => 'hung' as const)) === 'hung') throw new Error('a killed process did not exit');
       storedAtKill.push((await app.ctx.db.selectFrom('raw_messages').select('id').execute()).length);
     }
-    await Promise.race([appending, new Promise((_, reject) => setTimeout(() => reject(new Error(`appending stalled at ${appended}/${TOTAL}`)), 30000))]);
+    if ((await within(appending.then(() => 'done' as const), 30000, () => 'stalled' as const)) === 'stalled') throw new Error(`appending stalled at ${appended}/${TOTAL}`);
     // The killed processes really were taking mail in when they died (else this test proves nothing).
     expect(storedAtKill.filter((n, i) => n > (storedAtKill[i - 1] ?? 0)).length).toBeGreaterThanOrEqual(2);
 
@@ -104,7 +106,7 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     // SIGTERM shuts down cleanly (once the process is up: before that, Node's default handler applies).
     await eventually(async () => survivorLog.includes('case-intake started'), 10000, 'the survivor to be up');
     survivor.kill('SIGTERM');
-    const code = await Promise.race([exited(survivor), new Promise((r) => setTimeout(() => r('hung'), 15000))]);
+    const code = await within(exited(survivor), 15000, () => 'hung' as const);
     if (code === 'hung') throw new Error(`survivor did not stop:\n${survivorLog.slice(-4000)}`);
     expect(code).toBe(0);
   }, 120000);

@@ -5,7 +5,7 @@ import { takeIn } from '../../src/intake/ingest';
 import { loadCheckpoint } from '../../src/intake/checkpoints';
 import { MailboxWatcher } from '../../src/intake/watcher';
 import { appendMessage, startDovecot, type DovecotServer } from '../support/dovecot';
-import { createTestApp, eventually, testConfig, type TestApp } from '../support/env';
+import { createTestApp, eventually, testConfig, within, type TestApp } from '../support/env';
 import { makeMessage } from '../support/messages';
 
 async function flagsByUid(server: DovecotServer): Promise<Map<number, Set<string>>> {
@@ -82,7 +82,7 @@ describe('MailboxWatcher against a real Dovecot', () => {
       const w = newWatcher();
       w.start();
       await new Promise((r) => setTimeout(r, delay));
-      const outcome = await Promise.race([w.stop().then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 5000))]);
+      const outcome = await within(w.stop().then(() => 'stopped'), 5000, () => 'hung');
       expect(outcome).toBe('stopped');
     }
   });

@@ -90,6 +90,20 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   }
 }
 
+/**
+ * `work`, or `late()` once `ms` have passed, whichever comes first. The timer is cleared either
+ * way: a bare `Promise.race` with a timeout leaves it running after the test, and jest's worker
+ * then cannot exit.
+ */
+export async function within<T, L>(work: Promise<T>, ms: number, late: () => L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Removes every Redis key a test wrote under its own prefix. */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(TEST_REDIS);
