@@ -53,12 +53,19 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     },
     close: () => undefined,
   });
-  /** The backend holding a taken row's transaction, once there is one. */
-  const takingBackend = async (state: 'idle in transaction' | 'active') => {
+  /**
+   * The backend holding a taken row's transaction (`idle in transaction`), or one whose take waits
+   * for that row's lock (`waiting`), once there is one. This query's own text matches the pattern
+   * too: its backend is left out, or it would find itself.
+   */
+  const takingBackend = async (state: 'idle in transaction' | 'waiting') => {
     let pid = 0;
     await eventually(
       async () => {
-        const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and state = ${state} and query like '%update outbox set status%'`.execute(app.ctx.db);
+        const { rows } = await sql<{ pid: number }>`
+          select pid from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and query like '%update outbox set status%'
+            and ${state === 'waiting' ? sql`state = 'active' and wait_event_type = 'Lock'` : sql`state = 'idle in transaction'`}`.execute(app.ctx.db);
         pid = rows[0]?.pid ?? 0;
         return rows.length === 1;
       },
@@ -99,7 +106,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     const first = deliverOutboxRow(deps(wrapped({ beforeSend: () => held })), id);
     await takingBackend('idle in transaction');
     const second = deliverOutboxRow(deps(), id);
-    await takingBackend('active');
+    await takingBackend('waiting');
     release();
     expect(await Promise.all([first, second])).toEqual([expect.objectContaining({ result: 'sent' }), { result: 'skipped', reason: 'no longer pending' }]);
     expect(sink.messages).toHaveLength(1);
