@@ -25,7 +25,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Db {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(databaseUrl, options) }) });
 }
 
-/** A pool of plain pg clients, for the one place that needs to time its own writes (see outbox.takeForSending). */
+/** A pool of plain pg clients, for the one place that needs to time its own writes (see send-claim.takeForSending). */
 export function createPool(databaseUrl: string, options: DbOptions = {}): Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, ...(options.asyncCommit ? { options: '-c synchronous_commit=off' } : {}) });
   // An idle client that loses its server (PostgreSQL restart) emits 'error'; without a listener

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db, Pool } from '../db/connection';
-import { loadOutboxRows, markSent, recordFailure, recordResponses, takeForSending, type OutboxRow, type SendClaim } from './outbox';
+import { loadOutboxRows, markSent, recordFailure, recordResponses, type OutboxRow } from './outbox';
+import { takeForSending, type SendClaim } from './send-claim';
 import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 

@@ -91,7 +91,7 @@ class CommitPointStream extends Readable {
   override _read(): void {
     if (this.started) return;
     this.started = true;
-    this.decided = this.commitWithTheDot().catch(() => undefined);
+    this.decided = this.commitWithTheDot();
     this.push(this.message);
     this.push(null);
   }
@@ -101,20 +101,22 @@ class CommitPointStream extends Readable {
 
   /**
    * Arms the socket so that what the DataStream writes is held until its dot, and the dot's write
-   * first writes the COMMIT; settles with the commit's outcome, or at once if the send fails first.
+   * first writes the COMMIT; settles once the commit has (its outcome reaches the caller through
+   * its commit point), or at once if the send fails first. Never rejects.
    */
   private commitWithTheDot(): Promise<void> {
     const socket = this.socket();
     const write = socket.write;
+    const writeThrough = (...args: unknown[]) => (write as (...args: unknown[]) => boolean).apply(socket, args);
     const held: Buffer[] = [];
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve) => {
       this.disarm = (uncommitted) => {
         socket.write = write;
         this.disarm = null;
         if (uncommitted) resolve();
       };
       socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-        if (!Buffer.isBuffer(chunk)) return (write as (...args: unknown[]) => boolean).call(socket, chunk, ...rest);
+        if (!Buffer.isBuffer(chunk)) return writeThrough(chunk, ...rest);
         held.push(chunk);
         const done = rest.find((arg): arg is () => void => typeof arg === 'function');
         if (!TERMINATORS.some((t) => t.equals(chunk))) {
@@ -127,15 +129,14 @@ class CommitPointStream extends Readable {
         let written = false;
         let committing: Promise<void>;
         try {
-          committing = this.point.commit(() => (written = (write as (...args: unknown[]) => boolean).call(socket, message, ...rest)));
+          committing = this.point.commit(() => (written = writeThrough(message, ...rest)));
         } catch (err) {
           // Nothing committed: the message and its dot are never written, and the send fails.
-          const error = err instanceof Error ? err : new Error(String(err));
-          reject(error);
-          socket.destroy(error);
+          resolve();
+          socket.destroy(err instanceof Error ? err : new Error(String(err)));
           return false;
         }
-        committing.then(resolve, reject);
+        committing.then(resolve, () => resolve());
         return written;
       }) as typeof socket.write;
     });
