@@ -6,7 +6,8 @@ import { createDb, createPool, type Db, type Pool } from './db/connection';
 import { migrateToLatest } from './db/migrate';
 import { startDevSmtp } from './intake/dev-smtp';
 import type { IntakeDeps } from './intake/ingest';
-import { MailboxWatcher, type WatcherStatus } from './intake/watcher';
+import { IntakeBacklog } from './intake/backlog';
+import { FETCH_BATCH, MailboxWatcher, type WatcherStatus } from './intake/watcher';
 import { readWatcherStatuses } from './intake/watcher-status';
 import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
@@ -94,6 +95,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   const { config, log } = ctx;
   await migrateToLatest(ctx.db);
 
+  const backlog = new IntakeBacklog({ threshold: FETCH_BATCH, maxHoldMs: config.sendYieldMs });
   const watchers = roles.has('watcher')
     ? config.mailboxes.map(
         (target) =>
@@ -104,14 +106,15 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
             idle: config.imapIdle,
             processedFolder: config.imapProcessedFolder,
             maxMessageBytes: config.maxMessageBytes,
+            backlog,
           }),
       )
     : [];
   const stopping = new AbortController();
-  const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0));
+  const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0), () => backlog.waiting());
   ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
   const workers = roles.has('worker')
-    ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, metrics, stopping.signal), {
+    ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, { metrics, stopping: stopping.signal, backlog }), {
         concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
         log,
       })

@@ -77,6 +77,8 @@ const schema = z.object({
   /** authserv-id of the receiving server whose Authentication-Results header is trusted. */
   INBOUND_AUTHSERV_ID: z.string().min(1).optional(),
   SEND_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** While the watchers are more than a fetch behind, a send job waits up to this long (0: never). */
+  SEND_YIELD_SECONDS: z.coerce.number().min(0).default(30),
   /** Larger messages are kept raw and their case held as too_large. */
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   /** Automatic answers (acknowledgement, held and released notices) to one address per hour. */
@@ -144,6 +146,8 @@ export interface Config {
   approvalMailPerHour: number;
   inboundAuthservId: string | null;
   sendConcurrency: number;
+  /** SEND_YIELD_SECONDS: the longest a send job waits at a stretch for the watchers to catch up. */
+  sendYieldMs: number;
   maxMessageBytes: number;
   autoRepliesPerSenderPerHour: number;
   senderCaseLimit: { max: number; windowMs: number };
@@ -219,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     approvalMailPerHour: c.APPROVAL_MAIL_PER_HOUR,
     inboundAuthservId: c.INBOUND_AUTHSERV_ID ?? null,
     sendConcurrency: c.SEND_CONCURRENCY,
+    sendYieldMs: c.SEND_YIELD_SECONDS * 1000,
     maxMessageBytes: c.MAX_MESSAGE_BYTES,
     autoRepliesPerSenderPerHour: c.AUTO_REPLY_PER_SENDER_PER_HOUR,
     senderCaseLimit: { max: c.SENDER_CASE_LIMIT, windowMs: c.SENDER_CASE_WINDOW },

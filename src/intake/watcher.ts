@@ -1,6 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../config/config';
 import { Backoff } from './backoff';
+import type { IntakeBacklog } from './backlog';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
 import { takeInBatch, takeInStream, type BatchItem, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
@@ -36,9 +37,13 @@ export interface WatcherOptions {
   fetchBatch?: number;
   /** MAX_MESSAGE_BYTES: larger messages are streamed into storage instead of fetched whole. */
   maxMessageBytes?: number;
+  /** Told how many listed messages are still to be stored, so outbound mail can step aside. */
+  backlog?: IntakeBacklog;
 }
 
 const IDLE_AFTER_MS = 300;
+/** UIDs fetched per FETCH command unless `fetchBatch` says otherwise. */
+export const FETCH_BATCH = 50;
 /** Message bytes fetched and processed at once: what bounds memory when large messages arrive. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
@@ -250,32 +255,45 @@ export class MailboxWatcher {
     const sizes = new Map(listed.map((m) => [m.uid, m.size ?? 0]));
     const uids = pendingUids([...sizes.keys()], checkpoint, uidvalidity);
     // With the byte limit at most MAX_MESSAGE_BYTES, a message over it is always a batch of its own.
-    const batches = batchBySize(uids.map((uid) => ({ uid, size: sizes.get(uid) ?? 0 })), this.opts.fetchBatch ?? 50, Math.min(MAX_BATCH_BYTES, this.maxMessageBytes));
-    for (const chunk of batches) {
-      if (this.stopped) break;
-      const only = chunk.length === 1 ? chunk[0]! : null;
-      if (only !== null && (sizes.get(only) ?? 0) > this.maxMessageBytes) {
-        // Too large to hold: streamed from the server into storage, never whole in memory.
-        const download = await client.download(String(only), undefined, { uid: true });
-        if (download.content) await takeInStream(this.deps, download.content, { source: 'imap', mailbox, uidvalidity, uid: only });
-        this.s.lastMessageAt = new Date().toISOString();
-        await this.acknowledge(client, [only], uidvalidity);
-        continue;
+    const batches = batchBySize(uids.map((uid) => ({ uid, size: sizes.get(uid) ?? 0 })), this.opts.fetchBatch ?? FETCH_BATCH, Math.min(MAX_BATCH_BYTES, this.maxMessageBytes));
+    let waiting = uids.length;
+    try {
+      for (const chunk of batches) {
+        if (this.stopped) break;
+        this.opts.backlog?.report(mailbox, waiting);
+        await this.takeChunk(client, chunk, sizes, uidvalidity);
+        waiting -= chunk.length;
       }
-      // The fetch stream is read to its end before anything is stored: abandoning it mid-way
-      // would leave the IMAP connection out of step. A chunk is at most MAX_BATCH_BYTES.
-      const items: BatchItem[] = [];
-      for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
-        if (msg.source) items.push({ raw: msg.source, origin: { source: 'imap', mailbox, uidvalidity, uid: msg.uid } });
-      }
-      const { results, error } = await takeInBatch(this.deps, items);
-      if (results.length) this.s.lastMessageAt = new Date().toISOString();
-      // Stored messages are flagged and checkpointed even when a later one failed, so the
-      // retry starts right after them.
-      await this.acknowledge(client, items.slice(0, results.length).map((item) => item.origin.uid!), uidvalidity);
-      if (error) throw error;
+    } finally {
+      this.opts.backlog?.report(mailbox, 0);
     }
     if (!uids.length && !checkpoint) await saveCheckpoint(this.deps.db, mailbox, { uidvalidity, lastUid: 0 });
     this.s.lastSyncAt = new Date().toISOString();
+  }
+
+  /** One fetch's messages (or one message too large to hold) stored, then flagged and checkpointed. */
+  private async takeChunk(client: ImapFlow, chunk: number[], sizes: Map<number, number>, uidvalidity: string): Promise<void> {
+    const mailbox = this.opts.target.id;
+    const only = chunk.length === 1 ? chunk[0]! : null;
+    if (only !== null && (sizes.get(only) ?? 0) > this.maxMessageBytes) {
+      // Too large to hold: streamed from the server into storage, never whole in memory.
+      const download = await client.download(String(only), undefined, { uid: true });
+      if (download.content) await takeInStream(this.deps, download.content, { source: 'imap', mailbox, uidvalidity, uid: only });
+      this.s.lastMessageAt = new Date().toISOString();
+      await this.acknowledge(client, [only], uidvalidity);
+      return;
+    }
+    // The fetch stream is read to its end before anything is stored: abandoning it mid-way
+    // would leave the IMAP connection out of step. A chunk is at most MAX_BATCH_BYTES.
+    const items: BatchItem[] = [];
+    for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
+      if (msg.source) items.push({ raw: msg.source, origin: { source: 'imap', mailbox, uidvalidity, uid: msg.uid } });
+    }
+    const { results, error } = await takeInBatch(this.deps, items);
+    if (results.length) this.s.lastMessageAt = new Date().toISOString();
+    // Stored messages are flagged and checkpointed even when a later one failed, so the
+    // retry starts right after them.
+    await this.acknowledge(client, items.slice(0, results.length).map((item) => item.origin.uid!), uidvalidity);
+    if (error) throw error;
   }
 }

@@ -38,15 +38,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Db, mailboxReconnects: () => number) {
-    new Gauge({
-      name: 'case_intake_mailbox_reconnects',
-      help: 'Mailbox connections lost and retried by this process since it started',
-      registers: [this.registry],
-      collect() {
-        this.set(mailboxReconnects());
-      },
-    });
+  constructor(db: Db, mailboxReconnects: () => number, intakeBacklog: () => number = () => 0) {
+    const perProcess = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    perProcess('case_intake_mailbox_reconnects', 'Mailbox connections lost and retried by this process since it started', mailboxReconnects);
+    perProcess(
+      'case_intake_intake_backlog_messages',
+      "Messages this process's watchers have listed on the server and not yet stored (over one fetch, outbound mail waits)",
+      intakeBacklog,
+    );
     const fromDatabase = (name: string, help: string, labelNames: string[], query: () => Promise<Array<{ labels: Record<string, string>; n: number }>>) =>
       new Gauge({
         name,

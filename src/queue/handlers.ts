@@ -8,6 +8,7 @@ import { handleApprovalReply } from '../approvals/reply';
 import { onCasesDecided } from '../approvals/on-decided';
 import type { CcMemberLists } from '../approvals/requests';
 import { matchCases } from '../directory/match-case';
+import type { IntakeBacklog } from '../intake/backlog';
 import { recoverInterrupted } from '../intake/recovery';
 import { deliverOutboxRows } from '../mail/deliver';
 import { assignSendBatches, findPendingSendBatches, type SendBatch } from '../mail/send-batches';
@@ -38,10 +39,16 @@ async function queueSendBatches(ctx: AppContext, batches: () => Promise<SendBatc
   }
 }
 
-/**
- * The handlers, one per queue. `stopping` aborts when the process begins to stop: a send job then ends after the mail in hand.
- */
-export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: AbortSignal): JobHandlers {
+export interface HandlerOptions {
+  metrics?: Metrics;
+  /** Aborts when the process begins to stop: a send job then ends after the mail in hand. */
+  stopping?: AbortSignal;
+  /** This process's watchers' backlog: a send job waits while they catch up (SEND_YIELD_SECONDS). */
+  backlog?: IntakeBacklog;
+}
+
+/** The handlers, one per queue. */
+export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: HandlerOptions = {}): JobHandlers {
   const handlers: JobHandlers = {
     match: async ({ caseIds }) => {
       const ccLists: CcMemberLists = new Map();
@@ -71,11 +78,20 @@ export function jobHandlers(ctx: AppContext, metrics?: Metrics, stopping?: Abort
       return outcome;
     },
   };
-  if (!metrics) return handlers;
+  const timed: JobHandlers = metrics
+    ? {
+        match: (data) => metrics.timeJob('match', () => handlers.match(data)),
+        send: (data) => metrics.timeJob('send', () => handlers.send(data)),
+        'approval-reply': (data) => metrics.timeJob('approval-reply', () => handlers['approval-reply'](data)),
+      }
+    : handlers;
+  // The wait comes before the job's timing: the job's duration is its own work.
   return {
-    match: (data) => metrics.timeJob('match', () => handlers.match(data)),
-    send: (data) => metrics.timeJob('send', () => handlers.send(data)),
-    'approval-reply': (data) => metrics.timeJob('approval-reply', () => handlers['approval-reply'](data)),
+    ...timed,
+    send: async (data) => {
+      await backlog?.yieldToIntake(stopping);
+      return timed.send(data);
+    },
   };
 }
 

@@ -177,6 +177,7 @@ describe('approval workflow, end to end (PostgreSQL, Redis, SMTP sink, HTTP)', (
     expect(text).toMatch(/^case_intake_job_duration_seconds_count\{queue="match",result="ok"\} [1-9]/m);
     expect(text).toMatch(/^case_intake_approval_time_to_decision_seconds_count\{channel="link",outcome="authorized"\} [1-9]/m);
     expect(text).toMatch(/^case_intake_mailbox_reconnects 0/m);
+    expect(text).toMatch(/^case_intake_intake_backlog_messages 0/m);
     expect(text).toMatch(/^case_intake_commit_point_window_seconds_count [1-9]/m);
     const ready = await fetch(`${t.base}/readyz`);
     expect(ready.status).toBe(200);
