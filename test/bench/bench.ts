@@ -23,6 +23,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
   // What the process held when its RSS peaked: V8's heap, and buffers outside it.
   let atPeak: NodeJS.MemoryUsage | null = null;
   let peakAt = 0;
+  // V8's heap by space at that moment: young objects, old ones, or large ones (big strings, arrays).
+  let spacesAtPeak: v8.HeapSpaceInfo[] = [];
   let rssTimer: NodeJS.Timeout | undefined;
   try {
     await migrateToLatest(ctx.db);
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
     peakRss = process.memoryUsage.rss();
     rssTimer = setInterval(() => {
       const m = process.memoryUsage();
-      if (m.rss > peakRss) [peakRss, atPeak, peakAt] = [m.rss, m, Date.now()];
+      if (m.rss > peakRss) [peakRss, atPeak, peakAt, spacesAtPeak] = [m.rss, m, Date.now(), v8.getHeapSpaceStatistics()];
     }, 100);
     const run = { database: new URL(database.url).pathname.slice(1), dovecotPort: dovecot.port, dovecotDir: dovecot.dir, redisPort: Number(new URL(config.redisUrl).port || 6379), sinkPid: sink.pid };
     const cpuBefore = cpuSnapshot(run);
@@ -166,6 +169,10 @@ async function main(): Promise<void> {
     const drainDeadline = Date.now() + 120_000;
     while ((await pendingMail()) > 0 && Date.now() < drainDeadline) await sleep(200);
     const mailDrainedSeconds = (Date.now() - lastDecision) / 1000;
+    // Sends step aside while the watcher is behind (SEND_YIELD_SECONDS): the same backlog counted
+    // to its last mail sent, for what the burst's people waited for their acknowledgements.
+    const lastSent = await ctx.db.selectFrom('outbox').select((eb) => eb.fn.max('sent_at').as('at')).executeTakeFirstOrThrow();
+    const toLastMailSeconds = (ms(lastSent.at as Date | null) - ms(span.first)) / 1000;
     const commitWindow = await commitWindowSummary(service.metrics.commitPointWindow);
 
     // Steady phase: fixed-rate arrivals while the watcher idles; the same mix of messages.
@@ -253,6 +260,7 @@ async function main(): Promise<void> {
         emailsPerSecond: round(emailsPerSecond),
         floorEmailsPerSecond: round(floorEmailsPerSecond),
         ratio: round(emailsPerSecond / floorEmailsPerSecond, 3),
+        emailsPerSecondToLastMailSent: round(N / toLastMailSeconds),
         backlogSeconds: round(backlogSeconds, 2),
         floorSeconds: round(floor.seconds, 2),
         // From the service's start (migrations, recovery sweep, IMAP login) to the last decision.
@@ -278,6 +286,7 @@ async function main(): Promise<void> {
         polling,
         peakRssMb: Math.round(peakRss / 1024 / 1024),
         atPeakMb: atPeak && Object.fromEntries(Object.entries(atPeak as NodeJS.MemoryUsage).map(([k, v]) => [k, Math.round(Number(v) / 1024 / 1024)])),
+        heapSpacesAtPeakMb: Object.fromEntries(spacesAtPeak.filter((sp) => sp.space_size > 0).map((sp) => [sp.space_name.replace(/_space$/, ''), Math.round(sp.space_used_size / 1024 / 1024)])),
         largestMessageMb: round(largestBytes / 1_000_000, 2),
         mix,
         mailboxMb: round(totalBytes / 1_000_000),
@@ -289,7 +298,7 @@ async function main(): Promise<void> {
         mailsSent: await sink.count(),
         strangers: Math.min(STRANGER_COUNT, mix.stranger),
         members: GENERATED_MEMBERS + 5,
-        machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null, postgres: pgSettings.rows[0] },
+        machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null, mallocMmapThreshold: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20), postgres: pgSettings.rows[0] },
       }),
     );
   } finally {
