@@ -25,6 +25,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/LINK_SECRET: required[\s\S]*API_TOKEN: required/);
   });
 
+  it('reads SEND_YIELD_SECONDS in seconds, 0 meaning never, and refuses a negative wait', () => {
+    expect(loadConfig({}).sendYieldMs).toBe(30_000);
+    expect(loadConfig({ SEND_YIELD_SECONDS: '0' }).sendYieldMs).toBe(0);
+    expect(loadConfig({ SEND_YIELD_SECONDS: '2.5' }).sendYieldMs).toBe(2_500);
+    expect(() => loadConfig({ SEND_YIELD_SECONDS: '-1' })).toThrow(/SEND_YIELD_SECONDS/);
+  });
+
   it('treats an empty IMAP_URL as "no watcher"', () => {
     expect(loadConfig({ IMAP_URL: '' }).mailboxes).toEqual([]);
   });
