@@ -32,5 +32,5 @@ USER node
 EXPOSE 3000
 # --max-old-space-size=512: V8 lets its old generation grow up to 4x the live set between
 # collections when its limit is high (about 4 GB by default here); at 512 MB it is about 1.5x.
-# Bench: peak RSS 213-250 MB against 236-317, for about a fifth more CPU (README, Memory).
+# Bench: peak RSS 213-243 MB against 230-317, for 9-26 % more CPU (README, Memory).
 CMD ["node", "--max-old-space-size=512", "bin/case-intake.js", "start"]
