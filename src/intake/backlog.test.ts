@@ -9,6 +9,13 @@ function track(p: Promise<void>): { done: () => boolean } {
 
 const settle = () => jest.advanceTimersByTimeAsync(0);
 
+/** A send asks to go, and the promises run: whether it may is then `done()`. */
+async function asked(b: IntakeBacklog, signal?: AbortSignal): Promise<{ done: () => boolean }> {
+  const y = track(b.yieldToIntake(signal));
+  await settle();
+  return y;
+}
+
 describe('IntakeBacklog', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
@@ -18,8 +25,7 @@ describe('IntakeBacklog', () => {
   it('lets a send through at once while the watchers are a fetch or less behind', async () => {
     const b = backlog();
     b.report('a', 50);
-    const y = track(b.yieldToIntake());
-    await settle();
+    const y = await asked(b);
     expect(y.done()).toBe(true);
   });
 
@@ -42,8 +48,7 @@ describe('IntakeBacklog', () => {
     b.report('a', 30);
     b.report('b', 30);
     expect(b.waiting()).toBe(60);
-    const y = track(b.yieldToIntake());
-    await settle();
+    const y = await asked(b);
     expect(y.done()).toBe(false);
     b.report('b', 0);
     await settle();
@@ -64,8 +69,7 @@ describe('IntakeBacklog', () => {
 
     // Mail's turn: still behind, yet nothing waits for the next 10 s.
     await jest.advanceTimersByTimeAsync(9_000);
-    const inTurn = track(b.yieldToIntake());
-    await settle();
+    const inTurn = await asked(b);
     expect(inTurn.done()).toBe(true);
 
     // After the turn, the backlog gets its stretch again.
@@ -81,23 +85,20 @@ describe('IntakeBacklog', () => {
     const b = backlog();
     b.report('a', 1_000);
     const stopping = new AbortController();
-    const y = track(b.yieldToIntake(stopping.signal));
-    await settle();
+    const y = await asked(b, stopping.signal);
     expect(y.done()).toBe(false);
     stopping.abort();
     await settle();
     expect(y.done()).toBe(true);
     // Already stopping: no wait at all.
-    const late = track(b.yieldToIntake(stopping.signal));
-    await settle();
+    const late = await asked(b, stopping.signal);
     expect(late.done()).toBe(true);
   });
 
   it('never holds anything with SEND_YIELD_SECONDS=0', async () => {
     const b = backlog(0);
     b.report('a', 1_000_000);
-    const y = track(b.yieldToIntake());
-    await settle();
+    const y = await asked(b);
     expect(y.done()).toBe(true);
   });
 });

@@ -15,7 +15,6 @@ export interface IntakeBacklogOptions {
   threshold: number;
   /** SEND_YIELD_SECONDS in ms: the longest a send waits at a stretch; 0 never waits. */
   maxHoldMs: number;
-  now?: () => number;
 }
 
 export class IntakeBacklog {
@@ -26,11 +25,8 @@ export class IntakeBacklog {
   /** Until when mail has its turn and passes whatever the backlog. */
   private turnUntil = 0;
   private turnTimer: NodeJS.Timeout | null = null;
-  private readonly now: () => number;
 
-  constructor(private readonly opts: IntakeBacklogOptions) {
-    this.now = opts.now ?? Date.now;
-  }
+  constructor(private readonly opts: IntakeBacklogOptions) {}
 
   /** A watcher's count of messages listed on its server and not yet stored. */
   report(mailbox: string, waiting: number): void {
@@ -55,9 +51,9 @@ export class IntakeBacklog {
    * holding reaches `maxHoldMs` (mail's turn begins), or when `signal` aborts (the process stops).
    */
   async yieldToIntake(signal?: AbortSignal): Promise<void> {
-    if (this.opts.maxHoldMs <= 0 || signal?.aborted || !this.behind() || this.now() < this.turnUntil) return;
-    this.heldSince ??= this.now();
-    const left = this.heldSince + this.opts.maxHoldMs - this.now();
+    if (this.opts.maxHoldMs <= 0 || signal?.aborted || !this.behind() || Date.now() < this.turnUntil) return;
+    this.heldSince ??= Date.now();
+    const left = this.heldSince + this.opts.maxHoldMs - Date.now();
     if (left <= 0) return this.beginTurn();
     // Unreferenced: a stopping process does not wait for mail's turn to come.
     this.turnTimer ??= setTimeout(() => this.beginTurn(), left).unref();
@@ -73,7 +69,7 @@ export class IntakeBacklog {
   }
 
   private beginTurn(): void {
-    this.turnUntil = this.now() + this.opts.maxHoldMs;
+    this.turnUntil = Date.now() + this.opts.maxHoldMs;
     this.release();
   }
 

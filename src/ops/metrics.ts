@@ -38,7 +38,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Db, mailboxReconnects: () => number, intakeBacklog: () => number = () => 0) {
+  constructor(db: Db, mailboxReconnects: () => number, intakeBacklog: () => number) {
     const perProcess = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

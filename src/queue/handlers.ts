@@ -17,7 +17,7 @@ import { prunePortalSessions } from '../portal/sessions';
 import { pruneSignInLinks } from '../portal/links';
 import { pruneAttempts } from '../security/rate-limit';
 import { pruneStaffSessions } from '../staff/sessions';
-import type { JobHandlers } from './jobs';
+import type { JobHandlers, QueueName } from './jobs';
 import { errorMessage } from '../errors';
 
 /** Queues delivery of outbox rows written by a committed transaction, in send batches. */
@@ -78,20 +78,19 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
       return outcome;
     },
   };
-  const timed: JobHandlers = metrics
-    ? {
-        match: (data) => metrics.timeJob('match', () => handlers.match(data)),
-        send: (data) => metrics.timeJob('send', () => handlers.send(data)),
-        'approval-reply': (data) => metrics.timeJob('approval-reply', () => handlers['approval-reply'](data)),
-      }
-    : handlers;
-  // The wait comes before the job's timing: the job's duration is its own work.
+  // A job's duration is its own work: a send's wait for intake comes before its timing starts.
+  const timed =
+    <D>(queue: QueueName, run: (data: D) => Promise<unknown>) =>
+    (data: D) =>
+      metrics ? metrics.timeJob(queue, () => run(data)) : run(data);
+  const send = timed('send', handlers.send);
   return {
-    ...timed,
+    match: timed('match', handlers.match),
     send: async (data) => {
       await backlog?.yieldToIntake(stopping);
-      return timed.send(data);
+      return send(data);
     },
+    'approval-reply': timed('approval-reply', handlers['approval-reply']),
   };
 }
 

@@ -191,8 +191,10 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
   it('a COMMIT that fails while the server takes the mail: the row is marked sent after all, and the retry sends nothing; refused, it is pending for the retry', async () => {
     // A deferred constraint trigger fails the COMMIT itself, the connection staying up; only on
     // the commit point's connections (synchronous_commit off), so markSent's update goes through.
+    const failCommits = () =>
+      sql`create constraint trigger fail_at_commit after update on outbox deferrable initially deferred for each row when (new.subject like 'Commit fails%' and new.status = 'sent') execute function fail_at_commit()`.execute(app.ctx.db);
     await sql`create function fail_at_commit() returns trigger language plpgsql as $$ begin if current_setting('synchronous_commit') = 'off' then raise exception 'commit refused by the test'; end if; return null; end $$`.execute(app.ctx.db);
-    await sql`create constraint trigger fail_at_commit after update on outbox deferrable initially deferred for each row when (new.subject like 'Commit fails%' and new.status = 'sent') execute function fail_at_commit()`.execute(app.ctx.db);
+    await failCommits();
     try {
       const id = await newRow('Commit fails, mail taken');
       expect(await deliverOutboxRow(deps(), id)).toMatchObject({ result: 'sent' });
@@ -202,7 +204,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
       expect(await deliverOutboxRow(deps(), id)).toEqual({ result: 'skipped', reason: 'sent' });
       expect(sink.messages).toHaveLength(1);
 
-      await sql`create constraint trigger fail_at_commit after update on outbox deferrable initially deferred for each row when (new.subject like 'Commit fails%' and new.status = 'sent') execute function fail_at_commit()`.execute(app.ctx.db);
+      await failCommits();
       const refused = await newRow('Commit fails, mail refused');
       sink.refuse(451);
       await expect(deliverOutboxRow(deps(), refused)).rejects.toThrow(/451/);
