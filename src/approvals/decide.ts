@@ -4,7 +4,8 @@ import type { Tx } from '../db/connection';
 import type { ApprovalChannel } from '../db/schema';
 import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { audit, isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
+import { audit } from '../audit/audit-log';
+import { isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
 import { caseReplyTo, ccCopies } from './requests';
 import { loadCaseContext } from './views';
 

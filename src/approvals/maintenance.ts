@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ApprovalDeps } from './context';
-import { audit, lockApproval } from './repository';
+import { audit } from '../audit/audit-log';
+import { lockApproval } from './repository';
 import { mailApprovers } from './requests';
 import { loadCaseContext } from './views';
 

@@ -5,7 +5,7 @@ import { parseMessage } from '../intake/parse';
 import { queueMail, written } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { decideApproval, type Decision, type DecisionOutcome } from './decide';
-import { audit } from './repository';
+import { audit } from '../audit/audit-log';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
 import { formatDate, loadCaseContext } from './views';
 

@@ -96,44 +96,6 @@ export async function setDecision(tx: Tx, approvalId: string, status: Exclude<Ap
   return r.numUpdatedRows === 1n;
 }
 
-export interface AuditEntry {
-  actor: string;
-  channel: string;
-  action: string;
-  companyId?: string | null;
-  infrastructureId?: string | null;
-  caseId?: string | null;
-  approvalId?: string | null;
-  subjectEmail?: string | null;
-  detail?: Record<string, unknown>;
-}
-
-/** Every decision and every permission change, with who did it and through which channel. */
-export async function audit(db: DbOrTx, e: AuditEntry): Promise<void> {
-  await auditMany(db, [e]);
-}
-
-/** `audit` for several entries, in one insert. */
-export async function auditMany(db: DbOrTx, entries: AuditEntry[]): Promise<void> {
-  if (!entries.length) return;
-  await db
-    .insertInto('audit_log')
-    .values(
-      entries.map((e) => ({
-        actor: e.actor,
-        channel: e.channel,
-        action: e.action,
-        company_id: e.companyId ?? null,
-        infrastructure_id: e.infrastructureId ?? null,
-        case_id: e.caseId ?? null,
-        approval_id: e.approvalId ?? null,
-        subject_email: e.subjectEmail ?? null,
-        detail: JSON.stringify(e.detail ?? {}),
-      })),
-    )
-    .execute();
-}
-
 /** The approval of a case as the API shows it. */
 export async function approvalSummary(db: DbOrTx, approvalId: string) {
   const a = await db.selectFrom('approvals').selectAll().where('id', '=', approvalId).executeTakeFirst();

@@ -4,7 +4,8 @@ import type { ApprovalLinks } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
 import { approvalMailsLastHour, queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { approvalApprovers, auditMany, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
+import { auditMany } from '../audit/audit-log';
+import { approvalApprovers, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
 import { formatDate, type CaseContext } from './views';
 

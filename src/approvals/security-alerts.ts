@@ -7,7 +7,7 @@ import type { Tx } from '../db/connection';
 import type { MailProps, SecurityEvent } from '../mail/kinds';
 import { lockedMailCounts, queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { audit } from './repository';
+import { audit } from '../audit/audit-log';
 import { formatDate, type CaseContext } from './views';
 
 /** What one security alert says; the recipients are the company's security contacts. */

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { audit } from '../approvals/repository';
+import { audit } from '../audit/audit-log';
 import type { Db, Tx } from '../db/connection';
 import type { CompanyRole, ContactStatus, PermissionRole } from '../db/schema';
 import { DomainError } from '../errors';

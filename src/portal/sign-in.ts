@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { ApprovalDeps } from '../approvals/context';
-import { audit } from '../approvals/repository';
+import { audit } from '../audit/audit-log';
 import { formatDate } from '../approvals/views';
 import { queueMail, written } from '../mail/outbox';
 import { countAttempt, underLimit, type RateRule } from '../security/rate-limit';

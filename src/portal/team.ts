@@ -22,7 +22,7 @@
  */
 import { sql } from 'kysely';
 import type { ApprovalDeps } from '../approvals/context';
-import { audit } from '../approvals/repository';
+import { audit } from '../audit/audit-log';
 import { queueSecurityAlerts } from '../approvals/security-alerts';
 import { formatDate } from '../approvals/views';
 import type { DbOrTx, Tx } from '../db/connection';
