@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
-import type { ApprovalChannel } from '../db/schema';
+import type { ApprovalChannel, HoldReason } from '../db/schema';
+import { NOTHING_RELEASED, type DirectoryEffects } from '../directory/changes';
+import { admitRequester } from '../directory/people';
 import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
@@ -77,38 +79,53 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
   }
 
-  const contact = await tx
-    .insertInto('contacts')
-    .values({ company_id: approval.company_id, email: approval.requester_email, name: null, company_role: 'member', status: 'active', source: 'approval' })
-    .onConflict((oc) => oc.columns(['company_id', 'email']).doUpdateSet({ status: 'active', updated_at: sql`now()` }))
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const granted = await tx
-    .insertInto('permissions')
-    .values({ infrastructure_id: approval.infrastructure_id, contact_id: contact.id, role: 'user', cc_all_cases: false, source: 'approval', granted_by: req.actor, granted_via: req.channel })
-    .onConflict((oc) => oc.columns(['infrastructure_id', 'contact_id']).doNothing())
-    .returning('contact_id')
-    .executeTakeFirst();
-  if (granted) {
-    await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: 'permission_granted', detail: { role: 'user' } });
-  }
+  // The requester becomes a member with a `user` permission there; this decision opens their
+  // held cases itself (below, the unverified ones too), so the directory's own release is not asked for.
+  await admitRequester(tx, releasedBelow, { actor: req.actor, channel: req.channel, companyId: approval.company_id }, { email: approval.requester_email, infrastructureId: approval.infrastructure_id, approvalId: approval.id });
 
   // Every held case of theirs on this infrastructure opens, including ones from expired requests.
+  const released = await releaseHeldCases(tx, deps, {
+    requesterEmail: approval.requester_email,
+    infrastructureId: approval.infrastructure_id,
+    holdReasons: ['unknown_sender', 'not_permitted', 'sender_not_verified'],
+    actor: req.actor,
+    detail: { channel: req.channel, approvalId: approval.id, ...why },
+  });
+  return { result: 'decided', approval: decided, releasedCaseIds: released.caseIds, outboxIds: released.outboxIds };
+}
+
+const releasedBelow: DirectoryEffects = { admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
+
+export interface HeldCasesRelease {
+  requesterEmail: string;
+  infrastructureId: string;
+  holdReasons: HoldReason[];
+  actor: string;
+  /** The `released` case events' detail: channel, approval id, reason. */
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Opens the requester's cases held on the infrastructure for these reasons, each with its
+ * `released` event, released notice and CC copies: what an approval does, and what a change to
+ * people and rights that lets someone open cases does (approvals/admissions.ts).
+ */
+export async function releaseHeldCases(tx: Tx, deps: ApprovalDeps, r: HeldCasesRelease): Promise<{ caseIds: string[]; outboxIds: string[] }> {
   const released = await tx
     .updateTable('cases')
     .set({ status: 'open', hold_reason: null, decided_at: sql`now()` })
-    .where('requester_email', '=', approval.requester_email)
-    .where('infrastructure_id', '=', approval.infrastructure_id)
+    .where('requester_email', '=', r.requesterEmail)
+    .where('infrastructure_id', '=', r.infrastructureId)
     .where('status', '=', 'suspended')
-    .where('hold_reason', 'in', ['unknown_sender', 'not_permitted', 'sender_not_verified'])
+    .where('hold_reason', 'in', r.holdReasons)
     .returning('id')
     .execute();
   const outboxIds: string[] = [];
   for (const { id } of released) {
-    await recordEvent(tx, id, 'released', req.actor, { channel: req.channel, approvalId: approval.id, ...why });
+    await recordEvent(tx, id, 'released', r.actor, r.detail);
     outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
   }
-  return { result: 'decided', approval: decided, releasedCaseIds: released.map((r) => r.id), outboxIds };
+  return { caseIds: released.map((c) => c.id), outboxIds };
 }
 
 /**

@@ -6,6 +6,8 @@ import { createDb } from '../db/connection';
 import { migrateToLatest } from '../db/migrate';
 import { parseDirectoryFile } from '../directory/file-format';
 import { importDirectory } from '../directory/import';
+import { directoryEffects } from '../approvals/admissions';
+import { sendLater } from '../queue/handlers';
 import { DomainError, errorMessage } from '../errors';
 import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
@@ -109,17 +111,26 @@ async function run(command: string, args: string[], config: Config): Promise<num
         throw new DomainError('invalid_input', `cannot read ${file}: ${errorMessage(err)}`);
       }
       const directory = parseDirectoryFile(json);
-      const db = createDb(config.databaseUrl, { max: 2 });
+      const migrating = createDb(config.databaseUrl, { max: 1 });
       try {
-        await migrateToLatest(db);
-        const s = await importDirectory(db, directory, { replace: values.replace });
+        await migrateToLatest(migrating);
+      } finally {
+        await migrating.destroy();
+      }
+      // The service's context: an import that lets someone open cases releases their held cases
+      // and mails them, as an approval does.
+      const ctx = await createContext(config, createLogger(config.logLevel, 2));
+      try {
+        const s = await importDirectory(ctx.db, directory, { replace: values.replace, effects: directoryEffects(ctx.approvals) });
+        await sendLater(ctx, s.outboxIds);
         console.log(
           `imported ${s.companies} companies, ${s.infrastructures} infrastructures, ${s.contacts} contacts, ${s.permissions} permissions` +
             (values.replace ? `; removed ${s.removedContacts} contacts, ${s.removedPermissions} permissions` : '') +
-            (values.replace && (s.keptContacts || s.keptPermissions) ? `; kept ${s.keptContacts} contacts, ${s.keptPermissions} permissions made in the portal or by approval` : ''),
+            (values.replace && (s.keptContacts || s.keptPermissions) ? `; kept ${s.keptContacts} contacts, ${s.keptPermissions} permissions made in the portal or by approval` : '') +
+            (s.releasedCases ? `; released ${s.releasedCases} held cases` : ''),
         );
       } finally {
-        await db.destroy();
+        await closeContext(ctx);
       }
       return EXIT.ok;
     }

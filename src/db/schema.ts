@@ -17,7 +17,8 @@ export type PermissionRole = 'administrator' | 'user';
 export type RawSource = 'imap' | 'pipe' | 'smtp';
 export type RawStatus = 'received' | 'case' | 'quarantined' | 'kept';
 export type ApprovalStatus = 'pending' | 'authorized' | 'ignored' | 'expired';
-export type ApprovalChannel = 'link' | 'reply' | 'portal' | 'staff' | 'expiry';
+/** `team` and `import`: settled by a change to people and rights that let the requester open cases there. */
+export type ApprovalChannel = 'link' | 'reply' | 'portal' | 'staff' | 'expiry' | 'team' | 'import';
 export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'bounced';
 
 export interface CompaniesTable {

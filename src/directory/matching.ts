@@ -1,4 +1,5 @@
 import type { CompanyRole, HoldReason, PermissionRole } from '../db/schema';
+import { opensCases } from './access';
 
 /**
  * Everything the directory knows that bears on one message, gathered by `loadSenderFacts`.
@@ -72,7 +73,6 @@ export function decide(facts: SenderFacts): Decision {
     return { status: 'suspended', holdReason: 'unrouted', route: null, companyId };
   }
   const contact = facts.contacts.find((c) => c.companyId === route.companyId);
-  if (contact?.companyRole === 'admin') return { status: 'open', route };
-  if (facts.permissions.some((p) => p.infrastructureId === route.infrastructureId)) return { status: 'open', route };
+  if (opensCases(contact?.companyRole ?? null, facts.permissions.some((p) => p.infrastructureId === route.infrastructureId))) return { status: 'open', route };
   return { status: 'suspended', holdReason: contact ? 'not_permitted' : 'unknown_sender', route };
 }

@@ -65,10 +65,11 @@ export function isKnown(person: PortalPerson): boolean {
   return person.memberships.length > 0 || person.participant;
 }
 
+/** A pending contact's roles count only once they are active (at their first sign-in), as everywhere in the portal. */
 export function isCompanyAdmin(person: PortalPerson, companyId: string): boolean {
-  return person.memberships.some((m) => m.companyId === companyId && m.companyRole === 'admin');
+  return person.memberships.some((m) => m.companyId === companyId && m.companyRole === 'admin' && m.status === 'active');
 }
 
 export function administers(person: PortalPerson, infrastructureId: string): boolean {
-  return person.grants.some((g) => g.infrastructureId === infrastructureId && g.role === 'administrator');
+  return person.grants.some((g) => g.infrastructureId === infrastructureId && g.role === 'administrator' && person.memberships.some((m) => m.companyId === g.companyId && m.status === 'active'));
 }

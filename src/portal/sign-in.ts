@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import type { ApprovalDeps } from '../approvals/context';
-import { audit } from '../audit/audit-log';
 import { formatDate } from '../approvals/views';
+import { activatePendingContacts } from '../directory/people';
 import { queueMail, written } from '../mail/outbox';
 import { countAttempt, underLimit, type RateRule } from '../security/rate-limit';
 import { consumeSignInLink, issueSignInLink, type LinkCheck } from './links';
@@ -43,16 +42,7 @@ export async function completeSignIn(deps: ApprovalDeps, token: string): Promise
   return deps.db.transaction().execute(async (tx) => {
     const used = await consumeSignInLink(tx, token);
     if (!used.ok) return used;
-    const activated = await tx
-      .updateTable('contacts')
-      .set({ status: 'active', updated_at: sql`now()` })
-      .where('email', '=', used.email)
-      .where('status', '=', 'pending')
-      .returning(['id', 'company_id'])
-      .execute();
-    for (const c of activated) {
-      await audit(tx, { actor: used.email, channel: 'portal', action: 'member_activated', companyId: c.company_id, subjectEmail: used.email, detail: { via: 'first sign-in' } });
-    }
+    await activatePendingContacts(tx, used.email);
     return used;
   });
 }

@@ -101,6 +101,13 @@ export interface TeamContact {
   /** A company admin with no other active company admin: can be neither removed nor demoted. */
   isLastAdmin: boolean;
   isSelf: boolean;
+  /**
+   * The infrastructures (names) this contact may open cases on, by the rule matching applies:
+   * every one for a company admin, else those they hold a role on. Empty: their mail is held.
+   */
+  mayOpenCasesOn: string[];
+  /** May change the security contact and phone (a company admin; an administrator of an infrastructure the contact has a role on). */
+  mayEditSecurityContact: boolean;
   /** May change anything of this contact (company admin: everything; infrastructure administrator: their roles, security contact). */
   mayEdit: boolean;
   mayEditName: boolean;

@@ -12,7 +12,7 @@ export interface ApprovalRouteDeps {
   sendLater(outboxIds: string[]): Promise<void>;
 }
 
-const CHANNEL_WORDS: Record<string, string> = { link: 'through the emailed link', reply: 'by replying to the email', portal: 'in the support portal', staff: 'through support staff', expiry: 'by expiry' };
+const CHANNEL_WORDS: Record<string, string> = { link: 'through the emailed link', reply: 'by replying to the email', portal: 'in the support portal', staff: 'through support staff', expiry: 'by expiry', team: 'by giving them access on the support portal’s team page', import: 'by a directory import that gave them access' };
 const OUTCOME_WORDS: Record<string, string> = { authorized: 'Authorized.', ignored: 'Ignored.', expired: 'This request expired without a decision.' };
 
 type Verified = { ok: true; approverId: string; view: ApprovalView } | { ok: false; status: number; heading: string; message: string };

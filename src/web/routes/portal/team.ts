@@ -8,7 +8,15 @@ import { DASHBOARD_HEADERS } from '../../pages';
 import type { PortalAuth } from '../../portal-auth';
 import type { WebDeps } from '../../server';
 
-const SAVED: Record<string, string> = { added: 'Added. They get an invitation by mail and may open cases at once.', saved: 'Saved.', removed: 'Removed. Their later mail is held like a stranger’s; their cases stay as they are.' };
+const SAVED: Record<string, string> = { added: 'Added. They get an invitation by mail.', saved: 'Saved.', removed: 'Removed. Their later mail is held like a stranger’s; their cases stay as they are.' };
+
+/** What the page says after adding someone: what they may now do, by the rule matching applies to their mail. */
+function addedMessage(team: TeamView, email: string | undefined): string {
+  const added = team.contacts.find((c) => c.email === email);
+  if (!added) return SAVED.added!;
+  if (!added.mayOpenCasesOn.length) return `Added ${added.email}. They get an invitation by mail. With no role they may not open cases yet: their mail is held for an administrator’s approval until someone gives them a role.`;
+  return `Added ${added.email}. They get an invitation by mail and may open cases at once on ${added.mayOpenCasesOn.join(', ')}.`;
+}
 
 /** The companies whose team this person may open: admins of the company, or administrators of one of its infrastructures. */
 function teamCompanies(person: PortalPerson): Array<{ key: string; name: string }> {
@@ -32,7 +40,7 @@ function teamData(team: TeamView, companies: Array<{ key: string; name: string }
 
 /** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
 export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
-  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null) {
+  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, added?: string) {
     const person = request.portal!.person;
     const companies = teamCompanies(person);
     const key = companyKey ?? companies[0]?.key;
@@ -42,14 +50,15 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     return reply
       .status(status)
       .headers(DASHBOARD_HEADERS)
-      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message }));
+      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message: message && added !== undefined ? { ...message, text: addedMessage(loaded.team, added) } : message }));
   }
 
-  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string) {
+  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string, member?: string) {
     if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message });
     await deps.sendLater(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
-    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}`, 303);
+    const who = member ? `&member=${encodeURIComponent(member)}` : '';
+    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}${who}`, 303);
   }
 
   /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
@@ -65,16 +74,17 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     }
   }
 
-  app.get<{ Querystring: { company?: string; done?: string } }>('/portal/team', async (request, reply) => {
+  app.get<{ Querystring: { company?: string; done?: string; member?: string } }>('/portal/team', async (request, reply) => {
     const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! } : null;
-    return show(request, reply, request.query.company || undefined, 200, done);
+    const added = request.query.done === 'added' && typeof request.query.member === 'string' ? request.query.member.toLowerCase() : undefined;
+    return show(request, reply, request.query.company || undefined, 200, done, added);
   });
 
   app.post('/portal/team', async (request, reply) => {
     const companyKey = field(request.body, 'company') || teamCompanies(request.portal!.person)[0]?.key || '';
     const parsed = await form(request, companyKey, null);
     if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'added');
-    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: true }), 'added');
+    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: true }), 'added', parsed.form.email);
   });
 
   app.post<{ Params: { email: string } }>('/portal/team/:email', async (request, reply) => {
