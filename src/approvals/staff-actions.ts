@@ -26,7 +26,9 @@ export type StaffRefusal =
   /** Someone decided the case's approval between the click and the decision. */
   | 'already_decided'
   | 'not_unrouted'
-  | 'unknown_infrastructure';
+  | 'unknown_infrastructure'
+  /** The case's company is known, and the infrastructure is not one of its. */
+  | 'other_company';
 
 /** Every outcome carries the outbox ids to queue once the transaction has committed (possibly none). */
 export type StaffActionOutcome =
@@ -217,6 +219,7 @@ export async function routeCase(deps: ApprovalDeps, caseId: string, infrastructu
     if (c.status !== 'suspended' || c.hold_reason !== 'unrouted') return refused('not_unrouted');
     const infra = await tx.selectFrom('infrastructures').select(['id', 'company_id', 'key']).where('key', '=', infrastructureKey).executeTakeFirst();
     if (!infra) return refused('unknown_infrastructure');
+    if (c.company_id !== null && infra.company_id !== c.company_id) return refused('other_company');
 
     const verdict = await verdictFor(tx, c.requester_email, c.sender_verified, infra);
     await tx

@@ -20,6 +20,7 @@ export const NOTICES: Record<string, { ok: boolean; text: string }> = {
   already_decided: { ok: false, text: 'Someone decided this approval first; nothing was changed.' },
   not_unrouted: { ok: false, text: 'Only an unrouted case can be routed.' },
   unknown_infrastructure: { ok: false, text: 'No such infrastructure.' },
+  other_company: { ok: false, text: 'That infrastructure belongs to another company than the case’s; nothing was changed.' },
   done: { ok: true, text: 'Done.' },
 };
 
@@ -97,5 +98,8 @@ export function caseDetailData(c: CaseDetailView, options: FilterOptions, notice
       route: held && c.holdReason === 'unrouted',
     },
     infrastructures: options.infrastructures,
+    // A case whose company is known goes to one of that company's infrastructures; nothing is
+    // preselected, so routing is always a choice.
+    routeTargets: options.infrastructures.filter((i) => !c.companyKey || i.companyKey === c.companyKey),
   };
 }
