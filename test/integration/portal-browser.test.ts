@@ -68,7 +68,7 @@ describe('an administrator uses the customer portal in a real Chromium', () => {
     await form.getByLabel('Name').fill('Nora Night-Shift');
     await form.getByRole('combobox', { name: 'Acme Production' }).selectOption('user');
     await Promise.all([page.waitForURL(/done=added/), form.getByRole('button', { name: 'Add member' }).click()]);
-    await page.getByText('Added.').waitFor();
+    await page.getByText('Added nora@acme.test. They get an invitation by mail and may open cases at once on Acme Production.').waitFor();
     await page.getByText('Nora Night-Shift').waitFor();
     await snap(page, 'portal-09-member-added');
     const invitation = await eventually(async () => t.sink.to('nora@acme.test')[0]);
@@ -76,6 +76,21 @@ describe('an administrator uses the customer portal in a real Chromium', () => {
     // Her mail goes straight through now.
     const ref = await t.write('Nora <nora@acme.test>', 'First case as a member');
     await t.caseIn(ref, 'open');
+  });
+
+  it('gives a held member a role: the page says where they may now open cases, and their held case opens', async () => {
+    const ref = await t.write('Dave <dave@acme.test>', 'Held until I have a role');
+    expect((await t.caseIn(ref, 'suspended')).holdReason).toBe('not_permitted');
+    const dave = await t.app.ctx.db.selectFrom('contacts').select('id').where('email', '=', 'dave@acme.test').executeTakeFirstOrThrow();
+    const member = page.locator(`#member-${dave.id}`);
+    await member.locator('summary').getByText('May not open cases: their mail is held for approval.').waitFor();
+    await member.locator('summary').click();
+    await member.getByRole('combobox', { name: 'Acme Production' }).selectOption('user');
+    await Promise.all([page.waitForURL(/done=saved/), member.getByRole('button', { name: 'Save' }).click()]);
+    await page.locator(`#member-${dave.id} summary`).getByText('May open cases on Acme Production.').waitFor();
+    await snap(page, 'portal-10-role-given');
+    await t.caseIn(ref, 'open');
+    await eventually(async () => t.sink.to('dave@acme.test').find((m) => (m.parsed.text ?? '').includes(ref) && /open/i.test(m.parsed.subject ?? '')));
   });
 
   it('signs out', async () => {
