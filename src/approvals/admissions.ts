@@ -22,6 +22,18 @@ const SETTLED_VIA: Record<string, ApprovalChannel> = { portal: 'team', import: '
 
 export function directoryEffects(deps: ApprovalDeps): DirectoryEffects {
   return {
+    lockRequests: async (tx, companyId, emails) => {
+      if (emails && !emails.length) return;
+      await tx
+        .selectFrom('approvals')
+        .select('id')
+        .where('company_id', '=', companyId)
+        .where('status', '=', 'pending')
+        .$if(emails !== null, (q) => q.where('requester_email', 'in', emails!))
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+    },
     admitted: (tx, admissions, trace) => releaseAdmitted(tx, deps, admissions, trace),
     removed: async (tx, emails) => {
       for (const email of emails) await endPortalSessionsOf(tx, email);

@@ -94,7 +94,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
   return { result: 'decided', approval: decided, releasedCaseIds: released.caseIds, outboxIds: released.outboxIds };
 }
 
-const releasedBelow: DirectoryEffects = { admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
+const releasedBelow: DirectoryEffects = { lockRequests: async () => undefined, admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
 
 export interface HeldCasesRelease {
   requesterEmail: string;

@@ -67,6 +67,12 @@ export interface Admission {
 
 /** What follows a change to people and rights, outside the directory: see approvals/admissions.ts. */
 export interface DirectoryEffects {
+  /**
+   * Locks the company's pending requests (of these addresses; all with null) before the caller
+   * locks any contact: an approval's decision locks its request, then the requester's contact, so
+   * everything that may settle a request takes the two in that order.
+   */
+  lockRequests(tx: Tx, companyId: string, emails: string[] | null): Promise<void>;
   /** Releases the admitted people's held cases and settles their pending requests. */
   admitted(tx: Tx, admissions: Admission[], trace: DirectoryTrace): Promise<Released>;
   /** These addresses are no longer contacts of the company: their portal sessions end. */

@@ -21,7 +21,7 @@ export interface ImportSummary extends CompanyImportCounts {
  * Without `effects`: seeding a directory nobody has written to yet (tests, benchmarks), where no
  * case is held and nobody is signed in. The command always passes the service's effects.
  */
-const SEEDING: DirectoryEffects = { admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
+const SEEDING: DirectoryEffects = { lockRequests: async () => undefined, admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
 
 /** Who the audit log names for changes an import makes. */
 export const IMPORT_ACTOR = 'directory-import';
@@ -76,6 +76,7 @@ async function importCompany(tx: Tx, effects: DirectoryEffects, entry: CompanyEn
   const infrastructureIds = new Map<string, string>();
   for (const infra of entry.infrastructures) infrastructureIds.set(infra.key, await upsertInfrastructure(tx, companyId, entry.key, infra, replace));
 
+  await effects.lockRequests(tx, companyId, null);
   const contacts = await lockContacts(tx, companyId);
   const state: CompanyImportState = {
     known,

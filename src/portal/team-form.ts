@@ -61,6 +61,8 @@ export interface TeamChange {
   actions: string[];
   /** Outbox rows to queue once the transaction has committed. */
   outboxIds: string[];
+  /** Held cases the change released (it let their requester open cases there). */
+  releasedCaseIds: string[];
 }
 
 export type TeamOutcome = TeamChange | TeamRefusal;

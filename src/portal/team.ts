@@ -18,7 +18,7 @@ import { queueSecurityAlerts } from '../approvals/security-alerts';
 import { formatDate } from '../approvals/views';
 import type { DbOrTx, Tx } from '../db/connection';
 import { infrastructuresOpenTo } from '../directory/access';
-import { applyDirectoryChanges, companyPermissions, lockCompany, lockContacts } from '../directory/changes';
+import { applyDirectoryChanges, companyPermissions, lockCompany, lockContacts, type DirectoryEffects } from '../directory/changes';
 import { queueMail, written } from '../mail/outbox';
 import { issueSignInLink } from './links';
 import { administers, isCompanyAdmin, loadPerson, type PortalPerson } from './people';
@@ -79,13 +79,14 @@ async function otherActiveAdmins(tx: Tx, companyId: string, email: string): Prom
  * changes of one company, and `directory import`, happen one after the other), with the person's
  * authority read afresh.
  */
-async function lockState(tx: Tx, person: string, companyKey: string, email: string): Promise<{ state: TeamState; actorName: string | null }> {
+async function lockState(tx: Tx, effects: DirectoryEffects, person: string, companyKey: string, email: string): Promise<{ state: TeamState; actorName: string | null }> {
   const company = await lockCompany(tx, companyKey);
   if (!company) return refuse('not_found', `No company ${companyKey}.`);
   const actor = await loadPerson(tx, person);
   const infrastructures = await companyInfrastructures(tx, company.id);
   const auth = authorityOf(actor, company.id, infrastructures.map((i) => i.id));
   if (!auth.companyAdmin && !auth.administered.size) noAccess(auth, companyKey);
+  await effects.lockRequests(tx, company.id, [email]);
   const [existing] = await lockContacts(tx, company.id, [email]);
   const permissions = existing ? await companyPermissions(tx, company.id, [email]) : [];
   const state = { company, infrastructures, auth, actorEmail: actor.email, existing, permissions, otherActiveAdmins: await otherActiveAdmins(tx, company.id, email) };
@@ -102,17 +103,17 @@ async function transact(deps: ApprovalDeps, work: (tx: Tx) => Promise<TeamChange
 }
 
 /** Applies a plan: its changes through the directory's writer, then its security alerts and invitation. */
-async function carryOut(tx: Tx, deps: ApprovalDeps, s: TeamState, actorName: string | null, email: string, plan: MemberPlan): Promise<TeamChange> {
+async function carryOut(tx: Tx, deps: ApprovalDeps, effects: DirectoryEffects, s: TeamState, actorName: string | null, email: string, plan: MemberPlan): Promise<TeamChange> {
   if (!plan.ok) return refuse(plan.reason, plan.message);
   const trace = { actor: s.actorEmail, channel: 'portal', companyId: s.company.id };
-  const applied = await applyDirectoryChanges(tx, directoryEffects(deps), trace, plan.changes);
+  const applied = await applyDirectoryChanges(tx, effects, trace, plan.changes);
   const actor = { email: s.actorEmail, name: actorName };
   const outboxIds = [...applied.outboxIds];
   for (const event of plan.events) {
     outboxIds.push(...(await queueSecurityAlerts(tx, deps, { companyId: s.company.id, event, person: { name: plan.name, email }, actor, case: null, subjectEmail: email })));
   }
   if (plan.invite) outboxIds.push(...(await invite(tx, deps, s, actor, { name: plan.name, email }, plan.invite.mayOpenCases)));
-  return { ok: true, contactId: applied.contactIds.get(email) ?? null, actions: applied.actions, outboxIds };
+  return { ok: true, contactId: applied.contactIds.get(email) ?? null, actions: applied.actions, outboxIds, releasedCaseIds: applied.releasedCaseIds };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,8 +195,9 @@ export async function loadTeam(db: DbOrTx, person: PortalPerson, companyKey: str
 export async function saveMember(deps: ApprovalDeps, person: PortalPerson, companyKey: string, form: MemberForm, options: { create: boolean }): Promise<TeamOutcome> {
   const email = form.email.trim().toLowerCase();
   return transact(deps, async (tx) => {
-    const { state, actorName } = await lockState(tx, person.email, companyKey, email);
-    return carryOut(tx, deps, state, actorName, email, planMemberSave(state, form, options.create));
+    const effects = directoryEffects(deps);
+    const { state, actorName } = await lockState(tx, effects, person.email, companyKey, email);
+    return carryOut(tx, deps, effects, state, actorName, email, planMemberSave(state, form, options.create));
   });
 }
 
@@ -227,8 +229,9 @@ async function invite(tx: Tx, deps: ApprovalDeps, s: TeamState, invitedBy: { ema
 export async function removeMember(deps: ApprovalDeps, person: PortalPerson, companyKey: string, email: string): Promise<TeamOutcome> {
   const address = email.trim().toLowerCase();
   return transact(deps, async (tx) => {
-    const { state, actorName } = await lockState(tx, person.email, companyKey, address);
-    const outcome = await carryOut(tx, deps, state, actorName, address, planMemberRemoval(state, address));
+    const effects = directoryEffects(deps);
+    const { state, actorName } = await lockState(tx, effects, person.email, companyKey, address);
+    const outcome = await carryOut(tx, deps, effects, state, actorName, address, planMemberRemoval(state, address));
     return { ...outcome, contactId: null };
   });
 }

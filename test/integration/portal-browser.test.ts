@@ -87,6 +87,7 @@ describe('an administrator uses the customer portal in a real Chromium', () => {
     await member.locator('summary').click();
     await member.getByRole('combobox', { name: 'Acme Production' }).selectOption('user');
     await Promise.all([page.waitForURL(/done=saved/), member.getByRole('button', { name: 'Save' }).click()]);
+    await page.getByText('Saved. One held case was released: its requester may now open cases there.').waitFor();
     await page.locator(`#member-${dave.id} summary`).getByText('May open cases on Acme Production.').waitFor();
     await snap(page, 'portal-10-role-given');
     await t.caseIn(ref, 'open');

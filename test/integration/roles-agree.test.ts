@@ -61,7 +61,8 @@ describe('roles agree with what the portal says and with the held cases', () => 
     const request = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes('mallory@acme.test')));
     const link = linkIn(String(request.parsed.html), `${t.base}/approvals/`).split('?')[0]!;
 
-    await teamForm({ email: 'mallory@acme.test', name: 'Mallory Newhire', 'role.acme-prod': 'user', 'role.acme-dev': 'none' });
+    const page = await teamForm({ email: 'mallory@acme.test', name: 'Mallory Newhire', 'role.acme-prod': 'user', 'role.acme-dev': 'none' });
+    expect(page).toContain('may open cases at once on Acme Production. One held case was released: its requester may now open cases there.');
     const opened = await t.caseIn(ref, 'open');
     expect(opened.holdReason).toBeNull();
     // The released notice to her, the copy to bob (CC in all acme-prod cases): the approval path's mail.

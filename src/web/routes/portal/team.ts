@@ -11,11 +11,11 @@ import type { WebDeps } from '../../server';
 const SAVED: Record<string, string> = { added: 'Added. They get an invitation by mail.', saved: 'Saved.', removed: 'Removed. Their later mail is held like a stranger’s; their cases stay as they are.' };
 
 /** What the page says after adding someone: what they may now do, by the rule matching applies to their mail. */
-function addedMessage(team: TeamView, email: string | undefined): string {
+function addedMessage(team: TeamView, email: string | undefined, released: string): string {
   const added = team.contacts.find((c) => c.email === email);
-  if (!added) return SAVED.added!;
+  if (!added) return SAVED.added! + released;
   if (!added.mayOpenCasesOn.length) return `Added ${added.email}. They get an invitation by mail. With no role they may not open cases yet: their mail is held for an administrator’s approval until someone gives them a role.`;
-  return `Added ${added.email}. They get an invitation by mail and may open cases at once on ${added.mayOpenCasesOn.join(', ')}.`;
+  return `Added ${added.email}. They get an invitation by mail and may open cases at once on ${added.mayOpenCasesOn.join(', ')}.${released}`;
 }
 
 /** The companies whose team this person may open: admins of the company, or administrators of one of its infrastructures. */
@@ -40,7 +40,7 @@ function teamData(team: TeamView, companies: Array<{ key: string; name: string }
 
 /** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
 export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
-  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, added?: string) {
+  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, added?: { email: string; released: string }) {
     const person = request.portal!.person;
     const companies = teamCompanies(person);
     const key = companyKey ?? companies[0]?.key;
@@ -50,7 +50,7 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     return reply
       .status(status)
       .headers(DASHBOARD_HEADERS)
-      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message: message && added !== undefined ? { ...message, text: addedMessage(loaded.team, added) } : message }));
+      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message: message && added !== undefined ? { ...message, text: addedMessage(loaded.team, added.email, added.released) } : message }));
   }
 
   async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string, member?: string) {
@@ -58,7 +58,8 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     await deps.sendLater(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
     const who = member ? `&member=${encodeURIComponent(member)}` : '';
-    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}${who}`, 303);
+    const released = outcome.releasedCaseIds.length ? `&released=${outcome.releasedCaseIds.length}` : '';
+    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}${who}${released}`, 303);
   }
 
   /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
@@ -74,9 +75,11 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     }
   }
 
-  app.get<{ Querystring: { company?: string; done?: string; member?: string } }>('/portal/team', async (request, reply) => {
-    const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! } : null;
-    const added = request.query.done === 'added' && typeof request.query.member === 'string' ? request.query.member.toLowerCase() : undefined;
+  app.get<{ Querystring: { company?: string; done?: string; member?: string; released?: string } }>('/portal/team', async (request, reply) => {
+    const released = /^[1-9][0-9]{0,5}$/.test(request.query.released ?? '') ? Number(request.query.released) : 0;
+    const releasedWords = released ? ` ${released === 1 ? 'One held case was' : `${released} held cases were`} released: its requester may now open cases there.` : '';
+    const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! + releasedWords } : null;
+    const added = request.query.done === 'added' && typeof request.query.member === 'string' ? { email: request.query.member.toLowerCase(), released: releasedWords } : undefined;
     return show(request, reply, request.query.company || undefined, 200, done, added);
   });
 
