@@ -7,14 +7,15 @@ import { planCompanyImport, type CompanyImportCounts, type CompanyImportState } 
 
 export { PROTECTED_SOURCES } from './import-plan';
 
+/**
+ * The counts of import-plan.ts over every company (`added*`: additions to a company that existed
+ * before; `changed*`: changes to existing rows, each with an audit row; with `replace`, `kept*`:
+ * what the file does not list but the portal or an approval made), and the companies and
+ * infrastructures upserted.
+ */
 export interface ImportSummary extends CompanyImportCounts {
   companies: number;
   infrastructures: number;
-  /**
-   * The counts of import-plan.ts, over every company: `added*` are additions to a company that
-   * existed before, `changed*` changes to existing rows (each with an audit row), and with
-   * `replace`, `kept*` what the file does not list but the portal or an approval made.
-   */
 }
 
 /**
