@@ -5,11 +5,13 @@ import { directoryEffects } from '../../src/approvals/admissions';
 import { routeCase } from '../../src/approvals/staff-actions';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { takeIn } from '../../src/intake/ingest';
 import { loadPerson } from '../../src/portal/people';
 import { loadTeam, parseMemberForm, saveMember } from '../../src/portal/team';
 import { sendLater } from '../../src/queue/handlers';
 import { runCli } from '../support/cli';
 import { cliEnv, eventually } from '../support/env';
+import { makeMessage } from '../support/messages';
 import { portalClient } from '../support/portal';
 import { linkIn, startTestService, type TestService } from '../support/service';
 import { csrfIn, signedInStaff, type WebClient } from '../support/staff';
@@ -174,5 +176,37 @@ describe('roles agree with what the portal says and with the held cases', () => 
     const row = await db().selectFrom('cases').select('id').where('reference', '=', ref).executeTakeFirstOrThrow();
     expect(await routeCase(t.app.ctx.approvals, row.id, 'acme-prod', 'sam@vendor.test')).toEqual({ result: 'refused', reason: 'other_company', outboxIds: [] });
     expect(await routeCase(t.app.ctx.approvals, row.id, 'initech-b', 'sam@vendor.test')).toMatchObject({ result: 'done' });
+  });
+});
+
+describe('a role does not vouch for a message', () => {
+  const AUTHSERV = 'mx.support.example.com';
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService({ INBOUND_AUTHSERV_ID: AUTHSERV });
+  });
+  afterAll(() => t.close());
+
+  /** Dave's mail, with our server's dmarc=pass or with none. */
+  async function fromDave(subject: string, verified: boolean): Promise<string> {
+    const header = verified ? `Authentication-Results: ${AUTHSERV}; dmarc=pass header.from=acme.test\r\n` : '';
+    const result = await takeIn(t.app.ctx.intake, Buffer.concat([Buffer.from(header), makeMessage({ from: 'dave@acme.test', subject, id: `rv-${subject.length}-${Date.now()}` })]), { source: 'pipe' });
+    if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
+    return result.reference;
+  }
+
+  it('keeps a case held as sender_not_verified, and its request pending, when the sender is given a role', async () => {
+    const unverified = await fromDave('Unverified, in dave’s name', false);
+    expect((await t.caseIn(unverified, 'suspended')).holdReason).toBe('sender_not_verified');
+    const verified = await fromDave('Verified, but no role', true);
+    expect((await t.caseIn(verified, 'suspended')).holdReason).toBe('not_permitted');
+
+    const alice = await loadPerson(t.app.ctx.db, 'alice@acme.test');
+    const outcome = await saveMember(t.app.ctx.approvals, alice, 'acme', parseMemberForm({ email: 'dave@acme.test', 'role.acme-prod': 'user' }, ['acme-prod', 'acme-dev']), { create: false });
+    expect(outcome).toMatchObject({ ok: true, actions: ['permission_granted'] });
+    await t.caseIn(verified, 'open');
+    expect((await t.caseIn(unverified, 'suspended')).holdReason).toBe('sender_not_verified');
+    const approval = await t.app.ctx.db.selectFrom('approvals').select(['status']).where('requester_email', '=', 'dave@acme.test').executeTakeFirstOrThrow();
+    expect(approval.status).toBe('pending');
   });
 });
