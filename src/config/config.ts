@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-secrets';
 
 /** A configuration problem found at start; one line per problem, never a secret's value. */
 export class ConfigError extends Error {
@@ -8,9 +9,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const DEV_LINK_SECRET = 'dev-only-link-secret-change-me-000000';
-const DEV_API_TOKEN = 'dev-api-token';
 
 const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -182,16 +180,11 @@ export function parseImapUrl(value: string): ImapTarget {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Read from the raw environment, so these are listed with the schema's problems, not after a second start.
+  if (env.NODE_ENV === 'production') problems.push(...productionSecretProblems(env));
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;
-  const production = c.NODE_ENV === 'production';
-  if (production && !c.LINK_SECRET) problems.push('LINK_SECRET: required in production (at least 32 characters)');
-  if (production && !c.API_TOKEN) problems.push('API_TOKEN: required in production (at least 16 characters)');
-  if (problems.length) throw new ConfigError(problems);
 
   let devSmtp: Config['devSmtp'] = null;
   if (c.DEV_SMTP_LISTEN) {
@@ -234,6 +227,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: c.QUEUE_PREFIX,
     devSmtp,
   };
+}
+
+/** In production every secret is the operator's own: present, and none the repository publishes. */
+function productionSecretProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (env.LINK_SECRET === undefined) problems.push('LINK_SECRET: required in production (at least 32 characters)');
+  if (env.API_TOKEN === undefined) problems.push('API_TOKEN: required in production (at least 16 characters)');
+  for (const name of publishedSecretsIn(env)) {
+    problems.push(`${name}: is a value published in the case-intake repository (a development default or an example), known to anyone who read it; set your own (openssl rand -hex 32)`);
+  }
+  return problems;
 }
 
 /** Loads `.env` from the working directory, if there is one, without overriding the real environment. */
