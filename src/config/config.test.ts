@@ -47,6 +47,14 @@ describe('loadConfig', () => {
     expect(own.linkSecret).toBe('f'.repeat(64));
   });
 
+  it('reads TRUST_PROXY: unset trusts no proxy, else addresses, CIDRs and named ranges, or a hop count', () => {
+    expect(loadConfig({}).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ TRUST_PROXY: '' }).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8 loopback' }).trustProxy).toEqual({ kind: 'addresses', addresses: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback'] });
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ kind: 'hops', hops: 2 });
+    for (const bad of ['true', '0', '10.0.0.0/33', 'proxy.internal', '::1/129']) expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY: /);
+  });
+
   it('reads SEND_YIELD_SECONDS in seconds, 0 meaning never, and refuses a negative wait', () => {
     expect(loadConfig({}).sendYieldMs).toBe(30_000);
     expect(loadConfig({ SEND_YIELD_SECONDS: '0' }).sendYieldMs).toBe(0);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-secrets';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
 /** A configuration problem found at start; one line per problem, never a secret's value. */
 export class ConfigError extends Error {
@@ -58,6 +59,15 @@ const schema = z.object({
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** Reverse proxies whose X-Forwarded-* headers are believed: unset none, a list of addresses/CIDRs, or a hop count. */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((v, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(v);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      return typeof parsed === 'string' ? { kind: 'none' } : parsed;
+    }),
   LINK_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   /** The secret before a rotation: links signed with it stay valid until they expire. */
   LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
@@ -128,6 +138,8 @@ export interface Config {
   publicUrl: string;
   host: string;
   port: number;
+  /** TRUST_PROXY: whose X-Forwarded-For names the client. */
+  trustProxy: TrustProxy;
   linkSecret: string;
   linkSecretPrevious: string | null;
   approvalTtlMs: number;
@@ -204,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
     host: c.HOST,
     port: c.PORT,
+    trustProxy: c.TRUST_PROXY,
     linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
     linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
     approvalTtlMs: c.APPROVAL_TTL,
