@@ -19,6 +19,7 @@ import type { QueueCounts } from '../queue/bullmq';
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
+import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
 
 export interface WebDeps {
@@ -67,6 +68,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   // Per-request lines are noise at info level; errors still reach the log.
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: fastifyTrustProxy(deps.trustProxy ?? { kind: 'none' }) });
+  registerSecurityHeaders(app, deps.approvals.settings.publicUrl);
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
       // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
