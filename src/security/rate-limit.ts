@@ -23,7 +23,7 @@ export interface CountedAttempt {
  * Counts an attempt, then tells whether it is within every limit. Counting before checking is
  * what makes a limit hold under parallel requests: each attempt's row is committed before it
  * counts, so of attempts racing each other the k-th to commit sees at least k rows, and at most
- * `limit` of them pass (a burst may refuse one or two more than needed, never admit one more).
+ * `limit` of them pass (a burst may refuse some a slower sequence would admit, never admit one more).
  * Hence a pool, never a transaction: the row must be visible to the others before this one counts.
  */
 export async function countAttempt(db: Db, keyed: Array<{ rule: RateRule; key: string }>): Promise<CountedAttempt> {
