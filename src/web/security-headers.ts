@@ -43,6 +43,13 @@ export const MAIL_HTML_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
+/** An attachment or a raw message: never sniffed into something the browser runs, sandboxed if shown anyway. */
+export const ATTACHMENT_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "sandbox; default-src 'none'",
+  'cache-control': 'no-store',
+};
+
 /**
  * Bull Board's pages: its scripts, styles and fonts come from its own static files (no CDN, so
  * its Google font link is blocked and the system font shows); it injects a theme `<style>` and
