@@ -167,6 +167,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     liveRefreshMs: config.dashboardRefreshMs,
     portalLinkTtlMs: config.portalLinkTtlMs,
     portalSessionTtlMs: config.portalSessionTtlMs,
+    trustProxy: config.trustProxy,
     queues: ctx.jobs,
   });
   const address = await server.listen({ host: config.host, port: config.port });

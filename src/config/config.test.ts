@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, parseDuration, parseImapUrl } from './config';
+import { DEV_LINK_SECRET } from './published-secrets';
 
 describe('loadConfig', () => {
   it('has local defaults for every URL outside production', () => {
@@ -23,6 +24,35 @@ describe('loadConfig', () => {
 
   it('requires the secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/LINK_SECRET: required[\s\S]*API_TOKEN: required/);
+  });
+
+  it('refuses a published secret in production together with every other problem, naming the variable only', () => {
+    let error: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: 'eighty', LINK_SECRET: DEV_LINK_SECRET, LINK_SECRET_PREVIOUS: 'compose-placeholder-link-secret-change-me', API_TOKEN: 'own-token-0123456789abcdef' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toEqual([expect.stringMatching(/^PORT:/), expect.stringMatching(/^LINK_SECRET: is a value published/), expect.stringMatching(/^LINK_SECRET_PREVIOUS: is a value published/)]);
+    expect((error as Error).message).not.toContain(DEV_LINK_SECRET);
+    expect((error as Error).message).not.toContain('compose-placeholder');
+  });
+
+  it('accepts the published development values outside production, and the operator\'s own in production', () => {
+    expect(loadConfig({ NODE_ENV: 'development', API_TOKEN: 'demo-api-token-change-me' }).apiToken).toBe('demo-api-token-change-me');
+    expect(loadConfig({}).linkSecret).toBe(DEV_LINK_SECRET);
+    const own = loadConfig({ NODE_ENV: 'production', LINK_SECRET: 'f'.repeat(64), API_TOKEN: 'e'.repeat(32), METRICS_TOKEN: 'd'.repeat(32) });
+    expect(own.linkSecret).toBe('f'.repeat(64));
+  });
+
+  it('reads TRUST_PROXY: unset trusts no proxy, else addresses, CIDRs and named ranges, or a hop count', () => {
+    expect(loadConfig({}).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ TRUST_PROXY: '' }).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8 loopback' }).trustProxy).toEqual({ kind: 'addresses', addresses: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback'] });
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ kind: 'hops', hops: 2 });
+    for (const bad of ['true', '0', '10.0.0.0/33', 'proxy.internal', '::1/129']) expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY: /);
   });
 
   it('reads SEND_YIELD_SECONDS in seconds, 0 meaning never, and refuses a negative wait', () => {

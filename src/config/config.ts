@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-secrets';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
 /** A configuration problem found at start; one line per problem, never a secret's value. */
 export class ConfigError extends Error {
@@ -8,9 +10,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const DEV_LINK_SECRET = 'dev-only-link-secret-change-me-000000';
-const DEV_API_TOKEN = 'dev-api-token';
 
 const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -60,6 +59,15 @@ const schema = z.object({
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** Reverse proxies whose X-Forwarded-* headers are believed: unset none, a list of addresses/CIDRs, or a hop count. */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((v, ctx): TrustProxy => {
+      const parsed = parseTrustProxy(v);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      return typeof parsed === 'string' ? { kind: 'none' } : parsed;
+    }),
   LINK_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   /** The secret before a rotation: links signed with it stay valid until they expire. */
   LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
@@ -130,6 +138,8 @@ export interface Config {
   publicUrl: string;
   host: string;
   port: number;
+  /** TRUST_PROXY: whose X-Forwarded-For names the client. */
+  trustProxy: TrustProxy;
   linkSecret: string;
   linkSecretPrevious: string | null;
   approvalTtlMs: number;
@@ -182,16 +192,11 @@ export function parseImapUrl(value: string): ImapTarget {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
-  const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Read from the raw environment, so these are listed with the schema's problems, not after a second start.
+  if (env.NODE_ENV === 'production') problems.push(...productionSecretProblems(env));
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;
-  const production = c.NODE_ENV === 'production';
-  if (production && !c.LINK_SECRET) problems.push('LINK_SECRET: required in production (at least 32 characters)');
-  if (production && !c.API_TOKEN) problems.push('API_TOKEN: required in production (at least 16 characters)');
-  if (problems.length) throw new ConfigError(problems);
 
   let devSmtp: Config['devSmtp'] = null;
   if (c.DEV_SMTP_LISTEN) {
@@ -211,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
     host: c.HOST,
     port: c.PORT,
+    trustProxy: c.TRUST_PROXY,
     linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
     linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
     approvalTtlMs: c.APPROVAL_TTL,
@@ -234,6 +240,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: c.QUEUE_PREFIX,
     devSmtp,
   };
+}
+
+/** In production every secret is the operator's own: present, and none the repository publishes. */
+function productionSecretProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (env.LINK_SECRET === undefined) problems.push('LINK_SECRET: required in production (at least 32 characters)');
+  if (env.API_TOKEN === undefined) problems.push('API_TOKEN: required in production (at least 16 characters)');
+  for (const name of publishedSecretsIn(env)) {
+    problems.push(`${name}: is a value published in the case-intake repository (a development default or an example), known to anyone who read it; set your own (openssl rand -hex 32)`);
+  }
+  return problems;
 }
 
 /** Loads `.env` from the working directory, if there is one, without overriding the real environment. */

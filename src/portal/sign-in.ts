@@ -2,7 +2,8 @@ import type { ApprovalDeps } from '../approvals/context';
 import { formatDate } from '../approvals/views';
 import { activatePendingContacts } from '../directory/people';
 import { queueMail, written } from '../mail/outbox';
-import { countAttempt, underLimit, type RateRule } from '../security/rate-limit';
+import type { Db } from '../db/connection';
+import { countAttempt, refundAttempt, type RateRule } from '../security/rate-limit';
 import { consumeSignInLink, issueSignInLink, type LinkCheck } from './links';
 import { isKnown, loadPerson } from './people';
 
@@ -10,28 +11,35 @@ import { isKnown, loadPerson } from './people';
 export const LINK_BY_EMAIL: RateRule = { scope: 'portal_link_email', limit: 3, windowMs: 15 * 60_000 };
 export const LINK_BY_CLIENT: RateRule = { scope: 'portal_link_client', limit: 20, windowMs: 15 * 60_000 };
 
-export type SignInRequest = { result: 'answered'; outboxIds: string[] } | { result: 'client_limited' };
+export type SignInRequest = { result: 'answered'; mayMail: string | null } | { result: 'client_limited' };
 
 /**
- * Someone asked for a sign-in link. The answer never says whether the address is known: a known
- * contact or case participant gets a mail, anyone else nothing, and both see the same page. Over
- * the per-address limit the mail is silently not sent; over the per-client limit the client is told.
+ * Someone asked for a sign-in link: the part of the answer that waits. It counts the request and
+ * does nothing that depends on whether the address is known, so a known address is answered as
+ * fast as an unknown one (no enumeration by timing); `mailSignInLink` runs after the answer with
+ * `mayMail`, the address when it is under its limit. Both see the same page. Over the per-client
+ * limit the client is told; over the per-address limit the mail is silently not sent.
  */
-export async function requestSignIn(deps: ApprovalDeps, email: string, client: string, linkTtlMs: number): Promise<SignInRequest> {
+export async function countSignInRequest(db: Db, email: string, client: string): Promise<SignInRequest> {
   const address = email.trim().toLowerCase();
-  if (!(await underLimit(deps.db, LINK_BY_CLIENT, [client]))) return { result: 'client_limited' };
-  const addressOk = await underLimit(deps.db, LINK_BY_EMAIL, [address]);
-  await countAttempt(deps.db, LINK_BY_CLIENT.scope, [client]);
-  await countAttempt(deps.db, LINK_BY_EMAIL.scope, [address]);
-  if (!addressOk || !/^[^\s@]+@[^\s@]+$/.test(address) || address.length > 320) return { result: 'answered', outboxIds: [] };
+  const attempt = await countAttempt(db, [{ rule: LINK_BY_CLIENT, key: client }, { rule: LINK_BY_EMAIL, key: address }]);
+  if (attempt.over.includes(LINK_BY_CLIENT)) {
+    await refundAttempt(db, attempt);
+    return { result: 'client_limited' };
+  }
+  const mayMail = !attempt.over.length && /^[^\s@]+@[^\s@]+$/.test(address) && address.length <= 320;
+  return { result: 'answered', mayMail: mayMail ? address : null };
+}
+
+/** After the answer: a known contact or case participant gets a link by mail, anyone else nothing. Returns the outbox rows. */
+export async function mailSignInLink(deps: ApprovalDeps, address: string, linkTtlMs: number): Promise<string[]> {
   const person = await loadPerson(deps.db, address);
-  if (!isKnown(person)) return { result: 'answered', outboxIds: [] };
-  const outboxIds = await deps.db.transaction().execute(async (tx) => {
+  if (!isKnown(person)) return [];
+  return deps.db.transaction().execute(async (tx) => {
     const link = await issueSignInLink(tx, deps.settings.publicUrl, address, linkTtlMs);
     const name = person.memberships.find((m) => m.name)?.name ?? null;
     return written(await queueMail(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
   });
-  return { result: 'answered', outboxIds };
 }
 
 /**

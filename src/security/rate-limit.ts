@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { DbOrTx } from '../db/connection';
+import type { Db, DbOrTx } from '../db/connection';
 
 /**
  * Counting attempts in PostgreSQL rather than in one process's memory, so the limit holds across
@@ -11,26 +11,44 @@ export interface RateRule {
   windowMs: number;
 }
 
-/** How many attempts `key` made in the rule's window. */
-export async function recentAttempts(db: DbOrTx, rule: RateRule, key: string): Promise<number> {
-  const row = await db
-    .selectFrom('rate_events')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('scope', '=', rule.scope)
-    .where('key', '=', key)
-    .where('at', '>', sql<Date>`now() - make_interval(secs => ${rule.windowMs / 1000})`)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+/** One attempt, counted under each rule's key. */
+export interface CountedAttempt {
+  /** The rules this attempt went over (empty: within every limit). */
+  over: RateRule[];
+  /** Its rows, for `refundAttempt`. */
+  ids: string[];
 }
 
-/** True while every key is under its limit. */
-export async function underLimit(db: DbOrTx, rule: RateRule, keys: string[]): Promise<boolean> {
-  for (const key of keys) if ((await recentAttempts(db, rule, key)) >= rule.limit) return false;
-  return true;
+/**
+ * Counts an attempt, then tells whether it is within every limit. Counting before checking is
+ * what makes a limit hold under parallel requests: each attempt's row is committed before it
+ * counts, so of attempts racing each other the k-th to commit sees at least k rows, and at most
+ * `limit` of them pass (a burst may refuse some a slower sequence would admit, never admit one more).
+ * Hence a pool, never a transaction: the row must be visible to the others before this one counts.
+ */
+export async function countAttempt(db: Db, keyed: Array<{ rule: RateRule; key: string }>): Promise<CountedAttempt> {
+  if (!keyed.length) return { over: [], ids: [] };
+  const rows = await db.insertInto('rate_events').values(keyed.map(({ rule, key }) => ({ scope: rule.scope, key }))).returning('id').execute();
+  const over: RateRule[] = [];
+  for (const { rule, key } of keyed) {
+    const row = await db
+      .selectFrom('rate_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('scope', '=', rule.scope)
+      .where('key', '=', key)
+      .where('at', '>', sql<Date>`now() - make_interval(secs => ${rule.windowMs / 1000})`)
+      .executeTakeFirstOrThrow();
+    if (Number(row.n) > rule.limit) over.push(rule);
+  }
+  return { over, ids: rows.map((r) => r.id) };
 }
 
-export async function countAttempt(db: DbOrTx, scope: string, keys: string[]): Promise<void> {
-  if (keys.length) await db.insertInto('rate_events').values(keys.map((key) => ({ scope, key }))).execute();
+/** Takes an attempt back out of the count: one that was refused unchecked, or one that succeeded. */
+export async function refundAttempt(db: DbOrTx, attempt: CountedAttempt, scope?: string): Promise<void> {
+  if (!attempt.ids.length) return;
+  let q = db.deleteFrom('rate_events').where('id', 'in', attempt.ids);
+  if (scope) q = q.where('scope', '=', scope);
+  await q.execute();
 }
 
 export async function forgetAttempts(db: DbOrTx, scope: string, key: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { AttachmentContent } from '../cases/detail';
+import { ATTACHMENT_HEADERS } from './security-headers';
 
 /**
  * An attachment always downloads, under the name the sender gave, and never renders in our
@@ -10,8 +11,6 @@ export function sendAttachment(reply: FastifyReply, id: string, a: AttachmentCon
   return reply
     .header('content-type', 'application/octet-stream')
     .header('content-disposition', `attachment; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`)
-    .header('x-content-type-options', 'nosniff')
-    .header('content-security-policy', "sandbox; default-src 'none'")
-    .header('cache-control', 'no-store')
+    .headers(ATTACHMENT_HEADERS)
     .send(a.content);
 }

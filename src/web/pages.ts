@@ -85,39 +85,5 @@ export class PageRenderer {
   }
 }
 
-/**
- * Headers for every public HTML page: no script at all, styles only from us, forms only to us,
- * never framed, never cached, and no Referer (an approval URL carries its token).
- */
-export const PAGE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'cache-control': 'no-store',
-  'x-robots-tag': 'noindex, nofollow',
-};
-
-/**
- * Staff pages: as strict, plus our own script (the overview's live refresh over server-sent
- * events) and frames from us only (a message's HTML body, itself served sandboxed).
- */
-export const DASHBOARD_HEADERS: Record<string, string> = {
-  ...PAGE_HEADERS,
-  'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-};
-
-/**
- * A message's own HTML, shown inside a sandboxed frame: the CSP sandbox gives it an opaque origin
- * with no scripts, forms, plugins or navigation of the dashboard, and nothing loads from outside
- * (no tracking pixels); inline styles are allowed so the mail still reads as it was written.
- */
-export const MAIL_HTML_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'SAMEORIGIN',
-  'cache-control': 'no-store',
-};
+// The pages' security headers live with the others in security-headers.ts.
+export { DASHBOARD_HEADERS, MAIL_HTML_HEADERS, PAGE_HEADERS } from './security-headers';

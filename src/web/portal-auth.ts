@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { loadPerson, type PortalPerson } from '../portal/people';
 import { endPortalSession, findPortalSession, startPortalSession, type PortalSession } from '../portal/sessions';
-import { completeSignIn, requestSignIn } from '../portal/sign-in';
+import { completeSignIn, countSignInRequest, mailSignInLink } from '../portal/sign-in';
 import { checkSignInLink } from '../portal/links';
 import { adminCompanies, administeredInfrastructures } from '../portal/visibility';
 import type { ApprovalDeps } from '../approvals/context';
+import { errorMessage } from '../errors';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
 import { PAGE_HEADERS, type PageRenderer, type PortalFrame } from './pages';
@@ -33,6 +34,8 @@ export interface PortalAuthDeps {
  */
 export class PortalAuth {
   private readonly forms: FormTokens;
+  /** Sign-in mails being written after their answer. */
+  private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly deps: PortalAuthDeps) {
     this.forms = new FormTokens(deps.approvals.settings.linkSecret, deps.approvals.settings.publicUrl, 'portal');
@@ -77,8 +80,26 @@ export class PortalAuth {
     return this.notice(reply, 403, 'This form has expired', 'The request did not carry this session’s form token, so nothing was changed. Go back, reload the page and try again.');
   };
 
+  /**
+   * Runs `task` once the answer has gone out, so its time is not the answer's; a stopping server
+   * waits for the tasks still running. A failure is logged; the person can ask again.
+   */
+  private afterAnswer(reply: FastifyReply, task: () => Promise<unknown>): void {
+    reply.raw.once('close', () => {
+      const running: Promise<void> = task().then(
+        () => undefined,
+        (err: unknown) => this.deps.approvals.log.warn({ err: errorMessage(err) }, 'could not mail a portal sign-in link'),
+      );
+      this.running.add(running);
+      void running.finally(() => this.running.delete(running));
+    });
+  }
+
   /** The sign-in routes, open to all (inside the /portal scope, before the signed-in guard). */
   registerSignIn(app: FastifyInstance): void {
+    app.addHook('onClose', async () => {
+      await Promise.all([...this.running]);
+    });
     const loginPage = (request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; sent?: boolean }) =>
       reply
         .status(status)
@@ -90,13 +111,14 @@ export class PortalAuth {
     app.post('/portal/login', async (request, reply) => {
       const email = field(request.body, 'email').trim();
       if (!this.forms.beforeSessionOk(request, LINK_FORM_COOKIE)) return loginPage(request, reply, 403, { email, error: 'This form had expired. Please try again.' });
-      const outcome = await requestSignIn(this.deps.approvals, email, request.ip, this.deps.linkTtlMs);
+      const outcome = await countSignInRequest(this.db, email, request.ip);
       if (outcome.result === 'client_limited') {
         reply.header('retry-after', '900');
         return loginPage(request, reply, 429, { email, error: 'Too many sign-in requests from here. Wait fifteen minutes and try again.' });
       }
-      await this.deps.sendLater(outcome.outboxIds);
-      // The same page and status whether or not the address is on file.
+      const address = outcome.mayMail;
+      if (address) this.afterAnswer(reply, async () => this.deps.sendLater(await mailSignInLink(this.deps.approvals, address, this.deps.linkTtlMs)));
+      // The same page, status and work whether or not the address is on file.
       return loginPage(request, reply, 200, { email, sent: true });
     });
 

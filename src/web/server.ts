@@ -2,6 +2,7 @@ import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApprovalDeps } from '../approvals/context';
 import type { Logger } from 'pino';
+import type { TrustProxy } from '../config/trust-proxy';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { CapturedMail } from '../intake/dev-smtp';
@@ -18,6 +19,7 @@ import type { QueueCounts } from '../queue/bullmq';
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
+import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
 
 export interface WebDeps {
@@ -42,8 +44,21 @@ export interface WebDeps {
   /** PORTAL_LINK_TTL and PORTAL_SESSION_TTL. */
   portalLinkTtlMs?: number;
   portalSessionTtlMs?: number;
+  /** TRUST_PROXY: whose X-Forwarded-* headers are believed; none when absent. */
+  trustProxy?: TrustProxy;
   /** The job queues, for the overview's counts and Bull Board; absent in tests of the web alone. */
   queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count is a function: Fastify reads a plain number as
+ * "trust nothing" (it cannot check the nearest peer), while an operator who gives one says the
+ * port is reachable through their proxies only.
+ */
+function fastifyTrustProxy(t: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (t.kind === 'addresses') return t.addresses;
+  if (t.kind === 'hops') return (_address, hop) => hop < t.hops;
+  return false;
 }
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
@@ -52,7 +67,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, fo
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   // Per-request lines are noise at info level; errors still reach the log.
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
-  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: true });
+  const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: fastifyTrustProxy(deps.trustProxy ?? { kind: 'none' }) });
+  registerSecurityHeaders(app, deps.approvals.settings.publicUrl);
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
       // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.

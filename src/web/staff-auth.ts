@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection';
-import { countAttempt, forgetAttempts, underLimit, type RateRule } from '../security/rate-limit';
+import { countAttempt, forgetAttempts, refundAttempt, type RateRule } from '../security/rate-limit';
 import { checkStaffLogin, normaliseStaffEmail } from '../staff/accounts';
 import { endStaffSession, findStaffSession, startStaffSession, type StaffSession } from '../staff/sessions';
 import { clearCookie, readCookie, setCookie } from './cookies';
@@ -108,18 +108,22 @@ export class StaffAuth {
       }
       const client = request.ip;
       const emailKey = safeEmailKey(email);
-      if (!(await underLimit(this.deps.db, LOGIN_BY_EMAIL, [emailKey])) || !(await underLimit(this.deps.db, LOGIN_BY_CLIENT, [client]))) {
+      // Counted before the password is checked, so parallel guesses cannot all slip under the limit;
+      // only failed checks stay counted.
+      const attempt = await countAttempt(this.deps.db, [{ rule: LOGIN_BY_EMAIL, key: emailKey }, { rule: LOGIN_BY_CLIENT, key: client }]);
+      if (attempt.over.length) {
+        await refundAttempt(this.deps.db, attempt);
+        this.deps.log.warn({ event: 'staff_login_limited', client }, 'staff sign-in refused: too many failed attempts');
         reply.header('retry-after', String(LOGIN_BY_EMAIL.windowMs / 1000));
         return this.loginPage(request, reply, 429, { email, error: 'Too many failed sign-ins. Wait fifteen minutes and try again.', next: form('next') });
       }
       const staff = await checkStaffLogin(this.deps.db, email, form('password'));
       if (!staff) {
-        await countAttempt(this.deps.db, LOGIN_BY_EMAIL.scope, [emailKey]);
-        await countAttempt(this.deps.db, LOGIN_BY_CLIENT.scope, [client]);
         this.deps.log.warn({ event: 'staff_login_failed', client }, 'staff sign-in failed');
         return this.loginPage(request, reply, 401, { email, error: 'That email and password do not match an account.', next: form('next') });
       }
       await forgetAttempts(this.deps.db, LOGIN_BY_EMAIL.scope, emailKey);
+      await refundAttempt(this.deps.db, attempt, LOGIN_BY_CLIENT.scope);
       const session = await startStaffSession(this.deps.db, staff.id, this.deps.sessionTtlMs);
       this.deps.log.info({ event: 'staff_login', staff: staff.email }, 'staff signed in');
       setCookie(reply, STAFF_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'lax', secure: this.forms.secure(request), expires: session.expiresAt });

@@ -36,7 +36,8 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
   let t: TestService;
   let staff: WebClient;
   beforeAll(async () => {
-    t = await startTestService({ DASHBOARD_REFRESH: '1s' });
+    // As behind a reverse proxy on this machine (the cookie test sends its X-Forwarded-Proto).
+    t = await startTestService({ DASHBOARD_REFRESH: '1s', TRUST_PROXY: '127.0.0.1' });
     staff = await signedInStaff(t.app.ctx.db, t.base);
   });
   afterAll(() => t.close());

@@ -11,9 +11,10 @@ export interface CliResult {
 }
 
 /** Runs `case-intake` as a user would, with only the environment given (plus PATH). */
-export function runCli(args: string[], env: Record<string, string>, input?: Buffer | string): Promise<CliResult> {
+/** `killAfterMs`: a command expected to exit at once (e.g. `start` refusing its configuration) is ended if it does not. */
+export function runCli(args: string[], env: Record<string, string>, input?: Buffer | string, killAfterMs?: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: killAfterMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

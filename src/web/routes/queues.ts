@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+import { QUEUE_BOARD_HEADERS } from '../security-headers';
 
 export const QUEUES_PATH = '/dashboard/queues';
 
@@ -24,7 +25,7 @@ export async function registerQueueBoard(app: FastifyInstance, queues: Queue[]):
     return undefined;
   });
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+    reply.headers(QUEUE_BOARD_HEADERS);
     return payload;
   });
   await app.register(adapter.registerPlugin(), { prefix: QUEUES_PATH });
