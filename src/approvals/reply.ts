@@ -13,7 +13,7 @@ import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
 import { excerpt, formatDate, loadCaseContext } from './views';
 
-export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: [] };
+export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 
 /**
  * Acts on a reply to an approval request. It decides only when the token is genuine and unexpired,
@@ -27,11 +27,12 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   if (!row || row.kind !== 'approval_reply') return { result: 'rejected', reason: 'not an approval reply', outboxIds: [] };
   const parsed = await parseMessage(row.raw);
   const sender = parsed.fromEmail;
-  const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}): Promise<ReplyOutcome> => {
+  // `answer`: the one mail that tells the approver their reply decided nothing, if it was written.
+  const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = []): Promise<ReplyOutcome> => {
     await note(deps, rawId, `rejected: ${reason}`);
     await audit(deps.db, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
     deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
-    return { result: 'rejected', reason, outboxIds: [] };
+    return { result: 'rejected', reason, outboxIds: answer };
   };
 
   const token = parsed.recipients.map((r) => tokenFromReplyAddress(r, deps.outbox.supportAddress)).find((t) => t !== null);
@@ -50,7 +51,7 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   const reading = replyDecision(read);
   if (!reading.decision) {
     const answered = await answerUndecided(deps, { approvalId, approverId, approverEmail: sender, reply: parsed, read, reason: reading.reason });
-    return reject(`decided nothing: ${UNDECIDED_BECAUSE[reading.reason]}`, approvalId, { undecided: reading.reason, answered: answered.length > 0 });
+    return reject(`decided nothing: ${UNDECIDED_BECAUSE[reading.reason]}`, approvalId, { undecided: reading.reason, answered: answered.length > 0 }, answered);
   }
   const decision = reading.decision;
 
