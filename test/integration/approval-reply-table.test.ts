@@ -199,4 +199,16 @@ describe('the answer to a reply that decided nothing', () => {
     expect(rows.map((r) => r.in_reply_to)).toEqual(['undecided-1@acme.test', 'undecided-2@acme.test']);
     expect((await undecidedAudits(4)).map((d) => d.answered)).toEqual([true, true, false, false]);
   });
+
+  it('reads an HTML-only case (Exchange Online, multipart/related with a logo) into its text: API, and the approval mail excerpt', async () => {
+    const raw = await exchangeOnline('Our nightly backup of db-02 fails with "disk quota exceeded".', { from: 'Dana <dana@acme.test>', to: 'support@support.example.com', inReplyTo: 'unrelated@elsewhere.test', messageId: 'html-case@acme.test' });
+    const result = await takeIn(t.app.ctx.intake, raw, { source: 'pipe' });
+    expect(result.outcome).toBe('case');
+    const ref = (result as { reference: string }).reference;
+    await t.caseIn(ref, 'suspended');
+    const api = (await (await fetch(`${t.base}/api/cases/${ref}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } })).json()) as { messages: Array<{ text: string }> };
+    expect(api.messages[0]!.text).toMatch(/^Our nightly backup of db-02 fails with "disk quota exceeded"\.\n+Bob Builder \| IT/);
+    const request = await requestFor('dana@acme.test');
+    expect(request.parsed.text).toContain('> Our nightly backup of db-02 fails with "disk quota exceeded".');
+  });
 });
