@@ -89,7 +89,7 @@ export function historyAt(lines: readonly string[], at: number): boolean {
 const SIGNATURE_LINES: RegExp[] = [
   /^--\s*$/, // RFC 3676's "-- " and its trimmed form
   /^\s*__\s*$/,
-  /^-[A-Za-z][^\s]*(\s[^\s]+){0,2}\s*$/, // "-Abhishek Kona"
+  /^-\p{Lu}[\p{Ll}.]+( \p{Lu}[\p{Ll}.]*){0,2}\s*$/u, // "-Abhishek Kona": capitalised names only, not "-but only prod"
   // Mobile clients' lines, letters and spaces only: "Sent from my desk, is ..." is a sentence.
   /^\s*(Sent from|Get Outlook for|Envoyé de|Envoyé depuis|Télécharger Outlook pour|Enviado desde|Enviado do|Enviado de|Inviato da|Inviato dal|Verzonden vanaf|Verzonden met|Verstuurd vanaf|Gesendet von)\s[\p{L}\d ]{1,60}$/iu,
   /^\s*Von meinem\s[\p{L}\d ]{1,40}\sgesendet\s*$/iu,

@@ -89,6 +89,11 @@ describe('writtenText on the shapes real clients quote in', () => {
     expect(writtenText('Yes\n\nThis email and any attachments are confidential. If you are not the intended recipient, do not ignore this notice.')).toBe('Yes');
   });
 
+  it('takes "-Name" for a signature, but not a dash line the person wrote', () => {
+    expect(writtenText('Yes\n\n-Bob Builder')).toBe('Yes');
+    expect(writtenText('Yes\n-but only for production')).toBe('Yes\n-but only for production');
+  });
+
   it('keeps a closing that is all there is, and an empty top empty', () => {
     expect(writtenText('Thanks!\n\nAuthorize')).toBe('Thanks!\n\nAuthorize');
     expect(writtenText(`\n\nOn Mon, Support wrote:\n${request}`)).toBe('');
