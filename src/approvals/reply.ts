@@ -1,51 +1,38 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import { trustedAuthResults } from '../intake/auth-results';
-import { parseMessage } from '../intake/parse';
+import { parseMessage, type ParsedMessage } from '../intake/parse';
 import { queueMail, written } from '../mail/outbox';
+import { writtenReply } from '../reading/written-reply';
 import type { ApprovalDeps } from './context';
 import { decideApproval, type Decision, type DecisionOutcome } from './decide';
 import { audit } from '../audit/audit-log';
+import { replyDecision, UNDECIDED_BECAUSE, type UndecidedReason } from './reply-decision';
+import { isStillApprover, lockApproval } from './repository';
+import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
-import { formatDate, loadCaseContext } from './views';
+import { excerpt, formatDate, loadCaseContext } from './views';
 
-const AUTHORIZE = new Set(['authorize', 'authorise', 'approve', 'approved', 'yes', 'ok', 'accept']);
-const IGNORE = new Set(['ignore', 'no', 'deny', 'reject', 'decline']);
-
-/**
- * What the first line a person wrote above the quoted request says: one of the words above,
- * alone or followed by punctuation or more words ("Yes, please"). Anything else decides nothing.
- */
-export function replyDecision(text: string): Decision | null {
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    if (/^\s*>/.test(line)) return null;
-    const word = /^\s*([a-z]+)/i.exec(line)?.[1]?.toLowerCase() ?? '';
-    if (AUTHORIZE.has(word)) return 'authorize';
-    if (IGNORE.has(word)) return 'ignore';
-    return null;
-  }
-  return null;
-}
-
-export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: [] };
+export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 
 /**
  * Acts on a reply to an approval request. It decides only when the token is genuine and unexpired,
- * the reply comes from the approver it was issued to (who still is one), the first line says
- * what to do, and (with INBOUND_AUTHSERV_ID) our server saw DMARC pass. Anything else is recorded
- * with its reason and changes nothing; a reply never becomes a case.
+ * the reply comes from the approver it was issued to (who still is one), (with
+ * INBOUND_AUTHSERV_ID) our server saw DMARC pass, and what the approver wrote expresses exactly
+ * one decision (`replyDecision`). Anything else is recorded with its reason and changes nothing;
+ * a reply never becomes a case. The approver (and only they) is told when their reply decided nothing.
  */
 export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Promise<ReplyOutcome> {
   const row = await deps.db.selectFrom('raw_messages').select(['raw', 'kind']).where('id', '=', rawId).executeTakeFirst();
   if (!row || row.kind !== 'approval_reply') return { result: 'rejected', reason: 'not an approval reply', outboxIds: [] };
   const parsed = await parseMessage(row.raw);
   const sender = parsed.fromEmail;
-  const reject = async (reason: string, approvalId: string | null = null): Promise<ReplyOutcome> => {
+  // `answer`: the one mail that tells the approver their reply decided nothing, if it was written.
+  const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = []): Promise<ReplyOutcome> => {
     await note(deps, rawId, `rejected: ${reason}`);
-    await audit(deps.db, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId } });
+    await audit(deps.db, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
     deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
-    return { result: 'rejected', reason, outboxIds: [] };
+    return { result: 'rejected', reason, outboxIds: answer };
   };
 
   const token = parsed.recipients.map((r) => tokenFromReplyAddress(r, deps.outbox.supportAddress)).find((t) => t !== null);
@@ -60,8 +47,13 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
     const results = trustedAuthResults(row.raw, deps.settings.inboundAuthservId);
     if (results?.dmarc !== 'pass') return reject(`sender not verified (dmarc=${results?.dmarc ?? 'none'})`, approvalId);
   }
-  const decision = replyDecision(parsed.text);
-  if (!decision) return reject('the first line says neither authorize nor ignore', approvalId);
+  const read = writtenReply(parsed);
+  const reading = replyDecision(read);
+  if (!reading.decision) {
+    const answered = await answerUndecided(deps, { approvalId, approverId, approverEmail: sender, reply: parsed, read, reason: reading.reason });
+    return reject(`decided nothing: ${UNDECIDED_BECAUSE[reading.reason]}`, approvalId, { undecided: reading.reason, answered: answered.length > 0 }, answered);
+  }
+  const decision = reading.decision;
 
   const outcome = await decideApproval(
     deps,
@@ -102,4 +94,36 @@ async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, dec
       inReplyTo: replyMessageId,
     }),
   );
+}
+
+/**
+ * The one answer to the approver's reply that decided nothing: what we read, why it decided
+ * nothing, and their request's links again, threaded to their reply. Only while the request is
+ * pending and they still are its approver; an automatic answer, so inside the per-address
+ * ceiling. Returns the outbox ids (none when not sent).
+ */
+async function answerUndecided(
+  deps: ApprovalDeps,
+  r: { approvalId: string; approverId: string; approverEmail: string; reply: ParsedMessage; read: string; reason: UndecidedReason },
+): Promise<string[]> {
+  return deps.db.transaction().execute(async (tx) => {
+    const approval = await lockApproval(tx, r.approvalId);
+    if (!approval || approval.status !== 'pending' || !(await isStillApprover(tx, approval, r.approverId))) return [];
+    const c = await loadCaseContext(tx, approval.first_case_id);
+    if (!c?.infrastructure) return [];
+    const links = approvalLinks(deps, approval, r.approverId);
+    return written(
+      await queueMail(tx, deps.outbox, {
+        kind: 'approval_reply_undecided',
+        props: { case: c.view, infrastructure: c.infrastructure, read: excerpt(r.read, 12, 800), because: UNDECIDED_BECAUSE[r.reason], links },
+        to: r.approverEmail,
+        caseId: c.id,
+        approvalId: approval.id,
+        companyId: approval.company_id,
+        inReplyTo: r.reply.messageId,
+        references: [...r.reply.answers].reverse(),
+        replyTo: links.replyAddress,
+      }),
+    );
+  });
 }

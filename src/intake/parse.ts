@@ -3,6 +3,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { IncomingMessage } from '../cases/repository';
 import { headerValue } from './headers';
 import { errorMessage } from '../errors';
+import { visibleText } from '../reading/visible-text';
 
 /** What the parser makes of a raw message: what a case needs, plus what threading reads. */
 export interface ParsedMessage extends IncomingMessage {
@@ -77,7 +78,8 @@ const SLICE_BYTES = 64 * 1024;
  */
 export function parseMime(raw: Buffer): Promise<ParsedMail> {
   const input = raw.length <= SLICE_BYTES ? raw : Readable.from(slices(raw), { objectMode: false });
-  return simpleParser(input, { skipImageLinks: true, skipTextToHtml: true, checksumAlgo: 'sha256' });
+  // HTML is turned into text by visibleText, only for a message without usable text/plain.
+  return simpleParser(input, { skipImageLinks: true, skipTextToHtml: true, skipHtmlToText: true, checksumAlgo: 'sha256' });
 }
 
 function* slices(raw: Buffer): Generator<Buffer> {
@@ -113,7 +115,8 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     fromName: cleanOrNull(from.name),
     recipients: [...new Set(recipients.map(clean))],
     subject: limit(clean(eightBitSubject(raw) ?? mail.subject ?? '').trim() || '(no subject)', MAX_SUBJECT),
-    text: clean(mail.text ?? ''),
+    // What a person sees: the text/plain part, or the HTML's text when that part is missing or blank.
+    text: clean(visibleText({ text: mail.text ?? '', html })),
     html: cleanOrNull(html),
     sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
     attachments: mail.attachments.map((a) => ({

@@ -60,6 +60,11 @@ export interface MailProps {
     earlier: { by: string; channel: string; at: string; decision: 'authorize' | 'ignore' } | null;
     releasedCases: number;
   };
+  /**
+   * To the approver whose reply to their request decided nothing: what we read in it, why it
+   * decided nothing, and their request's links again.
+   */
+  approval_reply_undecided: { case: CaseView; infrastructure: InfrastructureView; read: string; because: string; links: ApprovalLinks };
   /** To someone who asked to sign in to the portal: a one-time link. */
   portal_sign_in: { recipient: { name: string | null; email: string }; link: string; expiresAt: string; validMinutes: number };
   /**
@@ -99,7 +104,7 @@ export interface MailProps {
 export type SecurityEvent = 'sender_not_verified' | 'company_admin_granted' | 'company_admin_revoked' | 'member_removed';
 
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'portal_sign_in', 'portal_invitation', 'security_alert'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'approval_reply_undecided', 'portal_sign_in', 'portal_invitation', 'security_alert'];
 
 export interface RenderedMail {
   subject: string;

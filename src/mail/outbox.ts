@@ -18,7 +18,7 @@ export interface OutboxContext {
 }
 
 /** Mail that answers whoever wrote in: the kinds an auto-responder loop would bounce back and forth. */
-const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'released_notice']);
+const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'released_notice', 'approval_reply_undecided']);
 
 export interface MailToQueue<K extends MailKind> {
   kind: K;

@@ -43,6 +43,7 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     released_notice: { case: c, infrastructure, authorized: true },
     case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
+    approval_reply_undecided: { case: c, infrastructure, read: 'OK to ignore - he left', because: 'it says both authorize and ignore', links },
     portal_sign_in: { recipient: { name: 'Dave Jones', email: 'dave@acme.test' }, link: 'https://support.example.com/portal/login/abc', expiresAt: '23 Nov 2026, 12:15 UTC', validMinutes: 15 },
     portal_invitation: {
       recipient: { name: 'Nina New', email: 'nina@acme.test' },
@@ -288,7 +289,8 @@ describe('approval_request', () => {
     expect(mail.text).toContain('Acme Production (Acme Ltd)');
     expect(mail.text).toContain('23 Nov 2026, 08:00 UTC');
     expect(mail.text).toContain('> since Monday the nightly backup');
-    expect(mail.text).toContain('single word AUTHORIZE or IGNORE on the first line');
+    expect(mail.text).toContain('write AUTHORIZE or IGNORE above the quoted text');
+    expect(mail.html).toContain('write <strong>AUTHORIZE</strong> or <strong>IGNORE</strong> above the quoted text');
     expect(mail.text).toContain('one more click');
     expect(mail.text).toContain('30 Nov 2026, 08:00 UTC');
     expect(mail.text).not.toContain('cases from dave@acme.test are waiting');
@@ -342,6 +344,25 @@ describe('released_notice', () => {
     expect(mail.text).toContain('Our support team released your case CASE-000123');
     expect(mail.text).not.toMatch(/authorized you|straight through/);
     expect(mail.html).not.toMatch(/authorized you|straight through/);
+  });
+});
+
+describe('approval_reply_undecided', () => {
+  const base = (): MailProps['approval_reply_undecided'] => sampleProps().approval_reply_undecided;
+  it('says what was read, why it decided nothing, and gives the links and the rule again', () => {
+    const mail = renderer.render('approval_reply_undecided', base());
+    expect(mail.subject).toBe('[CASE-000123] Your reply decided nothing: authorize or ignore dave@acme.test?');
+    expect(mail.text).toContain('decided nothing, because it says both authorize and ignore.');
+    expect(mail.text).toContain('> OK to ignore - he left');
+    expect(mail.text).toContain(`AUTHORIZE: ${links.authorize}`);
+    expect(mail.text).toContain(`IGNORE: ${links.ignore}`);
+    expect(mail.text).toContain('write AUTHORIZE or IGNORE above the quoted text');
+    expect(mail.html).toContain(`href="${escapeHtml(links.authorize)}"`);
+    expect(mail.html).toContain(`href="${escapeHtml(links.ignore)}"`);
+  });
+
+  it('says so when nothing was read', () => {
+    expect(renderer.render('approval_reply_undecided', { ...base(), read: '' }).text).toContain('> (nothing)');
   });
 });
 

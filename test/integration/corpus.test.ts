@@ -2,9 +2,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { takeIn } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
+import { SHARED_DIR } from '../support/shared';
 
 // ../shared/corpus: 700+ real messages from other mail systems (see its README and licences).
-const CORPUS = join(__dirname, '../../../shared/corpus');
+const CORPUS = join(SHARED_DIR, 'corpus');
 
 async function emlFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
