@@ -110,7 +110,10 @@ export interface CasesTable {
   intake_hold: Generated<'too_large' | null>;
   sender_verified: Generated<boolean | null>;
   created_at: Timestamp;
+  /** The latest decision: set again when an approval or staff releases or ignores a held case. */
   decided_at: Timestamp | null;
+  /** Intake's own decision (the match), written once: what the arrival -> decision figures count. */
+  first_decided_at: Generated<Date | null>;
 }
 
 export interface MessagesTable {
