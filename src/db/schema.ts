@@ -207,6 +207,11 @@ export interface OutboxTable {
   bounced_at: Generated<Date | null>;
   /** The send job's batch this row went out in (see mail/send-batches.ts); null until queued. */
   send_batch: Generated<string | null>;
+  /**
+   * The mail's secret parts (portal links, approval tokens), AES-256-GCM under a key derived from
+   * LINK_SECRET, while the row waits to be sent; the texts keep placeholders. Null once sent.
+   */
+  sealed_secrets: Buffer | null;
 }
 
 export interface AuditLogTable {
