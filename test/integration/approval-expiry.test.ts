@@ -49,3 +49,23 @@ describe('approval expiry (PostgreSQL, Redis, SMTP sink, HTTP)', () => {
     expect(await gone.text()).toContain(`${t.base}/portal/approvals`);
   });
 });
+
+describe('approval expiry within the ceiling on automatic answers', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startTestService({ AUTO_REPLY_PER_SENDER_PER_HOUR: '1' });
+  });
+  afterAll(() => t.close());
+
+  it('expires the request but holds the notice back once the requester had their answer this hour', async () => {
+    const ref = await t.write('Mallory <mallory@acme.test>', 'Cannot log in', { id: 'expiry-cap' });
+    await t.caseIn(ref, 'suspended');
+    await eventually(async () => t.sink.to('mallory@acme.test', /on hold/i)[0]);
+    const db = t.app.ctx.db;
+    await db.updateTable('approvals').set({ expires_at: new Date(Date.now() - 1000) }).where('requester_email', '=', 'mallory@acme.test').execute();
+    await runMaintenance(t.app.ctx, 60_000);
+    expect(await db.selectFrom('approvals').select('status').where('requester_email', '=', 'mallory@acme.test').executeTakeFirstOrThrow()).toEqual({ status: 'expired' });
+    expect(await db.selectFrom('outbox').select('id').where('kind', '=', 'approval_expired_notice').execute()).toEqual([]);
+    expect(t.sink.to('mallory@acme.test')).toHaveLength(1);
+  });
+});
