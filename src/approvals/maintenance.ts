@@ -4,7 +4,7 @@ import { auditMany } from '../audit/audit-log';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import { lockApproval } from './repository';
 import { caseReplyTo, mailApprovers } from './requests';
-import { loadCaseContext } from './views';
+import { loadCaseContext, loadCaseContexts } from './views';
 
 export interface MaintenanceCounts {
   expired: number;
@@ -79,17 +79,20 @@ async function expireRequests(deps: ApprovalDeps, batch: number): Promise<{ expi
     );
     const held = await tx
       .selectFrom('cases')
-      .select(['approval_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .select(['approval_id', (eb) => eb.fn.countAll<string>().as('n'), (eb) => eb.fn.min('id').as('oldest')])
       .where('approval_id', 'in', expired.map((a) => a.id))
       .where('status', '=', 'suspended')
       .groupBy('approval_id')
       .execute();
-    const heldOf = new Map(held.map((h) => [String(h.approval_id), Number(h.n)]));
+    // Threaded to the oldest case still held (staff may have released the first one alone).
+    const heldOf = new Map(held.map((h) => [String(h.approval_id), { n: Number(h.n), oldest: String(h.oldest) }]));
+    const contexts = await loadCaseContexts(tx, [...heldOf.values()].map((h) => h.oldest));
     const mails: AnyMail[] = [];
     for (const a of expired) {
-      const heldCases = heldOf.get(a.id) ?? 0;
-      const c = heldCases ? await loadCaseContext(tx, a.first_case_id) : undefined;
-      if (!c) continue;
+      const h = heldOf.get(a.id);
+      const c = h && contexts.get(h.oldest);
+      if (!h || !c) continue;
+      const heldCases = h.n;
       const validDays = Math.max(1, Math.round((a.expires_at.getTime() - a.created_at.getTime()) / 86_400_000));
       mails.push({ kind: 'approval_expired_notice', props: { case: c.view, heldCases, validDays }, to: a.requester_email, caseId: c.id, approvalId: a.id, companyId: a.company_id, inReplyTo: c.messageId, replyTo: caseReplyTo(deps, c.id) });
     }
