@@ -15,6 +15,8 @@ import * as outboxSendBatch from './2026_11_28_013_outbox_send_batch';
 import * as attachmentLargeObjects from './2026_11_28_014_attachment_large_objects';
 import * as lz4Compression from './2026_11_29_015_lz4_compression';
 import * as directorySettlesApprovals from './2026_12_02_016_directory_settles_approvals';
+import * as firstDecision from './2026_12_02_017_first_decision';
+import * as outboxSealedSecrets from './2026_12_02_018_outbox_sealed_secrets';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -37,4 +39,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_014_attachment_large_objects': attachmentLargeObjects,
   '2026_11_29_015_lz4_compression': lz4Compression,
   '2026_12_02_016_directory_settles_approvals': directorySettlesApprovals,
+  '2026_12_02_017_first_decision': firstDecision,
+  '2026_12_02_018_outbox_sealed_secrets': outboxSealedSecrets,
 };

@@ -9,6 +9,7 @@ import type { IntakeDeps } from './intake/ingest';
 import { IntakeBacklog } from './intake/backlog';
 import { FETCH_BATCH, MailboxWatcher, type WatcherStatus } from './intake/watcher';
 import { readWatcherStatuses } from './intake/watcher-status';
+import { OutboxSealer } from './mail/sealed-secrets';
 import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { BullQueues, BullWorkers } from './queue/bullmq';
@@ -40,7 +41,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
   const approvals: ApprovalDeps = {
     db,
     log,
-    outbox: { renderer, supportAddress: config.supportAddress, autoRepliesPerHour: config.autoRepliesPerSenderPerHour },
+    outbox: { renderer, supportAddress: config.supportAddress, autoRepliesPerHour: config.autoRepliesPerSenderPerHour, sealer: new OutboxSealer([config.linkSecret, config.linkSecretPrevious]) },
     settings: {
       publicUrl: config.publicUrl,
       linkSecret: config.linkSecret,

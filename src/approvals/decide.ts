@@ -23,6 +23,11 @@ export interface DecisionRequest {
   approverContactId: string | null;
   /** Why, when the decider gave a reason (staff must): kept in the audit log and the case events. */
   reason?: string;
+  /**
+   * A request that expired with nobody's answer may be decided too (its cases are still held):
+   * an administrator deciding in the portal. The audit row says `afterExpiry`.
+   */
+  afterExpiry?: boolean;
 }
 
 export type DecisionOutcome =
@@ -48,7 +53,7 @@ export async function decideApproval(
     const approval = await lockApproval(tx, req.approvalId);
     let outcome: DecisionOutcome;
     if (!approval) outcome = { result: 'not_found' };
-    else if (approval.status !== 'pending') outcome = { result: 'already_decided', approval };
+    else if (approval.status !== 'pending' && !(req.afterExpiry && approval.status === 'expired')) outcome = { result: 'already_decided', approval };
     else if (req.approverContactId !== null && !(await isStillApprover(tx, approval, req.approverContactId))) outcome = { result: 'not_approver', approval };
     else outcome = await apply(tx, deps, approval, req);
     return { ...outcome, followUpIds: followUp ? await followUp(tx, outcome) : [] };
@@ -62,9 +67,9 @@ export async function decideApproval(
 
 async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: DecisionRequest): Promise<DecisionOutcome> {
   const status = req.decision === 'authorize' ? 'authorized' : 'ignored';
-  await setDecision(tx, approval.id, status, req.actor, req.channel);
+  await setDecision(tx, approval.id, status, req.actor, req.channel, [approval.status]);
   const scope = { companyId: approval.company_id, infrastructureId: approval.infrastructure_id, approvalId: approval.id, subjectEmail: approval.requester_email };
-  const why = req.reason === undefined ? {} : { reason: req.reason };
+  const why = { ...(req.reason === undefined ? {} : { reason: req.reason }), ...(approval.status === 'expired' ? { afterExpiry: true } : {}) };
   await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}`, detail: why });
   const decided = (await lockApproval(tx, approval.id))!;
   if (req.decision === 'ignore') {

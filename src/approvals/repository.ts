@@ -86,12 +86,13 @@ export async function approvalApprovers(db: DbOrTx, approvalId: string): Promise
     .execute();
 }
 
-export async function setDecision(tx: Tx, approvalId: string, status: Exclude<ApprovalStatus, 'pending'>, decidedBy: string, channel: ApprovalChannel): Promise<boolean> {
+/** Records a decision on a request that is pending (or, with `from`, in one of those states). */
+export async function setDecision(tx: Tx, approvalId: string, status: Exclude<ApprovalStatus, 'pending'>, decidedBy: string, channel: ApprovalChannel, from: ApprovalStatus[] = ['pending']): Promise<boolean> {
   const r = await tx
     .updateTable('approvals')
     .set({ status, decided_by: decidedBy, channel, decided_at: sql`now()` })
     .where('id', '=', approvalId)
-    .where('status', '=', 'pending')
+    .where('status', 'in', from)
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
 }

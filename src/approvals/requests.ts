@@ -69,6 +69,7 @@ export function approvalLinks(deps: ApprovalDeps, approval: Pick<ApprovalRow, 'i
   });
   const page = `${deps.settings.publicUrl}/approvals/${token}`;
   return {
+    token,
     page,
     authorize: `${page}?decision=authorize`,
     ignore: `${page}?decision=ignore`,

@@ -63,7 +63,8 @@ export async function applyDecisions(tx: Tx, decisions: Array<{ caseId: string }
     ), decided as (
       update cases c
          set status = d.status, hold_reason = d.hold_reason, company_id = d.company_id,
-             infrastructure_id = d.infrastructure_id, route = d.route, decided_at = now()
+             infrastructure_id = d.infrastructure_id, route = d.route, decided_at = now(),
+             first_decided_at = coalesce(c.first_decided_at, now())
         from input d
        where c.id = d.id and c.status = 'new'
       returning c.id, d.detail

@@ -66,6 +66,8 @@ export interface CaseDetailView extends CaseHeadline {
   messages: ThreadMessage[];
   participants: Array<{ email: string; addedAt: string }>;
   approval: ApprovalDetail | null;
+  /** Why a held case still waits on its approval request, in words (see `heldBecause`); null otherwise. */
+  heldBecause: string | null;
   /** case_events and audit_log rows of the case, oldest first. */
   trail: TrailEntry[];
 }
@@ -115,8 +117,29 @@ export async function loadCaseDetail(db: DbOrTx, reference: string): Promise<Cas
     messages,
     participants: participants.map((p) => ({ email: p.email, addedAt: p.added_at.toISOString() })),
     approval,
+    heldBecause: heldBecause(c.status, approval, c.company_name),
     trail,
   };
+}
+
+/**
+ * Why a held case still waits on its approval request: nobody answered it (expired), nobody
+ * could be asked, or it waits for an answer. Null for a case that is not held, or held for a
+ * reason of its own (its hold reason says it).
+ */
+export function heldBecause(status: string, approval: Pick<ApprovalDetail, 'status' | 'mailHeld'> | null, companyName: string | null): string | null {
+  if (status !== 'suspended' || !approval) return null;
+  const admins = companyName ? `an administrator of ${companyName}` : 'an administrator of the company';
+  switch (approval.status) {
+    case 'expired':
+      return `The approval request expired without an answer, so the case is still held: ${admins} can still authorize or ignore it in the support portal, or support staff can release it. The requester was told.`;
+    case 'pending':
+      if (approval.mailHeld === 'no_approvers') return `Nobody could be asked to authorize the sender (no active administrator); ${admins} can decide it in the support portal, or support staff can release it.`;
+      if (approval.mailHeld === 'capped') return `Waiting for an approval request that the hourly cap has held back; it is mailed once the cap allows.`;
+      return `Waiting for ${admins} to authorize or ignore the sender.`;
+    default:
+      return null;
+  }
 }
 
 async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> {

@@ -111,7 +111,10 @@ export interface CasesTable {
   intake_hold: Generated<'too_large' | null>;
   sender_verified: Generated<boolean | null>;
   created_at: Timestamp;
+  /** The latest decision: set again when an approval or staff releases or ignores a held case. */
   decided_at: Timestamp | null;
+  /** Intake's own decision (the match), written once: what the arrival -> decision figures count. */
+  first_decided_at: Generated<Date | null>;
 }
 
 export interface MessagesTable {
@@ -205,6 +208,11 @@ export interface OutboxTable {
   bounced_at: Generated<Date | null>;
   /** The send job's batch this row went out in (see mail/send-batches.ts); null until queued. */
   send_batch: Generated<string | null>;
+  /**
+   * The mail's secret parts (portal links, approval tokens), AES-256-GCM under a key derived from
+   * LINK_SECRET, while the row waits to be sent; the texts keep placeholders. Null once sent.
+   */
+  sealed_secrets: Buffer | null;
 }
 
 export interface AuditLogTable {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Db, Pool } from '../db/connection';
 import { loadOutboxRows, markSent, recordFailure, recordResponses, type OutboxRow } from './outbox';
 import { takeForSending, type SendClaim } from './send-claim';
+import { revealRow, type OutboxSealer } from './sealed-secrets';
 import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 
@@ -61,6 +62,8 @@ export interface DeliveryDeps {
    */
   commitPool: Pool;
   transport: MailTransport;
+  /** Opens each row's sealed links (LINK_SECRET's key) just before its message is composed. */
+  sealer: OutboxSealer;
   log: Logger;
   /** Told, after each send's dot, how long its commit point stayed open (seconds from the COMMIT's write to the dot's). */
   onCommitWindow?: (seconds: number) => void;
@@ -148,6 +151,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next
       deps.log.info(line, 'mail left to the worker that took it');
       return { result: 'skipped', reason: 'no longer pending' };
     }
+    const mail = revealed(deps.sealer, row);
     const point: CommitPoint = {
       commit: (writeTheDot) => {
         const after = next();
@@ -160,7 +164,7 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next
         return committing;
       },
     };
-    outcome = await deps.transport.send(row, point);
+    outcome = await deps.transport.send(mail, point);
   } catch (err) {
     // The commit was never written: the take is rolled back (a failed rollback ends the
     // connection, which does the same).
@@ -190,4 +194,13 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next
   // The row is `sent` already; the server's answer is recorded with the batch's, for the record only.
   deps.log.info(line, 'mail sent');
   return { result: 'sent', response: outcome.response };
+}
+
+/** The row with its links put back; a row whose sealed links no key opens cannot be sent, ever. */
+function revealed(sealer: OutboxSealer, row: OutboxRow): OutboxRow {
+  try {
+    return revealRow(sealer, row);
+  } catch (err) {
+    throw new SendError(errorMessage(err), true);
+  }
 }

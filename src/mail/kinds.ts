@@ -21,6 +21,8 @@ export interface InfrastructureView {
 }
 
 export interface ApprovalLinks {
+  /** The approver's signed token, which every link below carries: a secret part (see `secretsOf`). */
+  token: string;
   /** PUBLIC_URL/approvals/<token>: a page that shows the case and the two buttons. */
   page: string;
   /** The same page with Authorize preselected (still needs a click: scanners open links). */
@@ -40,6 +42,12 @@ export interface MailProps {
    * administrators (never named); without, support has to route it first (unrouted).
    */
   held_notice: { case: CaseView; awaitingApproval: boolean; tooLarge: { size: string; limit: string } | null };
+  /**
+   * To the requester: their approval request expired with nobody's answer; the case stays held.
+   * What they can do (ask an administrator, who can still decide in the portal; reply). Never
+   * names the administrators, as held_notice does not.
+   */
+  approval_expired_notice: { case: CaseView; heldCases: number; validDays: number };
   /** To one approver: authorize or ignore this requester. */
   approval_request: { case: CaseView; infrastructure: InfrastructureView; approver: { name: string | null; email: string }; links: ApprovalLinks; pendingCases: number };
   /** To one approver: the request above still waits. */
@@ -104,7 +112,31 @@ export interface MailProps {
 export type SecurityEvent = 'sender_not_verified' | 'company_admin_granted' | 'company_admin_revoked' | 'member_removed';
 
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'approval_reply_undecided', 'portal_sign_in', 'portal_invitation', 'security_alert'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_expired_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'approval_reply_undecided', 'portal_sign_in', 'portal_invitation', 'security_alert'];
+
+/**
+ * Props whose values open or decide something: a portal `link` (sign-in, invitation) and an
+ * approval `token` (carried by the Authorize / Ignore links and the Reply-To). Found by name
+ * anywhere in a mail's props, so a new kind that carries `ApprovalLinks` or a portal `link` is
+ * covered as it is. The outbox keeps them out of what it stores (see mail/sealed-secrets.ts).
+ */
+const SECRET_PROPS: ReadonlySet<string> = new Set(['token', 'link']);
+
+/** The secret values in a mail's props (see SECRET_PROPS), each once. */
+export function secretsOf(props: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object' && !(v instanceof Date)) {
+      for (const [key, value] of Object.entries(v)) {
+        if (SECRET_PROPS.has(key) && typeof value === 'string' && value) found.add(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(props);
+  return [...found];
+}
 
 export interface RenderedMail {
   subject: string;

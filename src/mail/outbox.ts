@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/connection';
 import { lockKeys } from '../db/locks';
-import type { MailKind, MailProps, RenderedMail } from './kinds';
+import { secretsOf, type MailKind, type MailProps, type RenderedMail } from './kinds';
+import { assertNoSecret, withPlaceholders, type OutboxSealer } from './sealed-secrets';
 
 export interface Renderer {
   render<K extends MailKind>(kind: K, props: MailProps[K]): RenderedMail;
@@ -15,10 +16,12 @@ export interface OutboxContext {
   supportAddress: string;
   /** AUTO_REPLY_PER_SENDER_PER_HOUR: automatic answers to one address per hour, at most. */
   autoRepliesPerHour: number;
+  /** Seals a mail's secret parts (its links) for the send; LINK_SECRET's key, which is not in the database. */
+  sealer: OutboxSealer;
 }
 
 /** Mail that answers whoever wrote in: the kinds an auto-responder loop would bounce back and forth. */
-const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'released_notice', 'approval_reply_undecided']);
+const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'approval_expired_notice', 'released_notice', 'approval_reply_undecided']);
 
 export interface MailToQueue<K extends MailKind> {
   kind: K;
@@ -83,8 +86,17 @@ export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): 
   return admitted.map((ok) => (ok ? idOf.get(rows[next++]!.message_id)! : null));
 }
 
+/**
+ * The row of one mail. Its secret parts (`secretsOf`) are stored as placeholders, the values
+ * sealed beside them (`sealed_secrets`), put back by the send and dropped once it is done.
+ */
 function outboxValues(ctx: OutboxContext, mail: AnyMail) {
-  const rendered = ctx.renderer.render(mail.kind, mail.props);
+  const values = secretsOf(mail.props);
+  const secrets = values.length ? { nonce: randomBytes(8).toString('hex'), values } : null;
+  const props = secrets ? withPlaceholders(mail.props, secrets) : mail.props;
+  const replyTo = mail.replyTo && secrets ? withPlaceholders(mail.replyTo, secrets) : (mail.replyTo ?? null);
+  const rendered = ctx.renderer.render(mail.kind, props as never);
+  if (secrets) assertNoSecret([rendered.subject, rendered.text, rendered.html, replyTo], values);
   const references = [...(mail.references ?? []), ...(mail.inReplyTo ? [mail.inReplyTo] : [])];
   return {
     kind: mail.kind,
@@ -98,7 +110,8 @@ function outboxValues(ctx: OutboxContext, mail: AnyMail) {
     message_id: newMessageId(ctx.supportAddress),
     in_reply_to: mail.inReplyTo ?? null,
     references: references.length ? [...new Set(references)].map((r) => `<${r}>`).join(' ') : null,
-    reply_to: mail.replyTo ?? null,
+    reply_to: replyTo,
+    sealed_secrets: secrets ? ctx.sealer.seal(secrets) : null,
     sent_at: null,
   };
 }
@@ -153,14 +166,17 @@ export async function loadOutboxRows(db: DbOrTx, ids: string[]): Promise<Map<str
  * moment): `sent` if still `pending`, so the retry does not send it again.
  */
 export async function markSent(db: DbOrTx, id: string): Promise<void> {
-  await db.updateTable('outbox').set({ status: 'sent', sent_at: sql`now()`, last_error: null }).where('id', '=', id).where('status', '=', 'pending').execute();
+  await db.updateTable('outbox').set({ status: 'sent', sent_at: sql`now()`, last_error: null, sealed_secrets: null }).where('id', '=', id).where('status', '=', 'pending').execute();
 }
 
-/** The servers' answers to committed sends, for the record (the rows are already `sent`). */
+/**
+ * The servers' answers to committed sends, for the record (the rows are already `sent`), in the
+ * statement that also drops the rows' sealed links: sent, they are needed no more.
+ */
 export async function recordResponses(db: DbOrTx, answers: Array<{ id: string; response: string }>): Promise<void> {
   if (!answers.length) return;
   await sql`
-    update outbox o set smtp_response = v.response
+    update outbox o set smtp_response = v.response, sealed_secrets = null
     from unnest(${answers.map((a) => a.id)}::bigint[], ${answers.map((a) => a.response.slice(0, 1000))}::text[]) as v(id, response)
     where o.id = v.id and o.status = 'sent'`.execute(db);
 }
@@ -175,8 +191,18 @@ export async function recordFailure(db: DbOrTx, id: string, error: string, final
   const status = final ? ('failed' as const) : ('pending' as const);
   await db
     .updateTable('outbox')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), status, sent_at: null }))
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000), status, sent_at: null, ...(final ? { sealed_secrets: null } : {}) }))
     .where('id', '=', id)
     .where('status', 'in', from === 'either' ? ['pending', 'sent'] : [from])
     .execute();
+}
+
+/**
+ * Drops the sealed links of rows whose send is over (sent, failed, bounced) but kept them: a
+ * process stopped between a send and the record of its answer. For the periodic sweep; the
+ * partial index `outbox_sealed` holds only rows that still have them.
+ */
+export async function dropSealedSecretsOfDoneRows(db: DbOrTx): Promise<number> {
+  const r = await db.updateTable('outbox').set({ sealed_secrets: null }).where('sealed_secrets', 'is not', null).where('status', '<>', 'pending').executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }

@@ -27,6 +27,7 @@ function caseView(overrides: Partial<CaseView> = {}): CaseView {
 const infrastructure: InfrastructureView = { key: 'acme-prod', name: 'Acme Production', companyName: 'Acme Ltd' };
 
 const links = {
+  token: 'tok_abc123',
   page: 'https://support.example.com/approvals/tok_abc123',
   authorize: 'https://support.example.com/approvals/tok_abc123?choice=authorize&src=mail',
   ignore: 'https://support.example.com/approvals/tok_abc123?choice=ignore&src=mail',
@@ -38,6 +39,7 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
   return {
     acknowledgement: { case: c, infrastructure },
     held_notice: { case: c, awaitingApproval: true, tooLarge: null },
+    approval_expired_notice: { case: c, heldCases: 2, validDays: 7 },
     approval_request: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 1 },
     approval_reminder: { case: c, infrastructure, approver: { name: ADMIN_NAME, email: ADMIN_EMAIL }, links, pendingCases: 3 },
     released_notice: { case: c, infrastructure, authorized: true },
@@ -244,6 +246,17 @@ describe('acknowledgement', () => {
     expect(mail.text).toContain('opened case CASE-000123.');
     expect(mail.text).toMatch(/^Hello,/);
     expect(mail.text).toContain('From:      dave@acme.test\n');
+  });
+});
+
+describe('approval_expired_notice', () => {
+  it('tells the requester nobody answered and what they can do, naming no administrator', () => {
+    const mail = renderer.render('approval_expired_notice', { case: caseView(), heldCases: 2, validDays: 7 });
+    expect(mail.subject).toMatch(/Still on hold, nobody has answered yet/);
+    expect(mail.text).toContain('7 days ago');
+    expect(mail.text).toContain('2 requests from you');
+    expect(mail.text).toMatch(/support portal/);
+    expect(mail.text).not.toContain(ADMIN_EMAIL);
   });
 });
 

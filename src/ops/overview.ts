@@ -14,8 +14,8 @@ import type { CaseStatus, HoldReason } from '../db/schema';
  * - backlog: `raw_messages_unprocessed` (partial, status = 'received').
  * - last message seen: the primary key of raw_messages (newest id).
  * - quarantined, kept in 24 h: none; a scan of `raw_messages` (no index on status or received_at).
- * - lag: `cases.decided_at` has no index (a scan of `cases`); then `messages_case` and the
- *   primary key of raw_messages for each case decided in the hour.
+ * - lag: `cases_first_decided_at` (partial); then `messages_case` and the primary key of
+ *   raw_messages for each case decided in the hour.
  * - outbox pending: `outbox_pending` (partial); failed and bounced: none, a scan of `outbox`.
  */
 
@@ -44,14 +44,22 @@ export interface Overview {
   };
   /** 24 buckets, oldest first; the last is the current (partial) hour. */
   last24h: HourBucket[];
-  approvals: { pending: number; oldestCreatedAt: string | null; oldestAgeSeconds: number | null };
+  /**
+   * Requests waiting for a person: how many, the oldest, and how many expire within the next
+   * 24 hours (their cases then stay held until an administrator decides in the portal).
+   */
+  approvals: { pending: number; oldestCreatedAt: string | null; oldestAgeSeconds: number | null; expiringWithin24h: number; nextExpiresAt: string | null };
   intake: {
     /** Raw messages stored but not processed yet (status 'received'). */
     backlog: number;
     lastReceivedAt: string | null;
     quarantined: number;
     keptLast24h: number;
-    /** From a case's first raw message arriving to its decision, over cases decided in the last hour. */
+    /**
+     * From a case's first raw message arriving to intake's decision (`first_decided_at`), over
+     * cases first decided in the last hour: the machine's time. A held case released later by
+     * an administrator does not count again, nor does the administrators' time to answer.
+     */
     lagLastHour: { decided: number; p50Seconds: number | null; p95Seconds: number | null };
   };
   outbox: { pending: number; failed: number; bounced: number };
@@ -121,11 +129,18 @@ async function hourlyBuckets(db: DbOrTx, ref: RawBuilder<Date>): Promise<HourBuc
 
 async function pendingApprovals(db: DbOrTx, ref: RawBuilder<Date>): Promise<Overview['approvals']> {
   // The age on the same clock as `ref`: the database's, or the caller's fixed instant.
-  const { rows } = await sql<{ n: string; oldest: Date | null; age: number | null }>`
-    select count(*) as n, min(created_at) as oldest, extract(epoch from ${ref} - min(created_at))::float8 as age
+  const { rows } = await sql<{ n: string; oldest: Date | null; age: number | null; expiring: string; next_expiry: Date | null }>`
+    select count(*) as n, min(created_at) as oldest, extract(epoch from ${ref} - min(created_at))::float8 as age,
+      count(*) filter (where expires_at <= ${ref} + interval '24 hours') as expiring, min(expires_at) as next_expiry
     from approvals where status = 'pending'`.execute(db);
   const r = rows[0]!;
-  return { pending: count(r.n), oldestCreatedAt: iso(r.oldest), oldestAgeSeconds: r.age === null ? null : Math.max(0, Math.floor(r.age)) };
+  return {
+    pending: count(r.n),
+    oldestCreatedAt: iso(r.oldest),
+    oldestAgeSeconds: r.age === null ? null : Math.max(0, Math.floor(r.age)),
+    expiringWithin24h: count(r.expiring),
+    nextExpiresAt: iso(r.next_expiry),
+  };
 }
 
 interface IntakeRow {
@@ -151,12 +166,12 @@ async function intakeState(db: DbOrTx, ref: RawBuilder<Date>): Promise<Overview[
       lag.decided, lag.p50, lag.p95
     from (
       select count(*) as decided,
-        percentile_cont(0.5) within group (order by extract(epoch from c.decided_at - r.received_at)::float8) as p50,
-        percentile_cont(0.95) within group (order by extract(epoch from c.decided_at - r.received_at)::float8) as p95
+        percentile_cont(0.5) within group (order by extract(epoch from c.first_decided_at - r.received_at)::float8) as p50,
+        percentile_cont(0.95) within group (order by extract(epoch from c.first_decided_at - r.received_at)::float8) as p95
       from cases c
       cross join lateral (select m.raw_message_id from messages m where m.case_id = c.id order by m.id limit 1) first
       join raw_messages r on r.id = first.raw_message_id
-      where c.decided_at > ${ref} - interval '1 hour' and c.decided_at <= ${ref}
+      where c.first_decided_at > ${ref} - interval '1 hour' and c.first_decided_at <= ${ref}
     ) lag`.execute(db);
   const r = rows[0]!;
   return {

@@ -35,8 +35,8 @@ export type PortalDecisionOutcome =
   /** The case is not held (any more), and has no decided approval to report. */
   | { result: 'not_held' }
   /**
-   * Held, but not on an approval that is pending and unexpired (rate_limited, too_large,
-   * unrouted, or a request past its expiry not yet swept): only support staff can act on it.
+   * Held, but not on an approval request (rate_limited, too_large, unrouted): only support staff
+   * can act on it.
    */
   | { result: 'no_pending_approval' };
 
@@ -47,6 +47,12 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 /**
  * Authorize or ignore the approval a held case waits on, as the emailed links do: through
  * decideApproval (row lock, first decision wins, audit with the actor and channel `portal`).
+ * A request that expired with nobody's answer can still be decided here, by the same people, as
+ * long as the case is held on it (a new decision, its audit row marked `afterExpiry`): the mailed
+ * links stop at the expiry, the portal does not. Authorize then opens every held case of the
+ * requester on the infrastructure, as any authorization does; Ignore closes this request's
+ * held cases. A requester authorized meanwhile (another request, a role given) has no held case
+ * left here: the answer is `not_held`, nothing changes.
  * A case the person cannot see is `not_found`; one they see without the right to decide is
  * `forbidden`; neither changes anything.
  */
@@ -71,7 +77,6 @@ export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, ref
       'a.channel',
       'a.decided_at',
     ])
-    .select(sql<boolean>`a.expires_at > now()`.as('approval_live'))
     .where('c.reference', '=', wanted)
     .where(visibleTo(person))
     .executeTakeFirst();
@@ -89,7 +94,7 @@ export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, ref
     return { result: 'already_decided', outboxIds: [], status: c.approval_status!, decidedBy: c.decided_by, channel: c.channel, decidedAt: iso(c.decided_at) };
   }
   if (c.status !== 'suspended') return { result: 'not_held' };
-  if (!c.approval_id || c.approval_status !== 'pending' || !c.approval_live) return { result: 'no_pending_approval' };
+  if (!c.approval_id || (c.approval_status !== 'pending' && c.approval_status !== 'expired')) return { result: 'no_pending_approval' };
 
   // An administrator of the case's infrastructure is always among findApprovers' approvers (it
   // lists the infrastructure's active administrators but the requester), so their contact id is
@@ -100,7 +105,7 @@ export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, ref
   // as it stands (the person is read at every request, so a removal takes effect at once).
   const administrator = administeredInfrastructures(person).some((g) => g.infrastructureId === c.infrastructure_id && g.companyId === c.company_id);
   const contactId = administrator ? activeMembership(person, c.company_id!)!.contactId : null;
-  const outcome = await decideApproval(deps, { approvalId: c.approval_id, decision, channel: CHANNEL, actor: person.email.trim().toLowerCase(), approverContactId: contactId });
+  const outcome = await decideApproval(deps, { approvalId: c.approval_id, decision, channel: CHANNEL, actor: person.email.trim().toLowerCase(), approverContactId: contactId, afterExpiry: true });
   switch (outcome.result) {
     case 'decided':
       return {
@@ -140,10 +145,12 @@ export interface PortalApprovalRow {
   /** ISO 8601. */
   createdAt: string;
   expiresAt: string;
+  /** Expired with nobody's answer, its cases still held: still decidable here (see portalDecide). */
+  expired: boolean;
 }
 
 /**
- * Pending, unexpired approval requests on infrastructures the person administers or of companies
+ * Pending approval requests, and expired ones whose cases are still held, on infrastructures the person administers or of companies
  * they are an admin of (active contacts only), never their own, oldest first.
  */
 export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Promise<PortalApprovalRow[]> {
@@ -168,6 +175,7 @@ export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Pro
       'f.subject',
       'a.created_at',
       'a.expires_at',
+      'a.status',
     ])
     .select((eb) =>
       eb
@@ -177,8 +185,12 @@ export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Pro
         .where('h.status', '=', 'suspended')
         .as('held_cases'),
     )
-    .where('a.status', '=', 'pending')
-    .where('a.expires_at', '>', sql<Date>`now()`)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('a.status', '=', 'pending'), eb('a.expires_at', '>', sql<Date>`now()`)]),
+        eb.and([eb('a.status', '=', 'expired'), eb.exists(eb.selectFrom('cases as e').select('e.id').whereRef('e.approval_id', '=', 'a.id').where('e.status', '=', 'suspended'))]),
+      ]),
+    )
     .where('a.requester_email', '!=', email)
     .where((eb) => {
       const any = [];
@@ -202,5 +214,6 @@ export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Pro
     heldCases: Number(r.held_cases ?? 0),
     createdAt: r.created_at.toISOString(),
     expiresAt: r.expires_at.toISOString(),
+    expired: r.status === 'expired',
   }));
 }

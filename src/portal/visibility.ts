@@ -33,8 +33,9 @@ import type { InfrastructureGrant, Membership, PortalPerson } from './people';
  *
  * Who may DECIDE a held case from the portal (`mayDecide`): an active company admin of the case's
  * company, or an active `administrator` of its infrastructure, never its requester, and only
- * while the case is suspended on an approval that is pending and not expired. The decision itself
- * is in decisions.ts.
+ * while the case is suspended on an approval request, pending or expired with nobody's answer
+ * (the mailed links stop at the expiry, the portal does not). The decision itself is in
+ * decisions.ts.
  */
 
 /** The companies (ids) where the person's admin role counts: active contacts only. */
@@ -104,11 +105,11 @@ export async function visibleReference(db: DbOrTx, person: PortalPerson, referen
  * as for a reference that does not exist. The view carries the staff trail and approval history
  * (approvers' addresses, staff reasons): the web layer chooses what of it a customer is shown.
  */
-export async function loadVisibleCase(db: DbOrTx, person: PortalPerson, reference: string, now: Date = new Date()): Promise<PortalCaseView | undefined> {
+export async function loadVisibleCase(db: DbOrTx, person: PortalPerson, reference: string): Promise<PortalCaseView | undefined> {
   const visible = await visibleReference(db, person, reference);
   if (visible === undefined) return undefined;
   const detail = await loadCaseDetail(db, visible);
-  return detail && { ...detail, mayDecide: mayDecide(person, detail, now) };
+  return detail && { ...detail, mayDecide: mayDecide(person, detail) };
 }
 
 /** What deciding needs to know of a case; a CaseDetailView is one. */
@@ -141,11 +142,10 @@ export function isDecider(
 
 /**
  * Whether the portal offers this person Authorize / Ignore on this case now: they are a decider
- * (isDecider) and the case is held on an approval that is pending and not past its expiry.
- * Pure: the caller passes the person and case it loaded (and the clock, for tests).
+ * (isDecider) and the case is held on an approval request that is pending or expired (past its
+ * expiry, swept or not). Pure: the caller passes the person and case it loaded.
  */
-export function mayDecide(person: PortalPerson, c: DecidableCase, now: Date = new Date()): boolean {
-  if (c.status !== 'suspended' || !c.approval || c.approval.status !== 'pending') return false;
-  if (Date.parse(c.approval.expiresAt) <= now.getTime()) return false;
+export function mayDecide(person: PortalPerson, c: DecidableCase): boolean {
+  if (c.status !== 'suspended' || !c.approval || (c.approval.status !== 'pending' && c.approval.status !== 'expired')) return false;
   return isDecider(person, c);
 }

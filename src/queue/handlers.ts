@@ -11,6 +11,7 @@ import { matchCases } from '../directory/match-case';
 import type { IntakeBacklog } from '../intake/backlog';
 import { recoverInterrupted } from '../intake/recovery';
 import { deliverOutboxRows } from '../mail/deliver';
+import { dropSealedSecretsOfDoneRows } from '../mail/outbox';
 import { assignSendBatches, findPendingSendBatches, type SendBatch } from '../mail/send-batches';
 import type { Metrics } from '../ops/metrics';
 import { prunePortalSessions } from '../portal/sessions';
@@ -71,7 +72,7 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
       return outcomes;
     },
     send: async ({ outboxIds }) =>
-      deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, log: ctx.log, stopping, onCommitWindow: metrics && ((s) => metrics.commitPointWindow.observe(s)) }, outboxIds),
+      deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, sealer: ctx.approvals.outbox.sealer, log: ctx.log, stopping, onCommitWindow: metrics && ((s) => metrics.commitPointWindow.observe(s)) }, outboxIds),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
       await sendLater(ctx, outcome.outboxIds);
@@ -106,6 +107,7 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   await pruneStaffSessions(ctx.db);
   await prunePortalSessions(ctx.db);
   await pruneSignInLinks(ctx.db);
+  await dropSealedSecretsOfDoneRows(ctx.db);
   await pruneAttempts(ctx.db);
   const clock = await runApprovalClock(ctx.approvals);
   if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');

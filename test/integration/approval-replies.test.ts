@@ -155,7 +155,7 @@ describe('approval by reply, ignore, and the approval clock', () => {
     const row = await eventually(async () =>
       t.app.ctx.db.selectFrom('outbox').select(['id', 'status']).where('subject', 'like', '%Outbox behaviour%').where('status', '=', 'sent').executeTakeFirst(),
     );
-    const deps = { db: t.app.ctx.db, commitPool: t.app.ctx.commitPool, transport: t.app.ctx.transport, log: t.app.ctx.log };
+    const deps = { db: t.app.ctx.db, commitPool: t.app.ctx.commitPool, transport: t.app.ctx.transport, sealer: t.app.ctx.approvals.outbox.sealer, log: t.app.ctx.log };
     // The row turns `sent` just before the end-of-data dot: the server may not have answered yet.
     await eventually(async () => t.sink.to('bob@acme.test', /Outbox behaviour/).length > 0);
     expect(await deliverOutboxRow(deps, row.id)).toEqual({ result: 'skipped', reason: 'sent' });

@@ -90,11 +90,11 @@ describe('dashboard queries', () => {
     await db().updateTable('cases').set({ created_at: at(25 * HOUR) }).where('id', '=', ids.G!).execute();
 
     // Decided in the last hour with lags of 10, 20, 30 and 40 s; the rest decided 2 h ago.
-    await db().updateTable('cases').set({ decided_at: at(2 * HOUR) }).where('decided_at', 'is not', null).execute();
+    await db().updateTable('cases').set({ decided_at: at(2 * HOUR), first_decided_at: at(2 * HOUR) }).where('decided_at', 'is not', null).execute();
     await db().updateTable('raw_messages').set({ received_at: at(2 * HOUR + 1000_000) }).where('id', '=', await firstRawOf('G')).execute();
     const lags: Array<[string, number]> = [['A', 40], ['D', 10], ['E', 20], ['H', 30]];
     for (const [name, seconds] of lags) {
-      await db().updateTable('cases').set({ decided_at: at(600_000) }).where('id', '=', ids[name]!).execute();
+      await db().updateTable('cases').set({ decided_at: at(600_000), first_decided_at: at(600_000) }).where('id', '=', ids[name]!).execute();
       await db().updateTable('raw_messages').set({ received_at: at(600_000 + seconds * 1000) }).where('id', '=', await firstRawOf(name)).execute();
     }
     // A's reply arrived after the decision: counting it instead of the first message would skew the lag.
@@ -102,7 +102,10 @@ describe('dashboard queries', () => {
     expect(replyMoved.numUpdatedRows).toBe(1n);
     const keptMoved = await db().updateTable('raw_messages').set({ received_at: at(30 * HOUR) }).where('message_id', '=', 'ooo-1@dash.test').executeTakeFirst();
     expect(keptMoved.numUpdatedRows).toBe(1n);
-    for (const [name, msAgo] of [['D', 2 * HOUR], ['H', HOUR / 2]] as const) await db().updateTable('approvals').set({ created_at: at(msAgo) }).where('id', '=', await approvalOf(name)).execute();
+    // D expires in an hour (within the next 24 h), H in three days.
+    for (const [name, msAgo, expiresIn] of [['D', 2 * HOUR, HOUR], ['H', HOUR / 2, 72 * HOUR]] as const) {
+      await db().updateTable('approvals').set({ created_at: at(msAgo), expires_at: at(-expiresIn) }).where('id', '=', await approvalOf(name)).execute();
+    }
 
     // The backlog: stored, never processed. The newest of them is the last message seen.
     for (const [n, msAgo] of [[1, 9000], [2, 5000]] as const) {
@@ -137,8 +140,8 @@ describe('dashboard queries', () => {
       expect(counts.filter((_, i) => i !== 20 && i !== 23)).toEqual(Array(22).fill({ open: 0, suspended: 0, ignored: 0, new: 0, total: 0 }));
     });
 
-    it('reports pending approvals with the oldest one’s age', () => {
-      expect(o.approvals).toEqual({ pending: 2, oldestCreatedAt: at(2 * HOUR).toISOString(), oldestAgeSeconds: 7200 });
+    it('reports pending approvals with the oldest one’s age and those expiring within 24 hours', () => {
+      expect(o.approvals).toEqual({ pending: 2, oldestCreatedAt: at(2 * HOUR).toISOString(), oldestAgeSeconds: 7200, expiringWithin24h: 1, nextExpiresAt: at(-HOUR).toISOString() });
     });
 
     it('reports the intake backlog, last message, quarantine, kept mail and the decision lag', () => {

@@ -32,7 +32,7 @@ describe('outbox delivery: the commit point inside the SMTP DATA phase', () => {
     sink.aborted.length = 0;
   });
 
-  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, commitPool: app.ctx.commitPool, transport, log: app.ctx.log });
+  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, commitPool: app.ctx.commitPool, transport, sealer: app.ctx.approvals.outbox.sealer, log: app.ctx.log });
   const newRow = async (subject: string, extra: { in_reply_to?: string; references?: string; reply_to?: string } = {}) => {
     const { id } = await app.ctx.db
       .insertInto('outbox')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { runApprovalClock } from '../../src/approvals/maintenance';
 import { isStillApprover } from '../../src/approvals/repository';
 import { loadCaseDetail } from '../../src/cases/detail';
 import type { CaseStatus } from '../../src/db/schema';
@@ -207,7 +208,6 @@ describe('portal: who sees which case, and who decides held ones (PostgreSQL, Re
       grants: [{ infrastructureId: '5', infrastructureKey: 'acme-prod', infrastructureName: 'Prod', companyId: '1', role: 'administrator' }],
       participant: false,
     };
-    const now = new Date('2030-01-01T00:00:00Z');
     const held: DecidableCase = {
       status: 'suspended',
       requesterEmail: 'x@elsewhere.test',
@@ -217,27 +217,27 @@ describe('portal: who sees which case, and who decides held ones (PostgreSQL, Re
     };
 
     it('says yes to an active company admin and an active administrator of the infrastructure', () => {
-      expect(mayDecide(admin, held, now)).toBe(true);
-      expect(mayDecide(administrator, held, now)).toBe(true);
+      expect(mayDecide(admin, held)).toBe(true);
+      expect(mayDecide(administrator, held)).toBe(true);
     });
 
     it('says no on another infrastructure or company, to a user, to a pending contact, and to the requester', () => {
-      expect(mayDecide(administrator, { ...held, infrastructureKey: 'acme-dev' }, now)).toBe(false);
-      expect(mayDecide(admin, { ...held, companyKey: 'globex', infrastructureKey: 'globex-main' }, now)).toBe(false);
-      expect(mayDecide(administrator, { ...held, companyKey: 'globex' }, now)).toBe(false);
-      expect(mayDecide({ ...administrator, grants: [{ ...administrator.grants[0]!, role: 'user' }] }, held, now)).toBe(false);
-      expect(mayDecide({ ...admin, memberships: [{ ...admin.memberships[0]!, status: 'pending' }] }, held, now)).toBe(false);
-      expect(mayDecide({ ...administrator, memberships: [{ ...administrator.memberships[0]!, status: 'pending' }] }, held, now)).toBe(false);
+      expect(mayDecide(administrator, { ...held, infrastructureKey: 'acme-dev' })).toBe(false);
+      expect(mayDecide(admin, { ...held, companyKey: 'globex', infrastructureKey: 'globex-main' })).toBe(false);
+      expect(mayDecide(administrator, { ...held, companyKey: 'globex' })).toBe(false);
+      expect(mayDecide({ ...administrator, grants: [{ ...administrator.grants[0]!, role: 'user' }] }, held)).toBe(false);
+      expect(mayDecide({ ...admin, memberships: [{ ...admin.memberships[0]!, status: 'pending' }] }, held)).toBe(false);
+      expect(mayDecide({ ...administrator, memberships: [{ ...administrator.memberships[0]!, status: 'pending' }] }, held)).toBe(false);
       const own = { ...held, requesterEmail: 'a@acme.test', approval: { ...held.approval!, requesterEmail: 'a@acme.test' } };
-      expect(mayDecide(admin, own, now)).toBe(false);
-      expect(mayDecide({ ...admin, email: 'A@ACME.TEST' }, own, now)).toBe(false);
+      expect(mayDecide(admin, own)).toBe(false);
+      expect(mayDecide({ ...admin, email: 'A@ACME.TEST' }, own)).toBe(false);
     });
 
-    it('says no unless the case is held on a pending, unexpired approval', () => {
-      expect(mayDecide(admin, { ...held, status: 'open' }, now)).toBe(false);
-      expect(mayDecide(admin, { ...held, approval: null }, now)).toBe(false);
-      expect(mayDecide(admin, { ...held, approval: { ...held.approval!, status: 'authorized' } }, now)).toBe(false);
-      expect(mayDecide(admin, held, new Date('2030-01-02T00:00:00Z'))).toBe(false);
+    it('says no unless the case is held on a pending or expired approval', () => {
+      expect(mayDecide(admin, { ...held, status: 'open' })).toBe(false);
+      expect(mayDecide(admin, { ...held, approval: null })).toBe(false);
+      expect(mayDecide(admin, { ...held, approval: { ...held.approval!, status: 'authorized' } })).toBe(false);
+      expect(mayDecide(admin, { ...held, approval: { ...held.approval!, status: 'expired' } })).toBe(true);
     });
   });
 
@@ -270,6 +270,7 @@ describe('portal: who sees which case, and who decides held ones (PostgreSQL, Re
       heldCases: 2,
       createdAt: row.created_at.toISOString(),
       expiresAt: row.expires_at.toISOString(),
+      expired: false,
     });
   });
 
@@ -377,17 +378,29 @@ describe('portal: who sees which case, and who decides held ones (PostgreSQL, Re
     expect(outcomes[1 - winner]).toMatchObject({ result: 'already_decided', decidedBy: row.decided_by });
   });
 
-  it('neither offers nor decides a request past its expiry', async () => {
+  it('after an expiry, tells the requester and still lets the administrators decide the held case (a new decision, audited)', async () => {
     const gina = await person('gina@globex.test');
     expect((await loadVisibleCase(db(), gina, c.G2!.ref))?.mayDecide).toBe(true);
     await db().updateTable('approvals').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', await approvalOf('G2')).execute();
-    expect((await loadVisibleCase(db(), gina, c.G2!.ref))?.mayDecide).toBe(false);
-    expect(await pendingApprovalsFor(db(), gina)).toEqual([]);
-    expect(await portalDecide(t.app.ctx.approvals, gina, c.G2!.ref, 'authorize')).toEqual({ result: 'no_pending_approval' });
-    expect(await statusOf('G2')).toBe('suspended');
-    // The clock may have marked it expired meanwhile; nobody decided it.
-    expect(await approvalRow('G2')).toMatchObject({ decided_by: null, channel: null });
-    expect(await db().selectFrom('audit_log').select('id').where('channel', '=', 'portal').where('approval_id', '=', await approvalOf('G2')).execute()).toEqual([]);
+    await runApprovalClock(t.app.ctx.approvals);
+    expect(await approvalRow('G2')).toMatchObject({ status: 'expired', decided_by: 'system', channel: 'expiry' });
+    // The requester is told (one notice, threaded to the case); the case says why it still waits.
+    const notices = await db().selectFrom('outbox').select(['id', 'to_address', 'case_id']).where('kind', '=', 'approval_expired_notice').execute();
+    expect(notices).toEqual([{ id: expect.any(String), to_address: 'trent@elsewhere.test', case_id: c.G2!.id }]);
+    const seen = await loadVisibleCase(db(), gina, c.G2!.ref);
+    expect(seen?.mayDecide).toBe(true);
+    expect(seen?.heldBecause).toMatch(/expired without an answer.*portal/);
+    expect(await pendingApprovalsFor(db(), gina)).toMatchObject([{ firstCaseReference: c.G2!.ref, expired: true, heldCases: 1 }]);
+    // Someone who could not decide it before cannot now.
+    expect(await portalDecide(t.app.ctx.approvals, await person('alice@acme.test'), c.G2!.ref, 'authorize')).toEqual({ result: 'not_found' });
+
+    expect(await portalDecide(t.app.ctx.approvals, gina, c.G2!.ref, 'authorize')).toMatchObject({ result: 'decided', status: 'authorized', decidedBy: 'gina@globex.test', channel: 'portal' });
+    expect(await statusOf('G2')).toBe('open');
+    const audit = await db().selectFrom('audit_log').select(['action', 'actor', 'detail']).where('channel', '=', 'portal').where('approval_id', '=', await approvalOf('G2')).orderBy('id').execute();
+    expect(audit[0]).toMatchObject({ action: 'approval_authorized', actor: 'gina@globex.test', detail: { afterExpiry: true } });
+    // Decided once: a second click finds it decided and changes nothing.
+    expect(await portalDecide(t.app.ctx.approvals, gina, c.G2!.ref, 'ignore')).toMatchObject({ result: 'already_decided', status: 'authorized' });
+    expect(await statusOf('G2')).toBe('open');
   });
 
   it('counts the administrator and admin roles only for active contacts (last: it changes the directory)', async () => {

@@ -30,7 +30,7 @@ describe('send batches', () => {
     await app.ctx.db.deleteFrom('outbox').execute();
   });
 
-  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, commitPool: app.ctx.commitPool, transport, log: app.ctx.log });
+  const deps = (transport: MailTransport = app.ctx.transport) => ({ db: app.ctx.db, commitPool: app.ctx.commitPool, transport, sealer: app.ctx.approvals.outbox.sealer, log: app.ctx.log });
   const newRows = async (n: number, createdSecondsAgo = 0) => {
     const rows = await app.ctx.db
       .insertInto('outbox')

@@ -15,7 +15,9 @@
 import pino from 'pino';
 import { createDb, createPool } from '../../src/db/connection';
 import { deliverOutboxRows } from '../../src/mail/deliver';
+import { OutboxSealer } from '../../src/mail/sealed-secrets';
 import { createSmtpTransport, type MailTransport } from '../../src/mail/transport';
+import { testConfig } from './env';
 
 export type DeathMoment = 'row-taken' | 'in-data' | 'between-commit-and-dot' | 'next-promise-after-commit' | 'after-dot' | 'after-answer' | 'next-row-taken';
 
@@ -51,7 +53,8 @@ async function main(databaseUrl: string, smtpUrl: string, ids: string[], moment:
     },
     close: () => real.close(),
   };
-  await deliverOutboxRows({ db, commitPool: createPool(databaseUrl, { max: 2 }), transport, log: pino({ level: 'silent' }) }, ids);
+  const sealer = new OutboxSealer([testConfig(databaseUrl).linkSecret]);
+  await deliverOutboxRows({ db, commitPool: createPool(databaseUrl, { max: 2 }), transport, sealer, log: pino({ level: 'silent' }) }, ids);
   throw new Error(`delivered without reaching ${moment}`);
 }
 

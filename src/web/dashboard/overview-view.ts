@@ -16,7 +16,8 @@ export interface IntakeAlert {
 
 /**
  * When intake needs a person: the mailbox (when there is one) disconnected for longer than the
- * threshold, the database or Redis down, or cases decided more slowly than the threshold. A
+ * threshold, the database or Redis down, or intake deciding cases more slowly than the threshold
+ * (its own decision: administrators answering an approval later is people's time, not lag). A
  * mailbox that just reconnected, or one in standby behind another process's lease, is fine.
  */
 export function intakeAlert(health: HealthReport, overview: Overview, thresholdMs: number, now: Date): IntakeAlert {
@@ -74,7 +75,13 @@ export function overviewData(overview: Overview, health: HealthReport, queues: Q
     suspended,
     chart: hourlyChart(overview.last24h),
     last24hTotal: overview.last24h.reduce((n, b) => n + b.total, 0),
-    approvals: { pending: overview.approvals.pending, oldest: oldest === null ? null : ago(oldest), oldestAt: overview.approvals.oldestCreatedAt ? when(new Date(overview.approvals.oldestCreatedAt)) : null },
+    approvals: {
+      pending: overview.approvals.pending,
+      oldest: oldest === null ? null : ago(oldest),
+      oldestAt: overview.approvals.oldestCreatedAt ? when(new Date(overview.approvals.oldestCreatedAt)) : null,
+      expiringWithin24h: overview.approvals.expiringWithin24h,
+      nextExpiresAt: overview.approvals.nextExpiresAt ? when(new Date(overview.approvals.nextExpiresAt)) : null,
+    },
     mailbox:
       m === null
         ? { configured: false }

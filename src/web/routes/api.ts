@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { approvalSummary } from '../../approvals/repository';
+import { heldBecause } from '../../cases/detail';
 import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
@@ -41,7 +42,8 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
     const found = await getCaseByReference(deps.db, request.params.reference);
     if (!found) throw new DomainError('not_found', `no case ${request.params.reference}`);
     const { approvalId, ...rest } = found;
-    return { ...rest, approval: approvalId ? await approvalSummary(deps.db, approvalId) : null };
+    const approval = approvalId ? await approvalSummary(deps.db, approvalId) : null;
+    return { ...rest, approval, heldBecause: heldBecause(found.status, approval, null) };
   });
 
   // Messages that could not become a case, newest first; `before` (an id) pages on.

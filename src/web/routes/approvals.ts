@@ -15,6 +15,14 @@ export interface ApprovalRouteDeps {
 const CHANNEL_WORDS: Record<string, string> = { link: 'through the emailed link', reply: 'by replying to the email', portal: 'in the support portal', staff: 'through support staff', expiry: 'by expiry', team: 'by giving them access on the support portal’s team page', import: 'by a directory import that gave them access' };
 const OUTCOME_WORDS: Record<string, string> = { authorized: 'Authorized.', ignored: 'Ignored.', expired: 'This request expired without a decision.' };
 
+/**
+ * What an approver who opens a link after its request expired can still do: the cases stay held,
+ * and administrators decide them in the portal (where they sign in with their own address).
+ */
+export function expiredWords(publicUrl: string): string {
+  return `Nobody answered this approval request in time, so the link no longer decides it. The case is still held: as an administrator of the company, you can still authorize or ignore it in the support portal, under Approvals: ${publicUrl.replace(/\/$/, '')}/portal/approvals (sign in with your email address). If the person writes again, a new request is sent.`;
+}
+
 type Verified = { ok: true; approverId: string; view: ApprovalView } | { ok: false; status: number; heading: string; message: string };
 
 /**
@@ -32,7 +40,7 @@ export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRoute
   async function verify(token: string): Promise<Verified> {
     const check = verifyApprovalToken(token, [approvals.settings.linkSecret, approvals.settings.linkSecretPrevious]);
     if (!check.ok && check.reason === 'expired') {
-      return { ok: false, status: 410, heading: 'This link has expired', message: 'The approval request this link belongs to has expired. If the person writes again, a new request is sent.' };
+      return { ok: false, status: 410, heading: 'This link has expired', message: expiredWords(approvals.settings.publicUrl) };
     }
     const view = check.ok ? await loadApprovalView(approvals.db, check.claims.approvalId) : undefined;
     if (!check.ok || !view) return { ok: false, status: 404, heading: 'This link is not valid', message: 'The link is incomplete, was changed, or belongs to no request. Open it again from the email, in full.' };
@@ -43,6 +51,8 @@ export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRoute
     const c = view.firstCase;
     return page(reply, status, 'approval', `Approval for ${view.requester}`, {
       pending: view.status === 'pending',
+      expired: view.status === 'expired',
+      expiredWords: expiredWords(approvals.settings.publicUrl),
       requester: view.requester,
       requesterName: c.view.requesterName,
       reference: c.reference,

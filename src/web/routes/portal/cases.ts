@@ -74,6 +74,7 @@ export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, au
       where: [c.companyName, c.infrastructureName].filter(Boolean).join(' / ') || '—',
       created: when(c.createdAt),
       mayDecide: c.mayDecide,
+      heldBecause: c.heldBecause,
       participants: c.participants,
       messages: c.messages.map((m, i) => ({
         n: i + 1,
