@@ -7,7 +7,7 @@ import { addParticipants, appendMessage, createCase, type IntakeFindings } from 
 import { findThread } from '../cases/threading';
 import type { JobPayloads, QueueName } from '../queue/jobs';
 import { recordBounce } from '../mail/bounces';
-import { senderVerified } from './auth-results';
+import { verifySender } from './auth-results';
 import { parseBounce } from './bounce';
 import { classify } from './classify';
 import { derivedMessageId, headerBlock, sha256 } from './headers';
@@ -60,7 +60,7 @@ export function caseFacts(deps: IntakeDeps, raw: Buffer, read: ReadMessage): { p
     participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
     findings: {
       intakeHold: read.tooLarge ? 'too_large' : null,
-      senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+      senderVerified: deps.inboundAuthservId ? verifySender(raw, deps.inboundAuthservId, parsed.fromEmail).verified : null,
     },
   };
 }
