@@ -14,6 +14,7 @@ import * as outboxRecipient from './2026_11_23_012_outbox_recipient';
 import * as outboxSendBatch from './2026_11_28_013_outbox_send_batch';
 import * as attachmentLargeObjects from './2026_11_28_014_attachment_large_objects';
 import * as lz4Compression from './2026_11_29_015_lz4_compression';
+import * as heldReplies from './2026_12_02_019_held_replies';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_013_outbox_send_batch': outboxSendBatch,
   '2026_11_28_014_attachment_large_objects': attachmentLargeObjects,
   '2026_11_29_015_lz4_compression': lz4Compression,
+  '2026_12_02_019_held_replies': heldReplies,
 };

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
-import type { ApprovalChannel, ApprovalStatus } from '../db/schema';
+import type { ApprovalChannel, ApprovalStatus, MessageHoldReason } from '../db/schema';
 import { isRawId } from '../intake/quarantine';
 import type { CaseHeadline } from './search';
 
@@ -40,6 +40,8 @@ export interface ThreadMessage {
   sentAt: string | null;
   receivedAt: string;
   attachments: AttachmentInfo[];
+  /** Kept on the case but held from it (a reply whose sender was not verified); null for the rest. */
+  holdReason: MessageHoldReason | null;
 }
 
 export interface ApprovalDetail {
@@ -122,7 +124,7 @@ export async function loadCaseDetail(db: DbOrTx, reference: string): Promise<Cas
 async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> {
   const messages = await db
     .selectFrom('messages')
-    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at'])
+    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at', 'hold_reason'])
     .select(sql<boolean>`html is not null`.as('has_html'))
     .where('case_id', '=', caseId)
     .orderBy('id')
@@ -144,6 +146,7 @@ async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> 
     hasHtml: m.has_html,
     sentAt: iso(m.sent_at),
     receivedAt: m.received_at.toISOString(),
+    holdReason: m.hold_reason,
     attachments: attachments
       .filter((a) => a.message_id === m.id)
       .map((a) => ({ id: a.id, filename: a.filename, contentType: a.content_type, size: a.size, sha256: a.sha256 })),
@@ -215,14 +218,23 @@ export async function loadAttachment(db: DbOrTx, attachmentId: string): Promise<
   return row && { filename: row.filename, contentType: row.content_type, size: row.size, content: row.content };
 }
 
-/** The reference of the case a message belongs to (for access checks before serving its HTML). */
+/**
+ * The reference of the case a message belongs to (the portal's access check before serving its
+ * HTML). A held message belongs to no case the customer sees: undefined, as for an unknown one.
+ */
 export async function caseReferenceOfMessage(db: DbOrTx, messageId: string): Promise<string | undefined> {
   if (!isRawId(messageId)) return undefined;
-  const row = await db.selectFrom('messages as m').innerJoin('cases as c', 'c.id', 'm.case_id').select('c.reference').where('m.id', '=', messageId).executeTakeFirst();
+  const row = await db
+    .selectFrom('messages as m')
+    .innerJoin('cases as c', 'c.id', 'm.case_id')
+    .select('c.reference')
+    .where('m.id', '=', messageId)
+    .where('m.hold_reason', 'is', null)
+    .executeTakeFirst();
   return row?.reference;
 }
 
-/** The reference of the case an attachment belongs to. */
+/** The reference of the case an attachment belongs to; undefined for one of a held message. */
 export async function caseReferenceOfAttachment(db: DbOrTx, attachmentId: string): Promise<string | undefined> {
   if (!isRawId(attachmentId)) return undefined;
   const row = await db
@@ -231,6 +243,7 @@ export async function caseReferenceOfAttachment(db: DbOrTx, attachmentId: string
     .innerJoin('cases as c', 'c.id', 'm.case_id')
     .select('c.reference')
     .where('a.id', '=', attachmentId)
+    .where('m.hold_reason', 'is', null)
     .executeTakeFirst();
   return row?.reference;
 }

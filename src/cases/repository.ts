@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { writeLargeObject } from '../db/large-objects';
 import type { DbOrTx, Tx } from '../db/connection';
-import type { CaseStatus, HoldReason } from '../db/schema';
+import type { CaseStatus, HoldReason, MessageHoldReason } from '../db/schema';
 
 /** What a case needs of an incoming message (intake's parser produces it). */
 export interface IncomingMessage {
@@ -100,11 +100,22 @@ export async function createCases(tx: Tx, batch: NewCase[]): Promise<Array<{ id:
   return rows.map((r) => ({ id: r.caseId, reference: references.get(r.caseId)! }));
 }
 
-/** Adds a further message (a reply) to an existing case. */
-export async function appendMessage(tx: Tx, caseId: string, rawMessageId: string, message: IncomingMessage, receivedAt: Date, via: string): Promise<{ id: string; reference: string }> {
+/**
+ * Adds a further message (a reply) to an existing case. With `hold`, the message is kept on the
+ * case for staff but held from it (event `reply_held`): the caller then grants nothing for it.
+ */
+export async function appendMessage(
+  tx: Tx,
+  caseId: string,
+  rawMessageId: string,
+  message: IncomingMessage,
+  receivedAt: Date,
+  via: string,
+  hold: MessageHoldReason | null = null,
+): Promise<{ id: string; reference: string }> {
   const c = await tx.selectFrom('cases').select(['id', 'reference']).where('id', '=', caseId).executeTakeFirstOrThrow();
-  await addMessage(tx, caseId, rawMessageId, message, receivedAt);
-  await recordEvent(tx, caseId, 'message_added', 'intake', { rawMessageId, via });
+  await addMessage(tx, caseId, rawMessageId, message, receivedAt, hold);
+  await recordEvent(tx, caseId, hold ? 'reply_held' : 'message_added', 'intake', hold ? { rawMessageId, via, holdReason: hold } : { rawMessageId, via });
   return c;
 }
 
@@ -122,8 +133,9 @@ export async function addParticipantsMany(tx: Tx, rows: Array<{ caseId: string; 
     .execute();
 }
 
-function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date) {
+function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null) {
   return {
+    hold_reason: hold,
     case_id: caseId,
     raw_message_id: rawMessageId,
     message_id: m.messageId,
@@ -156,8 +168,8 @@ async function insertAttachments(tx: Tx, attachments: Array<{ messageId: string;
   for (const group of groupBySize(rows, (r) => r.content?.length ?? 0, rows.length, MAX_STATEMENT_BYTES)) await tx.insertInto('attachments').values(group).execute();
 }
 
-async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date): Promise<void> {
-  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt)).returning('id').executeTakeFirstOrThrow();
+async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null): Promise<void> {
+  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt, hold)).returning('id').executeTakeFirstOrThrow();
   await insertAttachments(tx, m.attachments.map((attachment) => ({ messageId: id, attachment })));
 }
 

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../db/connection';
+import type { MessageHoldReason } from '../db/schema';
 import { caseFromReplyAddress, referenceTag } from './reply-address';
 
 export interface ThreadClues {
@@ -55,4 +56,15 @@ export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses:
     }
   }
   return null;
+}
+
+/**
+ * Whether a reply found its case but is held from it. A reply joins its case, and its Cc become
+ * participants, only when its sender is verified the way a new case's is: a forged From with
+ * `[CASE-…]` (or a Message-ID of the thread) must not put its Cc among the people who read the
+ * case. Unverified, it is kept on the case for staff and grants nothing. `null` (no receiving
+ * server's verdict, INBOUND_AUTHSERV_ID unset) trusts the From address, as new cases do.
+ */
+export function replyHold(senderVerified: boolean | null): MessageHoldReason | null {
+  return senderVerified === false ? 'reply_not_verified' : null;
 }
