@@ -26,14 +26,15 @@ export function mayContinueCase(clues: ThreadClues, replyAddresses: { secrets: A
 
 /**
  * Which case a message continues, if any, in the order the clues deserve trust: a Message-ID the
- * case sent or received (In-Reply-To before References); the case's signed reply address among
+ * case sent or received (In-Reply-To before References; not one of a held reply); the case's signed reply address among
  * the recipients; the `[CASE-…]` tag in the subject, but only from someone who already belongs to
  * that case (its requester or a participant), since anyone can type a tag.
  */
 export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses: { secrets: Array<string | null>; supportAddress: string }): Promise<ThreadMatch | null> {
   if (clues.answers.length) {
     const [inbound, outbound] = await Promise.all([
-      db.selectFrom('messages').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).execute(),
+      // A held reply's Message-ID was chosen by whoever forged it: it leads nowhere.
+      db.selectFrom('messages').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('hold_reason', 'is', null).execute(),
       db.selectFrom('outbox').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('case_id', 'is not', null).execute(),
     ]);
     const byId = new Map<string, string>();

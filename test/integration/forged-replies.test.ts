@@ -94,6 +94,27 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
     expect(await participants()).not.toContain('mallory-two@evil.test');
   });
 
+  it('does not let a held reply’s own Message-ID lead a later, verified message into the case', async () => {
+    const result = await takeIn(
+      t.app.ctx.intake,
+      mail(
+        [
+          `Authentication-Results: ${AUTHSERV}; dkim=pass header.d=evil.test; dmarc=pass header.from=evil.test`,
+          'From: mallory@evil.test',
+          'To: support@support.example.com',
+          'Cc: mallory-follow@evil.test',
+          'Subject: Re: VPN credentials',
+          'Message-ID: <follow-up@evil.test>',
+          'In-Reply-To: <forged-tag@evil.test>',
+        ],
+        'Following up on my own held reply',
+      ),
+      { source: 'pipe' },
+    );
+    expect(result.outcome).toBe('case');
+    expect(await participants()).not.toContain('mallory-follow@evil.test');
+  });
+
   it('shows the attacker nothing in the portal, and the requester not the reply forged in their name', async () => {
     const before = t.sink.to('mallory-tag@evil.test').length;
     const attacker = new WebClient(t.base);
@@ -108,7 +129,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
     const held = (await loadCaseDetail(t.app.ctx.db, reference))!.messages.find((m) => m.holdReason !== null)!;
     expect((await bob.get(`/portal/messages/${held.id}/html`)).status).toBe(404);
     expect(t.sink.to('mallory-tag@evil.test').slice(before)).toHaveLength(0);
-    const outbox = await t.app.ctx.db.selectFrom('outbox').select('id').where('to_address', 'like', 'mallory%').execute();
+    const outbox = await t.app.ctx.db.selectFrom('outbox').select('id').where('to_address', '=', 'mallory-tag@evil.test').execute();
     expect(outbox).toHaveLength(0);
   });
 
