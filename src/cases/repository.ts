@@ -229,6 +229,8 @@ export interface CaseDetail extends CaseSummary {
     subject: string;
     text: string;
     receivedAt: string;
+    /** Set for a reply held from the case (reply_not_verified); null for the rest. */
+    holdReason: MessageHoldReason | null;
     attachments: Array<{ filename: string | null; contentType: string; size: number }>;
   }>;
 }
@@ -238,7 +240,7 @@ export async function getCaseByReference(db: DbOrTx, reference: string): Promise
   if (!row) return undefined;
   const messages = await db
     .selectFrom('messages')
-    .select(['id', 'from_email', 'subject', 'text', 'received_at'])
+    .select(['id', 'from_email', 'subject', 'text', 'received_at', 'hold_reason'])
     .where('case_id', '=', row.id)
     .orderBy('id')
     .execute();
@@ -258,6 +260,7 @@ export async function getCaseByReference(db: DbOrTx, reference: string): Promise
       subject: m.subject,
       text: m.text,
       receivedAt: m.received_at.toISOString(),
+      holdReason: m.hold_reason,
       attachments: attachments
         .filter((a) => a.message_id === m.id)
         .map((a) => ({ filename: a.filename, contentType: a.content_type, size: a.size })),

@@ -71,6 +71,10 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
     expect(detail.status).toBe('open');
     expect(detail.messages.find((m) => m.text.includes(`Forged reply ${n}`))?.holdReason).toBe('reply_not_verified');
     expect(detail.trail.filter((e) => e.action === 'reply_held').map((e) => e.detail)).toContainEqual(expect.objectContaining({ via, holdReason: 'reply_not_verified' }));
+    // The API's case detail says so too.
+    const api = await fetch(`${t.base}/api/cases/${reference}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } });
+    const body = (await api.json()) as { messages: Array<{ text: string; holdReason: string | null }> };
+    expect(body.messages.find((m) => m.text.includes(`Forged reply ${n}`))?.holdReason).toBe('reply_not_verified');
   });
 
   it('holds it too when DMARC passed for another From domain (several From, Sender: the requester)', async () => {
