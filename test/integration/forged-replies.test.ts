@@ -3,7 +3,7 @@ import { takeIn, type IntakeResult } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { portalClient } from '../support/portal';
 import { startTestService, type TestService } from '../support/service';
-import { csrfIn, WebClient } from '../support/staff';
+import { csrfIn, signedInStaff, WebClient } from '../support/staff';
 
 const AUTHSERV = 'mx.support.example.com';
 const FAIL = `Authentication-Results: ${AUTHSERV}; spf=fail smtp.mailfrom=evil.test; dmarc=fail (p=reject) header.from=acme.test`;
@@ -75,6 +75,14 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
     const api = await fetch(`${t.base}/api/cases/${reference}`, { headers: { authorization: `Bearer ${t.app.ctx.config.apiToken}` } });
     const body = (await api.json()) as { messages: Array<{ text: string; holdReason: string | null }> };
     expect(body.messages.find((m) => m.text.includes(`Forged reply ${n}`))?.holdReason).toBe('reply_not_verified');
+  });
+
+  it('shows staff each held reply on the case page, with its reason', async () => {
+    const staff = await signedInStaff(t.app.ctx.db, t.base);
+    const page = await staff.get(`/dashboard/cases/${reference}`);
+    expect(page.status).toBe(200);
+    expect(page.text.match(/data-hold-reason="reply_not_verified"/g)).toHaveLength(3);
+    expect(page.text).toContain('the sender was not verified (DMARC)');
   });
 
   it('holds it too when DMARC passed for another From domain (several From, Sender: the requester)', async () => {
