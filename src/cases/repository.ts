@@ -124,13 +124,20 @@ export async function addParticipants(tx: Tx, caseId: string, emails: string[]):
   await addParticipantsMany(tx, emails.map((email) => ({ caseId, email })));
 }
 
+/**
+ * Rows per INSERT: PostgreSQL takes at most 65 535 parameters a statement, and one Cc line under
+ * mailparser's 1 MiB header limit can name 80 000 addresses (two parameters each).
+ */
+const PARTICIPANTS_PER_STATEMENT = 10_000;
+
 export async function addParticipantsMany(tx: Tx, rows: Array<{ caseId: string; email: string }>): Promise<void> {
-  if (!rows.length) return;
-  await tx
-    .insertInto('case_participants')
-    .values(rows.map((r) => ({ case_id: r.caseId, email: r.email })))
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  for (const group of groupBySize(rows, () => 0, PARTICIPANTS_PER_STATEMENT, MAX_STATEMENT_BYTES)) {
+    await tx
+      .insertInto('case_participants')
+      .values(group.map((r) => ({ case_id: r.caseId, email: r.email })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
 }
 
 function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null) {

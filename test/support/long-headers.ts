@@ -11,6 +11,7 @@ export const LONG_HEADER_KINDS = [
   'Subject (encoded words)',
   'From (many addresses)',
   'Cc (many addresses)',
+  'Cc (many short addresses)',
   'Authentication-Results',
   'References',
   'In-Reply-To',
@@ -48,6 +49,9 @@ export function longHeaderLine(kind: LongHeaderKind, size: number): string {
       return `From: ${many(size, (i) => `person${i}@acme.test`, ', ')}`;
     case 'Cc (many addresses)':
       return `Cc: ${many(size, (i) => `Person ${i} <person${i}@partner.test>`, ', ')}`;
+    case 'Cc (many short addresses)':
+      // Past PostgreSQL's 65 535 parameters of one statement, were they inserted at once.
+      return `Cc: ${many(size, (i) => `p${i}@q.test`, ',')}`;
     case 'Authentication-Results':
       return `Authentication-Results: mx.support.example.com; ${many(size, () => 'dkim=pass header.d=acme.test', '; ')}; dmarc=pass header.d=${run}`;
     case 'References':
