@@ -1,3 +1,4 @@
+import { isAnyOf } from '../db/batches';
 import type { DbOrTx } from '../db/connection';
 import type { MessageHoldReason } from '../db/schema';
 import { caseFromReplyAddress, referenceTag } from './reply-address';
@@ -34,8 +35,8 @@ export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses:
   if (clues.answers.length) {
     const [inbound, outbound] = await Promise.all([
       // A held reply's Message-ID was chosen by whoever forged it: it leads nowhere.
-      db.selectFrom('messages').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('hold_reason', 'is', null).execute(),
-      db.selectFrom('outbox').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('case_id', 'is not', null).execute(),
+      db.selectFrom('messages').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('hold_reason', 'is', null).execute(),
+      db.selectFrom('outbox').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('case_id', 'is not', null).execute(),
     ]);
     const byId = new Map<string, string>();
     for (const r of [...inbound, ...outbound]) if (r.message_id && r.case_id) byId.set(r.message_id, r.case_id);

@@ -14,6 +14,7 @@ export const LONG_HEADER_KINDS = [
   'Cc (many short addresses)',
   'Authentication-Results',
   'References',
+  'References (many short ids)',
   'In-Reply-To',
   'Received (many lines)',
   'Content-Type (long token)',
@@ -51,11 +52,13 @@ export function longHeaderLine(kind: LongHeaderKind, size: number): string {
       return `Cc: ${many(size, (i) => `Person ${i} <person${i}@partner.test>`, ', ')}`;
     case 'Cc (many short addresses)':
       // Past PostgreSQL's 65 535 parameters of one statement, were they inserted at once.
-      return `Cc: ${many(size, (i) => `p${i}@q.test`, ',')}`;
+      return `Cc: ${many(size, (i) => `${i}@q.t`, ',')}`;
     case 'Authentication-Results':
       return `Authentication-Results: mx.support.example.com; ${many(size, () => 'dkim=pass header.d=acme.test', '; ')}; dmarc=pass header.d=${run}`;
     case 'References':
       return `References: ${many(size, (i) => `<ref${i}@acme.test>`, ' ')}`;
+    case 'References (many short ids)':
+      return `References: ${many(size, (i) => `<${i.toString(36)}@a>`, ' ')}`;
     case 'In-Reply-To':
       return `In-Reply-To: <${run}`;
     case 'Received (many lines)':
