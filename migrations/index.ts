@@ -17,6 +17,7 @@ import * as lz4Compression from './2026_11_29_015_lz4_compression';
 import * as directorySettlesApprovals from './2026_12_02_016_directory_settles_approvals';
 import * as firstDecision from './2026_12_02_017_first_decision';
 import * as outboxSealedSecrets from './2026_12_02_018_outbox_sealed_secrets';
+import * as heldReplies from './2026_12_02_019_held_replies';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_016_directory_settles_approvals': directorySettlesApprovals,
   '2026_12_02_017_first_decision': firstDecision,
   '2026_12_02_018_outbox_sealed_secrets': outboxSealedSecrets,
+  '2026_12_02_019_held_replies': heldReplies,
 };

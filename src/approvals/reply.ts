@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
-import { trustedAuthResults } from '../intake/auth-results';
+import { verifySender } from '../intake/auth-results';
 import { parseMessage, type ParsedMessage } from '../intake/parse';
 import { queueMail, written } from '../mail/outbox';
 import { writtenReply } from '../reading/written-reply';
@@ -44,8 +44,8 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   if (!issuedTo) return reject('unknown approval', approvalId);
   if (issuedTo.email !== sender) return reject(`sent by ${sender}, not by the approver the request was sent to`, approvalId);
   if (deps.settings.inboundAuthservId) {
-    const results = trustedAuthResults(row.raw, deps.settings.inboundAuthservId);
-    if (results?.dmarc !== 'pass') return reject(`sender not verified (dmarc=${results?.dmarc ?? 'none'})`, approvalId);
+    const verdict = verifySender(row.raw, deps.settings.inboundAuthservId, sender);
+    if (!verdict.verified) return reject(`sender not verified (${verdict.why})`, approvalId);
   }
   const read = writtenReply(parsed);
   const reading = replyDecision(read);

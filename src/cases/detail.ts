@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
-import type { ApprovalChannel, ApprovalStatus } from '../db/schema';
+import type { ApprovalChannel, ApprovalStatus, MessageHoldReason } from '../db/schema';
 import { isRawId } from '../intake/quarantine';
 import type { CaseHeadline } from './search';
 
@@ -40,6 +40,8 @@ export interface ThreadMessage {
   sentAt: string | null;
   receivedAt: string;
   attachments: AttachmentInfo[];
+  /** Kept on the case but held from it (a reply whose sender was not verified); null for the rest. */
+  holdReason: MessageHoldReason | null;
 }
 
 export interface ApprovalDetail {
@@ -145,7 +147,7 @@ export function heldBecause(status: string, approval: Pick<ApprovalDetail, 'stat
 async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> {
   const messages = await db
     .selectFrom('messages')
-    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at'])
+    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at', 'hold_reason'])
     .select(sql<boolean>`html is not null`.as('has_html'))
     .where('case_id', '=', caseId)
     .orderBy('id')
@@ -167,6 +169,7 @@ async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> 
     hasHtml: m.has_html,
     sentAt: iso(m.sent_at),
     receivedAt: m.received_at.toISOString(),
+    holdReason: m.hold_reason,
     attachments: attachments
       .filter((a) => a.message_id === m.id)
       .map((a) => ({ id: a.id, filename: a.filename, contentType: a.content_type, size: a.size, sha256: a.sha256 })),
@@ -238,14 +241,23 @@ export async function loadAttachment(db: DbOrTx, attachmentId: string): Promise<
   return row && { filename: row.filename, contentType: row.content_type, size: row.size, content: row.content };
 }
 
-/** The reference of the case a message belongs to (for access checks before serving its HTML). */
+/**
+ * The reference of the case a message belongs to (the portal's access check before serving its
+ * HTML). A held message belongs to no case the customer sees: undefined, as for an unknown one.
+ */
 export async function caseReferenceOfMessage(db: DbOrTx, messageId: string): Promise<string | undefined> {
   if (!isRawId(messageId)) return undefined;
-  const row = await db.selectFrom('messages as m').innerJoin('cases as c', 'c.id', 'm.case_id').select('c.reference').where('m.id', '=', messageId).executeTakeFirst();
+  const row = await db
+    .selectFrom('messages as m')
+    .innerJoin('cases as c', 'c.id', 'm.case_id')
+    .select('c.reference')
+    .where('m.id', '=', messageId)
+    .where('m.hold_reason', 'is', null)
+    .executeTakeFirst();
   return row?.reference;
 }
 
-/** The reference of the case an attachment belongs to. */
+/** The reference of the case an attachment belongs to; undefined for one of a held message. */
 export async function caseReferenceOfAttachment(db: DbOrTx, attachmentId: string): Promise<string | undefined> {
   if (!isRawId(attachmentId)) return undefined;
   const row = await db
@@ -254,6 +266,7 @@ export async function caseReferenceOfAttachment(db: DbOrTx, attachmentId: string
     .innerJoin('cases as c', 'c.id', 'm.case_id')
     .select('c.reference')
     .where('a.id', '=', attachmentId)
+    .where('m.hold_reason', 'is', null)
     .executeTakeFirst();
   return row?.reference;
 }

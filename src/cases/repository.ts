@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { writeLargeObject } from '../db/large-objects';
 import type { DbOrTx, Tx } from '../db/connection';
-import type { CaseStatus, HoldReason } from '../db/schema';
+import type { CaseStatus, HoldReason, MessageHoldReason } from '../db/schema';
 
 /** What a case needs of an incoming message (intake's parser produces it). */
 export interface IncomingMessage {
@@ -100,11 +100,22 @@ export async function createCases(tx: Tx, batch: NewCase[]): Promise<Array<{ id:
   return rows.map((r) => ({ id: r.caseId, reference: references.get(r.caseId)! }));
 }
 
-/** Adds a further message (a reply) to an existing case. */
-export async function appendMessage(tx: Tx, caseId: string, rawMessageId: string, message: IncomingMessage, receivedAt: Date, via: string): Promise<{ id: string; reference: string }> {
+/**
+ * Adds a further message (a reply) to an existing case. With `hold`, the message is kept on the
+ * case for staff but held from it (event `reply_held`): the caller then grants nothing for it.
+ */
+export async function appendMessage(
+  tx: Tx,
+  caseId: string,
+  rawMessageId: string,
+  message: IncomingMessage,
+  receivedAt: Date,
+  via: string,
+  hold: MessageHoldReason | null = null,
+): Promise<{ id: string; reference: string }> {
   const c = await tx.selectFrom('cases').select(['id', 'reference']).where('id', '=', caseId).executeTakeFirstOrThrow();
-  await addMessage(tx, caseId, rawMessageId, message, receivedAt);
-  await recordEvent(tx, caseId, 'message_added', 'intake', { rawMessageId, via });
+  await addMessage(tx, caseId, rawMessageId, message, receivedAt, hold);
+  await recordEvent(tx, caseId, hold ? 'reply_held' : 'message_added', 'intake', hold ? { rawMessageId, via, holdReason: hold } : { rawMessageId, via });
   return c;
 }
 
@@ -113,17 +124,25 @@ export async function addParticipants(tx: Tx, caseId: string, emails: string[]):
   await addParticipantsMany(tx, emails.map((email) => ({ caseId, email })));
 }
 
+/**
+ * Rows per INSERT: PostgreSQL takes at most 65 535 parameters a statement, and one Cc line under
+ * mailparser's 1 MiB header limit can name 80 000 addresses (two parameters each).
+ */
+const PARTICIPANTS_PER_STATEMENT = 10_000;
+
 export async function addParticipantsMany(tx: Tx, rows: Array<{ caseId: string; email: string }>): Promise<void> {
-  if (!rows.length) return;
-  await tx
-    .insertInto('case_participants')
-    .values(rows.map((r) => ({ case_id: r.caseId, email: r.email })))
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  for (const group of groupBySize(rows, () => 0, PARTICIPANTS_PER_STATEMENT, MAX_STATEMENT_BYTES)) {
+    await tx
+      .insertInto('case_participants')
+      .values(group.map((r) => ({ case_id: r.caseId, email: r.email })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
 }
 
-function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date) {
+function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null) {
   return {
+    hold_reason: hold,
     case_id: caseId,
     raw_message_id: rawMessageId,
     message_id: m.messageId,
@@ -156,8 +175,8 @@ async function insertAttachments(tx: Tx, attachments: Array<{ messageId: string;
   for (const group of groupBySize(rows, (r) => r.content?.length ?? 0, rows.length, MAX_STATEMENT_BYTES)) await tx.insertInto('attachments').values(group).execute();
 }
 
-async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date): Promise<void> {
-  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt)).returning('id').executeTakeFirstOrThrow();
+async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null): Promise<void> {
+  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt, hold)).returning('id').executeTakeFirstOrThrow();
   await insertAttachments(tx, m.attachments.map((attachment) => ({ messageId: id, attachment })));
 }
 
@@ -217,6 +236,8 @@ export interface CaseDetail extends CaseSummary {
     subject: string;
     text: string;
     receivedAt: string;
+    /** Set for a reply held from the case (reply_not_verified); null for the rest. */
+    holdReason: MessageHoldReason | null;
     attachments: Array<{ filename: string | null; contentType: string; size: number }>;
   }>;
 }
@@ -226,7 +247,7 @@ export async function getCaseByReference(db: DbOrTx, reference: string): Promise
   if (!row) return undefined;
   const messages = await db
     .selectFrom('messages')
-    .select(['id', 'from_email', 'subject', 'text', 'received_at'])
+    .select(['id', 'from_email', 'subject', 'text', 'received_at', 'hold_reason'])
     .where('case_id', '=', row.id)
     .orderBy('id')
     .execute();
@@ -246,6 +267,7 @@ export async function getCaseByReference(db: DbOrTx, reference: string): Promise
       subject: m.subject,
       text: m.text,
       receivedAt: m.received_at.toISOString(),
+      holdReason: m.hold_reason,
       attachments: attachments
         .filter((a) => a.message_id === m.id)
         .map((a) => ({ filename: a.filename, contentType: a.content_type, size: a.size })),

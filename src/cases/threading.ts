@@ -1,4 +1,6 @@
+import { isAnyOf } from '../db/batches';
 import type { DbOrTx } from '../db/connection';
+import type { MessageHoldReason } from '../db/schema';
 import { caseFromReplyAddress, referenceTag } from './reply-address';
 
 export interface ThreadClues {
@@ -25,15 +27,16 @@ export function mayContinueCase(clues: ThreadClues, replyAddresses: { secrets: A
 
 /**
  * Which case a message continues, if any, in the order the clues deserve trust: a Message-ID the
- * case sent or received (In-Reply-To before References); the case's signed reply address among
+ * case sent or received (In-Reply-To before References; not one of a held reply); the case's signed reply address among
  * the recipients; the `[CASE-…]` tag in the subject, but only from someone who already belongs to
  * that case (its requester or a participant), since anyone can type a tag.
  */
 export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses: { secrets: Array<string | null>; supportAddress: string }): Promise<ThreadMatch | null> {
   if (clues.answers.length) {
     const [inbound, outbound] = await Promise.all([
-      db.selectFrom('messages').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).execute(),
-      db.selectFrom('outbox').select(['case_id', 'message_id']).where('message_id', 'in', clues.answers).where('case_id', 'is not', null).execute(),
+      // A held reply's Message-ID was chosen by whoever forged it: it leads nowhere.
+      db.selectFrom('messages').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('hold_reason', 'is', null).execute(),
+      db.selectFrom('outbox').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('case_id', 'is not', null).execute(),
     ]);
     const byId = new Map<string, string>();
     for (const r of [...inbound, ...outbound]) if (r.message_id && r.case_id) byId.set(r.message_id, r.case_id);
@@ -55,4 +58,15 @@ export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses:
     }
   }
   return null;
+}
+
+/**
+ * Whether a reply found its case but is held from it. A reply joins its case, and its Cc become
+ * participants, only when its sender is verified the way a new case's is: a forged From with
+ * `[CASE-…]` (or a Message-ID of the thread) must not put its Cc among the people who read the
+ * case. Unverified, it is kept on the case for staff and grants nothing. `null` (no receiving
+ * server's verdict, INBOUND_AUTHSERV_ID unset) trusts the From address, as new cases do.
+ */
+export function replyHold(senderVerified: boolean | null): MessageHoldReason | null {
+  return senderVerified === false ? 'reply_not_verified' : null;
 }

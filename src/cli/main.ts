@@ -150,7 +150,9 @@ async function run(command: string, args: string[], config: Config): Promise<num
           result.outcome === 'case'
             ? `stored as ${result.reference}`
             : result.outcome === 'reply'
-              ? `added to ${result.reference}`
+              ? result.holdReason
+                ? `added to ${result.reference}, held (${result.holdReason})`
+                : `added to ${result.reference}`
               : result.outcome === 'duplicate'
                 ? 'already stored (duplicate)'
                 : `stored (${result.outcome})`;

@@ -1,4 +1,14 @@
 import { createHash } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
+
+/**
+ * `column = any($1)`: a list of any length as ONE parameter. An `in (…)` list spends a parameter
+ * per value and PostgreSQL takes at most 65 535 a statement, which one header line can exceed
+ * (a Cc of 70 000 addresses, References with 100 000 ids).
+ */
+export function isAnyOf(column: string, values: readonly string[]): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(column)} = any(${[...values]}::text[])`;
+}
 
 /**
  * Splits items, in order, into groups of at most `maxCount` items and `maxBytes` bytes (an item

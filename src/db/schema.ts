@@ -11,6 +11,8 @@ type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | 
 
 export type CaseStatus = 'new' | 'open' | 'suspended' | 'ignored';
 export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted' | 'rate_limited' | 'sender_not_verified' | 'too_large';
+/** Why a message is kept on its case but held from it (messages.hold_reason). */
+export type MessageHoldReason = 'reply_not_verified';
 export type CompanyRole = 'admin' | 'member';
 export type ContactStatus = 'active' | 'pending';
 export type PermissionRole = 'administrator' | 'user';
@@ -130,6 +132,8 @@ export interface MessagesTable {
   html: string | null;
   sent_at: Timestamp | null;
   received_at: Timestamp;
+  /** Set for a message held from its case (its sender unverified): no participants, not in the portal. */
+  hold_reason: Generated<MessageHoldReason | null>;
 }
 
 export interface AttachmentsTable {

@@ -1,3 +1,4 @@
+import { isAnyOf } from '../db/batches';
 import type { DbOrTx } from '../db/connection';
 import type { SenderFacts } from './matching';
 
@@ -36,7 +37,7 @@ export async function loadSenderFactsMany(db: DbOrTx, messages: Array<{ senderEm
           .selectFrom('infrastructure_addresses as a')
           .innerJoin('infrastructures as i', 'i.id', 'a.infrastructure_id')
           .select(['a.address', 'i.id as infrastructureId', 'i.company_id as companyId'])
-          .where('a.address', 'in', recipients)
+          .where(isAnyOf('a.address', recipients))
           .execute()
       : Promise.resolve([]),
     db.selectFrom('contacts').select(['email', 'company_id as companyId', 'company_role as companyRole']).where('email', 'in', emails).orderBy('id').execute(),

@@ -1,4 +1,4 @@
-import { classify, decodeHeader, type MailClass } from './classify';
+import { classify, decodeHeader, parseContentType, parseFields, type MailClass } from './classify';
 
 const SUPPORT = { supportDomain: 'support.example.com' };
 const raw = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'), 'utf8');
@@ -166,5 +166,23 @@ describe('decodeHeader', () => {
     expect(decodeHeader('=?ISO-8859-1?Q?R=E9ponse_automatique?= =?UTF-8?B?IDo=?= x')).toBe('Réponse automatique : x');
     expect(decodeHeader(Buffer.from('自動返信: x', 'utf8').toString('latin1'))).toBe('自動返信: x');
     expect(decodeHeader('=?unknown-charset?Q?abc?=')).toBe('abc');
+  });
+});
+
+describe('parseContentType', () => {
+  it('reads parameters, quoted ones with escapes, and names in any case', () => {
+    const { type, params } = parseContentType('Multipart/Report; Report-Type=delivery-status; boundary="a\\"b;c"; x=1');
+    expect(type).toBe('multipart/report');
+    expect(Object.fromEntries(params)).toEqual({ 'report-type': 'delivery-status', boundary: 'a\\"b;c', x: '1' });
+  });
+
+  it('takes an unclosed quoted value to the end instead of rescanning it', () => {
+    expect(parseContentType('text/plain; charset="utf-8').params.get('charset')).toBe('utf-8');
+  });
+});
+
+describe('parseFields', () => {
+  it('keeps every value of a repeated field, topmost first', () => {
+    expect(parseFields('Received: a\r\nX: 1\r\nReceived: b\r\n c').get('received')).toEqual(['a', 'b c']);
   });
 });

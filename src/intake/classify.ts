@@ -19,7 +19,9 @@ export function parseFields(block: string): HeaderFields {
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
     if (/\s/.test(name)) continue; // an mbox "From sender date" line, not a field
-    fields.set(name, [...(fields.get(name) ?? []), line.slice(colon + 1).trim()]);
+    const values = fields.get(name);
+    if (values) values.push(line.slice(colon + 1).trim()); // not a copy per line: a header block can hold thousands
+    else fields.set(name, [line.slice(colon + 1).trim()]);
   }
   return fields;
 }
@@ -49,11 +51,15 @@ export function decodeHeader(value: string): string {
     });
 }
 
+// A parameter starts only where a name starts (the lookbehind), and a quoted value runs to its
+// closing quote or the end: no position is scanned twice, so a long value costs linear time.
+const PARAMETER = /(?<![\w.*-])([\w.*-]+)\s*=\s*(?:"((?:[^"\\]|\\.?)*)(?:"|$)|([^;\s]+))/g;
+
 /** A Content-Type's lower-case media type and parameters (names lower-cased, quotes removed). */
 export function parseContentType(value: string | undefined): { type: string; params: Map<string, string> } {
   const params = new Map<string, string>();
   const [type = '', ...rest] = (value ?? '').split(';');
-  for (const m of rest.join(';').matchAll(/([\w.*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/g)) {
+  for (const m of rest.join(';').matchAll(PARAMETER)) {
     params.set(m[1]!.toLowerCase(), m[2] ?? m[3] ?? '');
   }
   return { type: type.trim().toLowerCase(), params };

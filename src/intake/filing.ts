@@ -4,10 +4,10 @@
  * queued for matching. Shared by every way a message comes in (ingest.ts).
  */
 import { addParticipants, appendMessage, createCase, type IntakeFindings } from '../cases/repository';
-import { findThread } from '../cases/threading';
+import { findThread, replyHold } from '../cases/threading';
 import type { JobPayloads, QueueName } from '../queue/jobs';
 import { recordBounce } from '../mail/bounces';
-import { senderVerified } from './auth-results';
+import { verifySender } from './auth-results';
 import { parseBounce } from './bounce';
 import { classify } from './classify';
 import { derivedMessageId, headerBlock, sha256 } from './headers';
@@ -60,7 +60,7 @@ export function caseFacts(deps: IntakeDeps, raw: Buffer, read: ReadMessage): { p
     participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
     findings: {
       intakeHold: read.tooLarge ? 'too_large' : null,
-      senderVerified: deps.inboundAuthservId ? senderVerified(raw, deps.inboundAuthservId, parsed.fromEmail) : null,
+      senderVerified: deps.inboundAuthservId ? verifySender(raw, deps.inboundAuthservId, parsed.fromEmail).verified : null,
     },
   };
 }
@@ -76,11 +76,12 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
 
   const thread = await findThread(deps.db, parsed, replyAddresses(deps));
   const { participants, findings } = caseFacts(deps, raw, read);
+  const hold = thread ? replyHold(findings.senderVerified ?? null) : null;
   let stored;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
-      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via) : await createCase(tx, rawId, parsed, receivedAt, findings);
-      await addParticipants(tx, c.id, participants);
+      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold) : await createCase(tx, rawId, parsed, receivedAt, findings);
+      if (!hold) await addParticipants(tx, c.id, participants);
       // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
       return c;
@@ -94,8 +95,9 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
 
   if (thread) {
     // A reply joins its case as it stands: a held case stays held, an open one open.
-    deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
-    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via };
+    if (hold) deps.log.warn({ case: stored.reference, rawId, via: thread.via, holdReason: hold }, 'reply held from its case: sender not verified');
+    else deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
+    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via, holdReason: hold };
   }
   deps.log.info({ case: stored.reference, rawId }, 'case created');
   await enqueueOrLeave(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { addParticipantsMany, createCases } from '../cases/repository';
 import { mayContinueCase, type ThreadMatch } from '../cases/threading';
 import type { Db } from '../db/connection';
+import type { MessageHoldReason } from '../db/schema';
 import type { JobSink } from '../queue/jobs';
 import { dedupeKey, derivedMessageId, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
 import { AlreadyProcessed, caseFacts, enqueueOrLeave, fileMessage, isApprovalReply, processRaw, readForCase, replyAddresses, settled, type ReadMessage } from './filing';
@@ -23,8 +24,8 @@ export interface IntakeDeps {
 
 export type IntakeResult =
   | { outcome: 'case'; rawId: string; caseId: string; reference: string }
-  /** A reply, added to the case it continues. */
-  | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via'] }
+  /** A reply, added to the case it continues; with `holdReason`, held from it (nobody added, not in the portal). */
+  | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via']; holdReason: MessageHoldReason | null }
   | { outcome: 'quarantined'; rawId: string; error: string }
   /** Stored and never a case: an approval reply, handed to its own queue. */
   | { outcome: 'kept'; rawId: string; kind: string }

@@ -38,7 +38,9 @@ function headerAddresses(value: unknown): string[] {
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return values.flatMap((v) => {
     const text = typeof v === 'string' ? v : typeof v === 'object' && v && 'text' in v ? String(v.text) : '';
-    return [...text.matchAll(/[^\s<>,;"]+@[^\s<>,;"]+/g)].map((m) => m[0].toLowerCase());
+    // Split, not matched: a regex looking for `x@y` rescans a long run without `@` from every
+    // position (a 150 KB Delivered-To cost 28 s). A word is an address when an `@` sits inside it.
+    return text.split(/[\s<>,;"]+/).filter((word) => word.slice(1, -1).includes('@')).map((word) => word.toLowerCase());
   });
 }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { MAIL_KINDS, type CaseView, type InfrastructureView, type MailKind, type MailProps } from './kinds';
-import { MailRenderer, TEMPLATES_DIR, findTemplatesDir } from './templates';
+import { MailRenderer, TEMPLATES_DIR, findTemplatesDir, oneLineProps } from './templates';
 
 const escapeHtml = (s: string): string => Handlebars.Utils.escapeExpression(s);
 
@@ -446,5 +446,16 @@ describe('load', () => {
     await expect(MailRenderer.load(tmp)).rejects.toThrow(/acknowledgement\/subject\.hbs: .*shout/);
     writeFileSync(path.join(tmp, 'acknowledgement/subject.hbs'), '[{{case.reference}} {{#if x}}\n');
     await expect(MailRenderer.load(tmp)).rejects.toThrow(/acknowledgement\/subject\.hbs/);
+  });
+});
+
+describe('oneLineProps', () => {
+  it('folds every line break of every string into a space, except the excerpt’s', () => {
+    const breaks = 'a\r\nb\rc\nd\u000be\u000cf\u0085g\u2028h\u2029i';
+    expect(oneLineProps({ case: { subject: breaks, excerpt: 'one\ntwo', requesterName: null }, list: [breaks], n: 3 })).toEqual({
+      case: { subject: 'a b c d e f g h i', excerpt: 'one\ntwo', requesterName: null },
+      list: ['a b c d e f g h i'],
+      n: 3,
+    });
   });
 });

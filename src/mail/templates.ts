@@ -10,6 +10,12 @@
  * is an error, not a blank) and with the known helpers only. HTML templates escape every value;
  * the only unescaped output allowed is `{{{body}}}` in the HTML layout, which holds the already
  * rendered (and escaped) body. Subjects and text bodies are plain text and are not HTML-escaped.
+ *
+ * Props carry what strangers wrote (a display name, a subject, decoded from RFC 2047 words that
+ * may hide CR/LF). `render` folds every string of the props into one line before any template
+ * sees it, so nothing a stranger writes becomes lines of our mail; the one exception is a prop
+ * named in KEEPS_LINES (a case's excerpt, what we read in an approver's reply), which templates show only through {{quote}} (text: "> "
+ * before every line) or in a quoted block (HTML).
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -64,6 +70,22 @@ function asNumber(name: string, v: unknown): number {
   return v;
 }
 
+/** Every line break a mail client may honour: CR, LF, VT, FF, NEL, LINE and PARAGRAPH SEPARATOR. */
+const LINE_BREAKS = /\r\n?|[\n\v\f\u0085\u2028\u2029]/g;
+
+/** Props whose lines are kept: shown only quoted, every line marked as the sender's. */
+const KEEPS_LINES: ReadonlySet<string> = new Set(['excerpt', 'read']);
+
+/** The props with every string folded into one line (except KEEPS_LINES), for every mail kind alike. */
+export function oneLineProps(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') return key !== undefined && KEEPS_LINES.has(key) ? value : value.replace(LINE_BREAKS, ' ');
+  if (Array.isArray(value)) return value.map((v) => oneLineProps(v));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, oneLineProps(v, k)]));
+  }
+  return value;
+}
+
 const HELPERS: Record<string, (...args: unknown[]) => unknown> = {
   /** {{#if (eq decision "authorize")}} */
   eq: (...args) => {
@@ -91,7 +113,7 @@ const HELPERS: Record<string, (...args: unknown[]) => unknown> = {
   quote: (...args) => {
     const [text] = helperArgs('quote', 1, args);
     return String(text)
-      .replace(/\r\n?/g, '\n')
+      .replace(LINE_BREAKS, '\n')
       .replace(/\n+$/, '')
       .split('\n')
       .map((line) => (line ? `> ${line}` : '>'))
@@ -225,9 +247,10 @@ export class MailRenderer {
     return new MailRenderer(kinds, layouts);
   }
 
-  render<K extends MailKind>(kind: K, props: MailProps[K]): RenderedMail {
+  render<K extends MailKind>(kind: K, given: MailProps[K]): RenderedMail {
     const templates = this.kinds.get(kind);
     if (!templates) throw new Error(`unknown mail kind ${String(kind)}`);
+    const props = oneLineProps(given) as MailProps[K];
     try {
       const subject = tidySubject(templates.subject(props));
       const text = tidyText(this.layouts.text({ subject, body: tidyText(templates.text(props)) }));

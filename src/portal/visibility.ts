@@ -109,7 +109,8 @@ export async function loadVisibleCase(db: DbOrTx, person: PortalPerson, referenc
   const visible = await visibleReference(db, person, reference);
   if (visible === undefined) return undefined;
   const detail = await loadCaseDetail(db, visible);
-  return detail && { ...detail, mayDecide: mayDecide(person, detail) };
+  // A held reply (its sender unverified) is for staff: it may be forged in the requester's name.
+  return detail && { ...detail, messages: detail.messages.filter((m) => m.holdReason === null), mayDecide: mayDecide(person, detail) };
 }
 
 /** What deciding needs to know of a case; a CaseDetailView is one. */

@@ -18,6 +18,8 @@
  * Commit point: `phases.commitPointWindow` summarises, for the backlog's sends, how long each
  * one's commit point stayed open (from the COMMIT's write to the dot's), the process's exposure
  * to a crash losing a mail; it comes from the service's own histogram (Metrics.commitPointWindow).
+ * Long header line: after everything else, messages with one header line of 768 KiB and 1 MiB
+ * (Delivered-To, X-Original-To, Content-Type, Cc) taken in one at a time (`longHeaderLine`).
  * Prints one JSON line. BENCH_N (default 5000), BENCH_RATE (50), BENCH_STEADY_SECONDS (10),
  * BENCH_LARGE_MB (25; 0 for none).
  */
@@ -36,7 +38,7 @@ import { importDirectory } from '../../src/directory/import';
 import { loadOverview } from '../../src/ops/overview';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
-import { commitWindowSummary, cpuSince, cpuSnapshot, measureFloor, percentile, round, syscallSnapshot } from './measure';
+import { commitWindowSummary, cpuSince, cpuSnapshot, measureFloor, measureLongHeaders, percentile, round, syscallSnapshot } from './measure';
 import { benchMessage, deliverToMaildir, GENERATED_MEMBERS, largeMessage, STRANGER_COUNT, withGeneratedMembers, type MessageClass } from './messages';
 import { startCountingSink } from './sink';
 
@@ -251,6 +253,8 @@ async function main(): Promise<void> {
       }
     }
     await imap.logout();
+    // Last, with the service stopped: a poison header line must cost milliseconds, not minutes.
+    const longHeaderLine = await measureLongHeaders(ctx.intake);
     const emailsPerSecond = N / backlogSeconds;
     const floorEmailsPerSecond = N / floor.seconds;
     const steady = { rate: RATE, messages: latencies.length, appendSeconds: round(appendSeconds, 2), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies.at(-1) };
@@ -295,6 +299,7 @@ async function main(): Promise<void> {
         indexSeconds: round(indexSeconds, 2),
         dashboard,
         dashboardAfterAnalyze,
+        longHeaderLine,
         mailsSent: await sink.count(),
         strangers: Math.min(STRANGER_COUNT, mix.stranger),
         members: GENERATED_MEMBERS + 5,

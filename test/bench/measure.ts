@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Histogram } from 'prom-client';
 import { batchBySize } from '../../src/intake/checkpoints';
+import { takeIn, type IntakeDeps } from '../../src/intake/ingest';
 import { parseMime } from '../../src/intake/parse';
+import { longHeaderLine, withLongHeader, type LongHeaderKind } from '../support/long-headers';
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -164,4 +166,26 @@ export async function commitWindowSummary(histogram: Histogram): Promise<{ sends
     return hit && Number.isFinite(hit.le) ? round(hit.le * 1000, 2) : null;
   };
   return { sends, meanMs: sends ? round((sum / sends) * 1000, 3) : 0, overOneMs: sends - within(0.001), overFiveMs: sends - within(0.005), p50AtMostMs: bound(0.5), p99AtMostMs: bound(0.99) };
+}
+
+/**
+ * One message with one long header line, taken in alone after the bench's other phases (so it
+ * slows none of their figures): wall and CPU milliseconds of each, and what became of it.
+ * 768 KiB is read whole (mailparser and intake's own header reads); 1 MiB is past mailparser's
+ * header limit and quarantined.
+ */
+export async function measureLongHeaders(intake: IntakeDeps): Promise<Array<{ kind: LongHeaderKind; kib: number; ms: number; cpuMs: number; outcome: string }>> {
+  const results = [];
+  const kinds: LongHeaderKind[] = ['Delivered-To', 'X-Original-To', 'Content-Type (long token)', 'Cc (many addresses)'];
+  for (const kib of [768, 1024]) {
+    for (const kind of kinds) {
+      const raw = withLongHeader(`long-header-${kib}-${results.length}`, longHeaderLine(kind, kib * 1024));
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      const result = await takeIn(intake, raw, { source: 'pipe' });
+      const used = process.cpuUsage(cpu);
+      results.push({ kind, kib, ms: round(performance.now() - t), cpuMs: round((used.user + used.system) / 1000), outcome: result.outcome });
+    }
+  }
+  return results;
 }

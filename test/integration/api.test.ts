@@ -75,6 +75,7 @@ describe('HTTP API', () => {
         subject: 'Logs attached',
         text: expect.stringContaining('Café au lait'),
         receivedAt: expect.any(String),
+        holdReason: null,
         attachments: [
           { filename: 'server.log', contentType: 'text/plain', size: 18 },
           { filename: 'screen.png', contentType: 'image/png', size: 70 },

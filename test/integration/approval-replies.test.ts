@@ -202,4 +202,30 @@ describe('approval by reply with INBOUND_AUTHSERV_ID set', () => {
     expect(await noteOf((verified as { rawId: string }).rawId)).toBe('decided: authorize');
     await t.caseIn(ref, 'open');
   });
+
+  it('does not take a DMARC pass for another From domain as the approver’s (several From, Sender: the approver)', async () => {
+    const ref = await t.write('Walt <walt@acme.test>', 'Two authors');
+    await t.caseIn(ref, 'suspended');
+    const request = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes('walt@acme.test')));
+    const address = request.parsed.replyTo!.value[0]!.address!;
+    const trick = Buffer.from(
+      [
+        'Authentication-Results: mx.support.example.com; dkim=pass header.d=evil.test; spf=pass smtp.mailfrom=evil.test; dmarc=pass header.from=evil.test',
+        'From: mallory@evil.test, bob@acme.test',
+        'Sender: bob@acme.test',
+        `To: ${address}`,
+        'Subject: Re: Authorize?',
+        'Message-ID: <two-authors@evil.test>',
+        '',
+        'Yes',
+        '',
+      ].join('\r\n'),
+    );
+    const result = await takeIn(t.app.ctx.intake, trick, { source: 'pipe' });
+    const note = await eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', (result as { rawId: string }).rawId).executeTakeFirstOrThrow()).error);
+    expect(note).toMatch(/sender not verified \(dmarc=pass header\.from=evil\.test, not acme\.test\)/);
+    const approval = await t.app.ctx.db.selectFrom('approvals').select('status').where('requester_email', '=', 'walt@acme.test').executeTakeFirstOrThrow();
+    expect(approval.status).toBe('pending');
+    expect((await t.caseIn(ref, 'suspended')).status).toBe('suspended');
+  });
 });

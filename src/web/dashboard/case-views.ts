@@ -3,7 +3,7 @@ import type { CaseSearchResult, FilterOptions } from '../../cases/search';
 import type { HoldReason } from '../../db/schema';
 import { HOLD_REASONS } from '../../ops/overview';
 import type { PageData } from '../pages';
-import { HOLD_WORDS, humanBytes, STATUS_WORDS, when } from './words';
+import { HOLD_WORDS, humanBytes, MESSAGE_HOLD_WORDS, STATUS_WORDS, when } from './words';
 
 /** What a staff action's redirect may say; anything else in `?notice=` is ignored. */
 export const NOTICES: Record<string, { ok: boolean; text: string }> = {
@@ -82,6 +82,7 @@ export function caseDetailData(c: CaseDetailView, options: FilterOptions, notice
       n: i + 1,
       received: when(m.receivedAt),
       to: m.recipients.join(', '),
+      held: m.holdReason ? { reason: m.holdReason, words: MESSAGE_HOLD_WORDS[m.holdReason] } : null,
       htmlUrl: m.hasHtml ? `/dashboard/messages/${m.id}/html` : null,
       attachments: m.attachments.map((a) => ({ ...a, name: a.filename ?? `attachment-${a.id}`, size: humanBytes(a.size), url: `/dashboard/attachments/${a.id}` })),
     })),

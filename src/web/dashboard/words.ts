@@ -1,4 +1,4 @@
-import type { CaseStatus, HoldReason } from '../../db/schema';
+import type { CaseStatus, HoldReason, MessageHoldReason } from '../../db/schema';
 
 /** What staff read for each hold reason. */
 export const HOLD_WORDS: Record<HoldReason, string> = {
@@ -8,6 +8,11 @@ export const HOLD_WORDS: Record<HoldReason, string> = {
   rate_limited: 'rate limited (possible loop)',
   sender_not_verified: 'sender not verified (DMARC)',
   too_large: 'too large',
+};
+
+/** What staff read on a message held from its case. */
+export const MESSAGE_HOLD_WORDS: Record<MessageHoldReason, string> = {
+  reply_not_verified: 'held: the sender was not verified (DMARC); nobody in Cc was added and the portal does not show it',
 };
 
 export const STATUS_WORDS: Record<CaseStatus, string> = { new: 'new (being matched)', open: 'open', suspended: 'held', ignored: 'ignored' };
