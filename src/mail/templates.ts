@@ -13,9 +13,9 @@
  *
  * Props carry what strangers wrote (a display name, a subject, decoded from RFC 2047 words that
  * may hide CR/LF). `render` folds every string of the props into one line before any template
- * sees it, so nothing a stranger writes becomes lines of our mail; the one exception is a prop
- * named in KEEPS_LINES (a case's excerpt, what we read in an approver's reply), which templates show only through {{quote}} (text: "> "
- * before every line) or in a quoted block (HTML).
+ * sees it, so nothing a stranger writes becomes lines of our mail. The exceptions are the props
+ * named in KEEPS_LINES (a case's excerpt, what we read in an approver's reply), which templates
+ * show only through {{quote}} (text: "> " before every line) or in a quoted block (HTML).
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
