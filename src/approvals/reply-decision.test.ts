@@ -33,6 +33,7 @@ describe('replyDecision', () => {
     ['No, no lo conozco.', 'ignore'],
     ['Não', 'ignore'],
     ['Nee', 'ignore'],
+    ['No - he left the company', 'ignore'],
   ])('reads %j as %s', (text, expected) => {
     expect(replyDecision(text)).toEqual({ decision: expected });
   });
@@ -57,6 +58,13 @@ describe('replyDecision', () => {
     ["Please don't ignore this", 'negated'],
     ["Doesn't look ok", 'negated'],
     ['Genehmigt nicht', 'negated'],
+    ['I cannot approve this', 'negated'],
+    ["I can't approve this", 'negated'],
+    ['Unable to approve, sorry', 'negated'],
+    ['Auf keinen Fall genehmigen', 'negated'],
+    ['Geen akkoord', 'negated'],
+    ['No problem.', 'no_decision_word'],
+    ['No objection from me', 'no_decision_word'],
     ['Authorize?', 'question'],
     ['Should I approve', 'question'],
     ['Can you ignore him', 'question'],

@@ -30,7 +30,10 @@ const IGNORE_WORDS = new Set([
 /** Two-word forms: "go ahead". */
 const AUTHORIZE_PHRASES = [['go', 'ahead']];
 /** Words that negate the decision word right after them ("don't authorize", "not ok", "never approve"). */
-const NEGATORS_BEFORE = new Set(['not', 'dont', "don't", 'never', 'nicht', 'kein', 'keine', 'nie', 'pas', 'jamais', 'nunca', 'niet', 'nooit', 'mai']);
+const NEGATORS_BEFORE = new Set([
+  'not', 'dont', "don't", 'never', 'cannot', 'unable', 'refuse', 'nicht', 'kein', 'keine', 'keinen', 'keinem', 'keiner', 'keinesfalls', 'nie', 'niemals',
+  'pas', 'jamais', 'nunca', 'jamás', 'nem', 'niet', 'nooit', 'geen', 'mai',
+]);
 /** Words that negate the decision word right before them ("genehmige nicht", "autoriseer niet", "n'autorisez pas"). */
 const NEGATORS_AFTER = new Set(['not', 'nicht', 'niet', 'pas']);
 
@@ -40,21 +43,33 @@ const QUESTION_OPENERS = new Set([
   'soll', 'sollen', 'sollte', 'kann', 'muss', 'wer', 'warum', 'dois', 'est', 'debo', 'debería', 'devo', 'posso', 'moet', 'kan', 'wie',
 ]);
 
+/**
+ * A short "no" decides only when it stands on its own ("No.", "No, he left"): followed by more
+ * words it is often the start of a yes ("No problem", "No objection"). There it still counts
+ * against the other decision ("No problem, authorize him" decides nothing), but decides nothing
+ * by itself.
+ */
+const STANDS_ALONE_ONLY = new Set(['no', 'non', 'nee', 'não', 'nein']);
+
 /** How far before a decision word, within its sentence, a negator negates it ("I would not, in any case, approve"). */
 const NEGATION_REACH = 4;
 
 interface Word {
   word: string;
   sentence: number;
+  /** Last in its sentence or followed by a comma or dash: a word said on its own. */
+  alone: boolean;
 }
 
 /** Lower-case words with the sentence each is in; apostrophes kept inside ("don't"), other "n't" endings read as "not". */
 function words(text: string): Word[] {
   const sentences = text.normalize('NFC').toLowerCase().replace(/[’`]/g, "'").split(/[.!?;:\n]+/);
   return sentences.flatMap((sentence, i) =>
-    (sentence.match(/[\p{L}\p{M}]+(?:'[\p{L}]+)*/gu) ?? [])
-      .flatMap((w) => (w.endsWith("n't") && w !== "don't" ? [w.slice(0, -3), 'not'] : [w]))
-      .map((word) => ({ word, sentence: i })),
+    [...sentence.matchAll(/[\p{L}\p{M}]+(?:'[\p{L}]+)*/gu)].flatMap((m) => {
+      const alone = /^\s*(?:[,\-–—)]|$)/.test(sentence.slice(m.index + m[0].length));
+      const w = m[0];
+      return w.endsWith("n't") && w !== "don't" ? [{ word: w.slice(0, -3), sentence: i, alone: false }, { word: 'not', sentence: i, alone }] : [{ word: w, sentence: i, alone }];
+    }),
   );
 }
 
@@ -77,6 +92,7 @@ export function replyDecision(text: string): ReplyReading {
   const list = words(text);
   if (!list.length) return { decision: null, reason: 'empty' };
   const kinds = new Set<Decision>();
+  let decisive = false;
   let negated = false;
   let asked = /[?¿]/.test(text);
   const opener = new Map<number, string>();
@@ -87,6 +103,7 @@ export function replyDecision(text: string): ReplyReading {
     const kind: Decision | null = phrase || AUTHORIZE_WORDS.has(w) ? 'authorize' : IGNORE_WORDS.has(w) ? 'ignore' : null;
     if (!kind) continue;
     kinds.add(kind);
+    if (phrase || !STANDS_ALONE_ONLY.has(w) || list[i]!.alone) decisive = true;
     const length = phrase?.length ?? 1;
     if (negatedAt(list, i, length)) negated = true;
     if (QUESTION_OPENERS.has(opener.get(list[i]!.sentence)!)) asked = true;
@@ -96,5 +113,6 @@ export function replyDecision(text: string): ReplyReading {
   if (negated) return { decision: null, reason: 'negated' };
   if (kinds.size > 1) return { decision: null, reason: 'both' };
   if (asked) return { decision: null, reason: 'question' };
+  if (!decisive) return { decision: null, reason: 'no_decision_word' };
   return { decision: [...kinds][0]! };
 }
