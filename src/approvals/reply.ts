@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Tx } from '../db/connection';
+import type { DbOrTx, Tx } from '../db/connection';
 import { verifySender } from '../intake/auth-results';
 import { parseMessage, type ParsedMessage } from '../intake/parse';
 import { queueMail, written } from '../mail/outbox';
@@ -27,10 +27,11 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   if (!row || row.kind !== 'approval_reply') return { result: 'rejected', reason: 'not an approval reply', outboxIds: [] };
   const parsed = await parseMessage(row.raw);
   const sender = parsed.fromEmail;
-  // `answer`: the one mail that tells the approver their reply decided nothing, if it was written.
-  const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = []): Promise<ReplyOutcome> => {
-    await note(deps, rawId, `rejected: ${reason}`);
-    await audit(deps.db, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
+  // `answer`: the one mail that tells the approver their reply decided nothing, if it was written
+  // (then in `tx`, so that the answer and the record of it land together or not at all).
+  const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = [], tx: DbOrTx = deps.db): Promise<ReplyOutcome> => {
+    await note(tx, rawId, `rejected: ${reason}`);
+    await audit(tx, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
     deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
     return { result: 'rejected', reason, outboxIds: answer };
   };
@@ -50,8 +51,11 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   const read = writtenReply(parsed);
   const reading = replyDecision(read);
   if (!reading.decision) {
-    const answered = await answerUndecided(deps, { approvalId, approverId, approverEmail: sender, reply: parsed, read, reason: reading.reason });
-    return reject(`decided nothing: ${UNDECIDED_BECAUSE[reading.reason]}`, approvalId, { undecided: reading.reason, answered: answered.length > 0 }, answered);
+    const undecided = reading.reason;
+    return deps.db.transaction().execute(async (tx) => {
+      const answered = await answerUndecided(tx, deps, { approvalId, approverId, approverEmail: sender, reply: parsed, read, reason: undecided });
+      return reject(`decided nothing: ${UNDECIDED_BECAUSE[undecided]}`, approvalId, { undecided, answered: answered.length > 0 }, answered, tx);
+    });
   }
   const decision = reading.decision;
 
@@ -62,12 +66,12 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   );
   if (outcome.result === 'not_found') return reject('unknown approval', approvalId);
   if (outcome.result === 'not_approver') return reject(`${sender} is no longer an approver`, approvalId);
-  await note(deps, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
+  await note(deps.db, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
   return { result: outcome.result, decision, outboxIds: [...(outcome.result === 'decided' ? outcome.outboxIds : []), ...outcome.followUpIds] };
 }
 
-async function note(deps: ApprovalDeps, rawId: string, text: string): Promise<void> {
-  await deps.db.updateTable('raw_messages').set({ error: text, processed_at: sql`now()` }).where('id', '=', rawId).execute();
+async function note(db: DbOrTx, rawId: string, text: string): Promise<void> {
+  await db.updateTable('raw_messages').set({ error: text, processed_at: sql`now()` }).where('id', '=', rawId).execute();
 }
 
 /**
@@ -103,27 +107,26 @@ async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, dec
  * ceiling. Returns the outbox ids (none when not sent).
  */
 async function answerUndecided(
+  tx: Tx,
   deps: ApprovalDeps,
   r: { approvalId: string; approverId: string; approverEmail: string; reply: ParsedMessage; read: string; reason: UndecidedReason },
 ): Promise<string[]> {
-  return deps.db.transaction().execute(async (tx) => {
-    const approval = await lockApproval(tx, r.approvalId);
-    if (!approval || approval.status !== 'pending' || !(await isStillApprover(tx, approval, r.approverId))) return [];
-    const c = await loadCaseContext(tx, approval.first_case_id);
-    if (!c?.infrastructure) return [];
-    const links = approvalLinks(deps, approval, r.approverId);
-    return written(
-      await queueMail(tx, deps.outbox, {
-        kind: 'approval_reply_undecided',
-        props: { case: c.view, infrastructure: c.infrastructure, read: excerpt(r.read, 12, 800), because: UNDECIDED_BECAUSE[r.reason], links },
-        to: r.approverEmail,
-        caseId: c.id,
-        approvalId: approval.id,
-        companyId: approval.company_id,
-        inReplyTo: r.reply.messageId,
-        references: [...r.reply.answers].reverse(),
-        replyTo: links.replyAddress,
-      }),
-    );
-  });
+  const approval = await lockApproval(tx, r.approvalId);
+  if (!approval || approval.status !== 'pending' || !(await isStillApprover(tx, approval, r.approverId))) return [];
+  const c = await loadCaseContext(tx, approval.first_case_id);
+  if (!c?.infrastructure) return [];
+  const links = approvalLinks(deps, approval, r.approverId);
+  return written(
+    await queueMail(tx, deps.outbox, {
+      kind: 'approval_reply_undecided',
+      props: { case: c.view, infrastructure: c.infrastructure, read: excerpt(r.read, 12, 800), because: UNDECIDED_BECAUSE[r.reason], links },
+      to: r.approverEmail,
+      caseId: c.id,
+      approvalId: approval.id,
+      companyId: approval.company_id,
+      inReplyTo: r.reply.messageId,
+      references: [...r.reply.answers].reverse(),
+      replyTo: links.replyAddress,
+    }),
+  );
 }
