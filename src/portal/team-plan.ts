@@ -58,8 +58,13 @@ function lastAdmin(s: TeamState, email: string): TeamRefusal {
 }
 
 /** Whether this person may change the security contact and phone of the contact in the state. */
+/** Who may change a listed contact's security-contact flag: a company admin, or an administrator of an infrastructure the contact has a role on. */
+export function maySetSecurityContactOf(auth: Authority, contactInfrastructureIds: string[]): boolean {
+  return auth.companyAdmin || contactInfrastructureIds.some((id) => auth.administered.has(id));
+}
+
 function maySetSecurityContact(s: TeamState): boolean {
-  return s.auth.companyAdmin || !s.existing || s.permissions.some((p) => s.auth.administered.has(p.infrastructure_id));
+  return !s.existing || maySetSecurityContactOf(s.auth, s.permissions.map((p) => p.infrastructure_id));
 }
 
 /**

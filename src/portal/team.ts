@@ -23,7 +23,7 @@ import { queueMail, written } from '../mail/outbox';
 import { issueSignInLink } from './links';
 import { administers, isCompanyAdmin, loadPerson, type PortalPerson } from './people';
 import type { MemberForm, TeamChange, TeamInfrastructure, TeamOutcome, TeamRefusal, TeamRefusalReason, TeamView } from './team-form';
-import { planMemberRemoval, planMemberSave, type Authority, type MemberPlan, type TeamState } from './team-plan';
+import { maySetSecurityContactOf, planMemberRemoval, planMemberSave, type Authority, type MemberPlan, type TeamState } from './team-plan';
 
 export * from './team-form';
 
@@ -174,7 +174,7 @@ export async function loadTeam(db: DbOrTx, person: PortalPerson, companyKey: str
             isSelf: c.email === person.email,
             mayOpenCasesOn: infrastructuresOpenTo({ companyRole: c.company_role, permitted: new Set(permissions.filter((p) => p.contact_id === c.id).map((p) => p.infrastructure_id)) }, infras.map((i) => i.id)).map((id) => infras.find((i) => i.id === id)!.name),
             mayEdit,
-            mayEditSecurityContact: auth.companyAdmin || permissions.some((p) => p.contact_id === c.id && auth.administered.has(p.infrastructure_id)),
+            mayEditSecurityContact: maySetSecurityContactOf(auth, permissions.filter((p) => p.contact_id === c.id).map((p) => p.infrastructure_id)),
             mayEditName: auth.companyAdmin,
             mayChangeCompanyAdmin: auth.companyAdmin,
             mayRemove: auth.companyAdmin && !isLastAdmin,
