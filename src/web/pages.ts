@@ -85,5 +85,3 @@ export class PageRenderer {
   }
 }
 
-// The pages' security headers live with the others in security-headers.ts.
-export { DASHBOARD_HEADERS, MAIL_HTML_HEADERS, PAGE_HEADERS } from './security-headers';

@@ -8,7 +8,8 @@ import type { ApprovalDeps } from '../approvals/context';
 import { errorMessage } from '../errors';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
-import { PAGE_HEADERS, type PageRenderer, type PortalFrame } from './pages';
+import { type PageRenderer, type PortalFrame } from './pages';
+import { PAGE_HEADERS } from './security-headers';
 
 export const PORTAL_COOKIE = 'case_intake_portal';
 const LINK_FORM_COOKIE = 'case_intake_portal_login';

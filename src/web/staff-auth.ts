@@ -6,7 +6,8 @@ import { checkStaffLogin, normaliseStaffEmail } from '../staff/accounts';
 import { endStaffSession, findStaffSession, startStaffSession, type StaffSession } from '../staff/sessions';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
-import { PAGE_HEADERS, type PageFrame, type PageRenderer } from './pages';
+import { type PageFrame, type PageRenderer } from './pages';
+import { PAGE_HEADERS } from './security-headers';
 
 export const STAFF_COOKIE = 'case_intake_staff';
 /** Binds the sign-in form's CSRF token to this browser before there is a session. */

@@ -3,7 +3,8 @@ import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type Decision } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { formatDate, loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { PAGE_HEADERS, type PageData, type PageRenderer } from '../pages';
+import { type PageData, type PageRenderer } from '../pages';
+import { PAGE_HEADERS } from '../security-headers';
 
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { simpleParser } from 'mailparser';
 import type { CapturedMail } from '../../intake/dev-smtp';
-import { PAGE_HEADERS, type PageRenderer } from '../pages';
+import { type PageRenderer } from '../pages';
+import { PAGE_HEADERS } from '../security-headers';
 
 /**
  * Development only (registered when DEV_SMTP_LISTEN is set): the mail the service sent, as a

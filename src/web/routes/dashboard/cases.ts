@@ -10,7 +10,7 @@ import { HOLD_REASONS } from '../../../ops/overview';
 import { caseDetailData, caseListData, NOTICES } from '../../dashboard/case-views';
 import { sendAttachment } from '../../attachments';
 import { field } from '../../forms';
-import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loadDirectory } from '../../../directory/listing';
 import { when } from '../../dashboard/words';
-import { DASHBOARD_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DomainError } from '../../../errors';
 import { listStored, loadRawMessage, retryQuarantined } from '../../../intake/quarantine';
 import { humanBytes, when } from '../../dashboard/words';
-import { DASHBOARD_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { loadOverview } from '../../../ops/overview';
 import { intakeAlert, overviewData, type QueueCountsView } from '../../dashboard/overview-view';
-import { DASHBOARD_HEADERS, type PageData } from '../../pages';
+import { type PageData } from '../../pages';
+import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 import { errorMessage } from '../../../errors';

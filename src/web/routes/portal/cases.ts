@@ -9,7 +9,7 @@ import { listVisibleCases, loadVisibleCase, visibleReference } from '../../../po
 import { sendAttachment } from '../../attachments';
 import { humanBytes, when } from '../../dashboard/words';
 import { field } from '../../forms';
-import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import { customerStatus } from '../../portal-words';
 import type { WebDeps } from '../../server';

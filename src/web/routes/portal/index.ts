@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DASHBOARD_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS } from '../../security-headers';
 import { PortalAuth } from '../../portal-auth';
 import type { WebDeps } from '../../server';
 import { registerPortalCaseRoutes } from './cases';

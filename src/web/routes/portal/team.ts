@@ -4,7 +4,7 @@ import type { PortalPerson } from '../../../portal/people';
 import { adminCompanies, administeredInfrastructures } from '../../../portal/visibility';
 import { loadTeam, parseMemberForm, removeMember, ROLE_CHOICES, saveMember, TEAM_REFUSAL_STATUS, type MemberForm, type TeamOutcome, type TeamRefusal, type TeamView } from '../../../portal/team';
 import { field } from '../../forms';
-import { DASHBOARD_HEADERS } from '../../pages';
+import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import type { WebDeps } from '../../server';
 
