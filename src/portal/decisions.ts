@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { ApprovalDeps } from '../approvals/context';
 import { decideApproval, type Decision } from '../approvals/decide';
 import { caseQuery } from '../cases/search';
@@ -6,7 +5,7 @@ import type { DbOrTx } from '../db/connection';
 import type { ApprovalChannel, ApprovalStatus } from '../db/schema';
 import { DomainError } from '../errors';
 import type { PortalPerson } from './people';
-import { activeMembership, adminCompanies, administeredInfrastructures, isDecider, normaliseReference, visibleTo } from './visibility';
+import { activeMembership, adminCompanies, administeredInfrastructures, isDecidableApproval, isDecider, normaliseReference, visibleTo } from './visibility';
 
 /**
  * What a portal person DECIDES: Authorize / Ignore on a held case, and the list of what waits for
@@ -94,7 +93,7 @@ export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, ref
     return { result: 'already_decided', outboxIds: [], status: c.approval_status!, decidedBy: c.decided_by, channel: c.channel, decidedAt: iso(c.decided_at) };
   }
   if (c.status !== 'suspended') return { result: 'not_held' };
-  if (!c.approval_id || (c.approval_status !== 'pending' && c.approval_status !== 'expired')) return { result: 'no_pending_approval' };
+  if (!c.approval_id || !isDecidableApproval(c.approval_status)) return { result: 'no_pending_approval' };
 
   // An administrator of the case's infrastructure is always among findApprovers' approvers (it
   // lists the infrastructure's active administrators but the requester), so their contact id is
@@ -187,7 +186,8 @@ export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Pro
     )
     .where((eb) =>
       eb.or([
-        eb.and([eb('a.status', '=', 'pending'), eb('a.expires_at', '>', sql<Date>`now()`)]),
+        // isDecidableApproval, as a query: a pending request past its expiry stays listed (as expired).
+        eb('a.status', '=', 'pending'),
         eb.and([eb('a.status', '=', 'expired'), eb.exists(eb.selectFrom('cases as e').select('e.id').whereRef('e.approval_id', '=', 'a.id').where('e.status', '=', 'suspended'))]),
       ]),
     )
@@ -214,6 +214,6 @@ export async function pendingApprovalsFor(db: DbOrTx, person: PortalPerson): Pro
     heldCases: Number(r.held_cases ?? 0),
     createdAt: r.created_at.toISOString(),
     expiresAt: r.expires_at.toISOString(),
-    expired: r.status === 'expired',
+    expired: r.status === 'expired' || r.expires_at.getTime() <= Date.now(),
   }));
 }

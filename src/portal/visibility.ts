@@ -146,7 +146,15 @@ export function isDecider(
  * (isDecider) and the case is held on an approval request that is pending or expired (past its
  * expiry, swept or not). Pure: the caller passes the person and case it loaded.
  */
+/**
+ * The approval states the portal decides: pending (also past its expiry before the sweep marks
+ * it) and expired, while the request still holds a case.
+ */
+export function isDecidableApproval(status: ApprovalStatus | null | undefined): boolean {
+  return status === 'pending' || status === 'expired';
+}
+
 export function mayDecide(person: PortalPerson, c: DecidableCase): boolean {
-  if (c.status !== 'suspended' || !c.approval || (c.approval.status !== 'pending' && c.approval.status !== 'expired')) return false;
+  if (c.status !== 'suspended' || !c.approval || !isDecidableApproval(c.approval.status)) return false;
   return isDecider(person, c);
 }

@@ -382,6 +382,9 @@ describe('portal: who sees which case, and who decides held ones (PostgreSQL, Re
     const gina = await person('gina@globex.test');
     expect((await loadVisibleCase(db(), gina, c.G2!.ref))?.mayDecide).toBe(true);
     await db().updateTable('approvals').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', await approvalOf('G2')).execute();
+    // Past its expiry but not yet swept: listed (as expired) wherever the case page offers it.
+    expect((await loadVisibleCase(db(), gina, c.G2!.ref))?.mayDecide).toBe(true);
+    expect(await pendingApprovalsFor(db(), gina)).toMatchObject([{ firstCaseReference: c.G2!.ref, expired: true, heldCases: 1 }]);
     await runApprovalClock(t.app.ctx.approvals);
     expect(await approvalRow('G2')).toMatchObject({ status: 'expired', decided_by: 'system', channel: 'expiry' });
     // The requester is told (one notice, threaded to the case); the case says why it still waits.
