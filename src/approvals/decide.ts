@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { recordEvent } from '../cases/repository';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel, HoldReason } from '../db/schema';
-import { NOTHING_RELEASED, type DirectoryEffects } from '../directory/changes';
+import { NO_DIRECTORY_EFFECTS } from '../directory/changes';
 import { admitRequester } from '../directory/people';
 import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
@@ -86,7 +86,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
 
   // The requester becomes a member with a `user` permission there; this decision opens their
   // held cases itself (below, the unverified ones too), so the directory's own release is not asked for.
-  await admitRequester(tx, releasedBelow, { actor: req.actor, channel: req.channel, companyId: approval.company_id }, { email: approval.requester_email, infrastructureId: approval.infrastructure_id, approvalId: approval.id });
+  await admitRequester(tx, NO_DIRECTORY_EFFECTS, { actor: req.actor, channel: req.channel, companyId: approval.company_id }, { email: approval.requester_email, infrastructureId: approval.infrastructure_id, approvalId: approval.id });
 
   // Every held case of theirs on this infrastructure opens, including ones from expired requests.
   const released = await releaseHeldCases(tx, deps, {
@@ -98,8 +98,6 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
   });
   return { result: 'decided', approval: decided, releasedCaseIds: released.caseIds, outboxIds: released.outboxIds };
 }
-
-const releasedBelow: DirectoryEffects = { lockRequests: async () => undefined, admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
 
 export interface HeldCasesRelease {
   requesterEmail: string;

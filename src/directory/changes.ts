@@ -87,6 +87,13 @@ export interface Released {
 
 export const NOTHING_RELEASED: Released = { releasedCaseIds: [], outboxIds: [] };
 
+/**
+ * Effects that do nothing, for a caller that does their work itself (an approval's decision
+ * releases the requester's cases on its own) or that seeds a directory nobody has used yet
+ * (tests, the bench: no case held, nobody signed in). Always passed by name, never a default.
+ */
+export const NO_DIRECTORY_EFFECTS: DirectoryEffects = { lockRequests: async () => undefined, admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
+
 export interface AppliedChanges extends Released {
   /** The audit actions written, in order. */
   actions: string[];

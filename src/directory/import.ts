@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/connection';
 import { DomainError } from '../errors';
-import { applyDirectoryChanges, companyPermissions, lockContacts, NOTHING_RELEASED, type DirectoryEffects, type Released } from './changes';
+import { applyDirectoryChanges, companyPermissions, lockContacts, type DirectoryEffects, type Released } from './changes';
 import type { CompanyEntry, DirectoryFile } from './file-format';
 import { planCompanyImport, type CompanyImportCounts, type CompanyImportState } from './import-plan';
 
@@ -18,12 +18,6 @@ export interface ImportSummary extends CompanyImportCounts {
   infrastructures: number;
 }
 
-/**
- * Without `effects`: seeding a directory nobody has written to yet (tests, benchmarks), where no
- * case is held and nobody is signed in. The command always passes the service's effects.
- */
-const SEEDING: DirectoryEffects = { lockRequests: async () => undefined, admitted: async () => NOTHING_RELEASED, removed: async () => undefined };
-
 /** Who the audit log names for changes an import makes. */
 export const IMPORT_ACTOR = 'directory-import';
 export const IMPORT_CHANNEL = 'import';
@@ -39,8 +33,8 @@ export const IMPORT_CHANNEL = 'import';
  * go too. Companies the file does not mention are never touched. Returns the summary and the
  * outbox ids to queue after commit.
  */
-export async function importDirectory(db: Db, file: DirectoryFile, options: { replace: boolean; effects?: DirectoryEffects }): Promise<ImportSummary & { releasedCases: number; outboxIds: string[] }> {
-  const effects = options.effects ?? SEEDING;
+export async function importDirectory(db: Db, file: DirectoryFile, options: { replace: boolean; effects: DirectoryEffects }): Promise<ImportSummary & { releasedCases: number; outboxIds: string[] }> {
+  const { effects } = options;
   return db.transaction().execute(async (tx) => {
     const summary: ImportSummary = { companies: 0, infrastructures: 0, contacts: 0, permissions: 0, removedContacts: 0, removedPermissions: 0, addedContacts: 0, addedPermissions: 0, changedContacts: 0, changedPermissions: 0, keptContacts: 0, keptPermissions: 0 };
     const outboxIds: string[] = [];

@@ -35,6 +35,7 @@ import { searchCases } from '../../src/cases/search';
 import { migrateToLatest } from '../../src/db/migrate';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { loadOverview } from '../../src/ops/overview';
 import { startDovecot } from '../support/dovecot';
 import { createTestDatabase, deleteRedisPrefix, testConfig } from '../support/env';
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   let rssTimer: NodeJS.Timeout | undefined;
   try {
     await migrateToLatest(ctx.db);
-    await importDirectory(ctx.db, parseDirectoryFile(withGeneratedMembers(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8')))), { replace: false });
+    await importDirectory(ctx.db, parseDirectoryFile(withGeneratedMembers(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8')))), { replace: false, effects: NO_DIRECTORY_EFFECTS });
 
     // Fill the maildir; count what was generated, by class.
     const mix: Record<MessageClass | 'withAttachment' | 'large', number> = { member: 0, stranger: 0, auto_reply: 0, withAttachment: 0, large: 0 };

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { startService, type RunningService } from '../../src/app';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { startDovecot, type DovecotServer } from '../support/dovecot';
 import { createTestApp, eventually, type TestApp } from '../support/env';
 import { makeMessage } from '../support/messages';
@@ -33,7 +34,7 @@ describe('a burst: mail waits while the watcher is behind', () => {
       SENDER_CASE_LIMIT: '100000',
       AUTO_REPLY_PER_SENDER_PER_HOUR: '100000',
     });
-    await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8'))), { replace: false });
+    await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8'))), { replace: false, effects: NO_DIRECTORY_EFFECTS });
     const client = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
     await client.connect();
     for (let i = 0; i < BURST; i++) {

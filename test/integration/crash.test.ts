@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { BIN, ROOT } from '../support/cli';
 import { appendMessage, startDovecot, type DovecotServer } from '../support/dovecot';
 import { createTestApp, eventually, within, type TestApp } from '../support/env';
@@ -31,7 +32,7 @@ describe('kill -9 at any moment, then start again: every message becomes exactly
     app = await createTestApp();
     dovecot = await startDovecot();
     const directory = parseDirectoryFile(JSON.parse(await readFile(join(ROOT, 'fixtures/directory.json'), 'utf8')));
-    await importDirectory(app.ctx.db, directory, { replace: false });
+    await importDirectory(app.ctx.db, directory, { replace: false, effects: NO_DIRECTORY_EFFECTS });
     env = {
       PATH: process.env.PATH,
       NODE_ENV: 'test',

@@ -8,6 +8,7 @@ import { loadAttachment, loadCaseDetail, loadMessageHtml } from '../../src/cases
 import { listFilterOptions, searchCases, type CaseSearchFilter } from '../../src/cases/search';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { loadDirectory } from '../../src/directory/listing';
 import { takeIn } from '../../src/intake/ingest';
 import { loadOverview, type Overview } from '../../src/ops/overview';
@@ -52,7 +53,7 @@ describe('dashboard queries', () => {
   beforeAll(async () => {
     app = await createTestApp();
     const file = parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8')));
-    await importDirectory(app.ctx.db, file, { replace: false });
+    await importDirectory(app.ctx.db, file, { replace: false, effects: NO_DIRECTORY_EFFECTS });
 
     // A: bob, open, HTML + attachment, a Cc participant, then a reply. B, C: a stranger, authorized.
     await intake('A', mail({ from: 'Bob Builder <bob@acme.test>', to: 'acme-prod@support.example.com', cc: 'zoe@partner.test', subject: 'Disk full', id: 'a', html: '<p>Disk <b>full</b></p>', attachment: NOTES }));

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { decideApproval } from '../../src/approvals/decide';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { takeIn } from '../../src/intake/ingest';
 import { loadOverview } from '../../src/ops/overview';
 import { jobHandlers } from '../../src/queue/handlers';
@@ -18,7 +19,7 @@ describe('arrival -> decision counts intake, not the administrators (PostgreSQL,
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp();
-    await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8'))), { replace: false });
+    await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8'))), { replace: false, effects: NO_DIRECTORY_EFFECTS });
   });
   afterAll(() => app.close());
 

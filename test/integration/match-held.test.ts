@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { lockApproval } from '../../src/approvals/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { takeInBatch } from '../../src/intake/ingest';
 import { queueMails } from '../../src/mail/outbox';
 import { jobHandlers } from '../../src/queue/handlers';
@@ -18,7 +19,7 @@ const FIXTURES = join(__dirname, '../../fixtures');
  */
 async function appWithDirectory(overrides: Record<string, string> = {}): Promise<TestApp> {
   const app = await createTestApp(overrides);
-  await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8'))), { replace: false });
+  await importDirectory(app.ctx.db, parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8'))), { replace: false, effects: NO_DIRECTORY_EFFECTS });
   return app;
 }
 

@@ -6,6 +6,7 @@ import { jobHandlers } from '../../src/queue/handlers';
 import { getCaseByReference } from '../../src/cases/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { takeIn, takeInBatch } from '../../src/intake/ingest';
 import { BullWorkers } from '../../src/queue/bullmq';
 import { createTestApp, eventually, TEST_REDIS, type TestApp } from '../support/env';
@@ -38,7 +39,7 @@ describe('matching through the match queue', () => {
   beforeAll(async () => {
     app = await createTestApp();
     const directory = parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8')));
-    await importDirectory(app.ctx.db, directory, { replace: false });
+    await importDirectory(app.ctx.db, directory, { replace: false, effects: NO_DIRECTORY_EFFECTS });
     workers = new BullWorkers(TEST_REDIS, app.ctx.config.queuePrefix, jobHandlers(app.ctx), { concurrency: { match: 4, send: 2, 'approval-reply': 1 }, log: app.ctx.log });
   });
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sendLater } from '../../src/queue/handlers';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { DomainError } from '../../src/errors';
 import { takeIn } from '../../src/intake/ingest';
 import { checkSignInLink } from '../../src/portal/links';
@@ -322,7 +323,7 @@ describe('portal team management', () => {
 
   it('directory import --replace keeps what the portal made and audits every change and removal it makes', async () => {
     const file = parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8')));
-    const summary = await importDirectory(h.db(), file, { replace: true });
+    const summary = await importDirectory(h.db(), file, { replace: true, effects: NO_DIRECTORY_EFFECTS });
 
     // Made in the portal, not in the file: kept, with their permissions, and listed in one audit row.
     expect(await h.contact('nina@acme.test')).toMatchObject({ source: 'portal', company_role: 'admin' });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { closeContext, createContext, startService, type AppContext, type Role, type RunningService } from '../../src/app';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { startDovecot, type DovecotServer } from '../support/dovecot';
 import { createTestApp, eventually, type TestApp } from '../support/env';
 import { makeMessage } from '../support/messages';
@@ -48,7 +49,7 @@ describe('start --role: watcher, worker and web apart, two mailboxes at once', (
     base = `http://127.0.0.1:${port}`;
     app = await createTestApp({ IMAP_URL: `${dovecot.url}, ${dovecot.url.replace(/\/INBOX$/, '/Second')}`, PORT: String(port), PUBLIC_URL: base, SMTP_URL: 'smtp://127.0.0.1:1' });
     const directory = parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8')));
-    await importDirectory(app.ctx.db, directory, { replace: false });
+    await importDirectory(app.ctx.db, directory, { replace: false, effects: NO_DIRECTORY_EFFECTS });
   });
   afterAll(async () => {
     for (const s of running.reverse()) await s.stop();

@@ -4,6 +4,7 @@ import { startService, type RunningService } from '../../src/app';
 import { getCaseByReference } from '../../src/cases/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
+import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { takeIn } from '../../src/intake/ingest';
 import { createTestApp, eventually, type TestApp } from './env';
 import { makeMessage } from './messages';
@@ -30,7 +31,7 @@ export async function startTestService(overrides: Record<string, string> = {}, l
   const base = `http://127.0.0.1:${port}`;
   const app = await createTestApp({ SMTP_URL: sink.url, PORT: String(port), PUBLIC_URL: base, ...overrides }, logLines);
   const directory = parseDirectoryFile(JSON.parse(await readFile(join(__dirname, '../../fixtures/directory.json'), 'utf8')));
-  await importDirectory(app.ctx.db, directory, { replace: false });
+  await importDirectory(app.ctx.db, directory, { replace: false, effects: NO_DIRECTORY_EFFECTS });
   const service = await startService(app.ctx);
   return {
     app,
