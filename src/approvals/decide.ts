@@ -7,7 +7,7 @@ import { admitRequester } from '../directory/people';
 import { queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
-import { isStillApprover, lockApproval, setDecision, type ApprovalRow } from './repository';
+import { findPendingApprovals, isStillApprover, lockApproval, pendingKey, setDecision, type ApprovalRow } from './repository';
 import { caseReplyTo, ccCopies } from './requests';
 import { loadCaseContext } from './views';
 
@@ -84,6 +84,10 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
   }
 
+  // A newer request of theirs there (this one expired) is locked now, before their contact, in
+  // the order a decision on that request takes the two.
+  const newer = approval.status === 'expired' ? await newerRequest(tx, approval) : undefined;
+
   // The requester becomes a member with a `user` permission there; this decision opens their
   // held cases itself (below, the unverified ones too), so the directory's own release is not asked for.
   await admitRequester(tx, NO_DIRECTORY_EFFECTS, { actor: req.actor, channel: req.channel, companyId: approval.company_id }, { email: approval.requester_email, infrastructureId: approval.infrastructure_id, approvalId: approval.id });
@@ -96,7 +100,33 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
     actor: req.actor,
     detail: { channel: req.channel, approvalId: approval.id, ...why },
   });
+  if (newer) await settleNewerRequest(tx, newer, approval, req);
   return { result: 'decided', approval: decided, releasedCaseIds: released.caseIds, outboxIds: released.outboxIds };
+}
+
+/** The pending request for the same sender and infrastructure as an expired one, locked. */
+async function newerRequest(tx: Tx, expired: ApprovalRow): Promise<ApprovalRow | undefined> {
+  const key = { requesterEmail: expired.requester_email, infrastructureId: expired.infrastructure_id };
+  return (await findPendingApprovals(tx, [key])).get(pendingKey(key.requesterEmail, key.infrastructureId));
+}
+
+/**
+ * Authorizing an expired request opens every held case of the sender there, also those of a newer
+ * request for the same sender and infrastructure: that request then holds nothing, and is settled
+ * by this decision rather than left to remind its approvers of cases already open.
+ */
+async function settleNewerRequest(tx: Tx, newer: ApprovalRow, expired: ApprovalRow, req: DecisionRequest): Promise<void> {
+  await setDecision(tx, newer.id, 'authorized', req.actor, req.channel);
+  await audit(tx, {
+    companyId: newer.company_id,
+    infrastructureId: newer.infrastructure_id,
+    approvalId: newer.id,
+    subjectEmail: newer.requester_email,
+    actor: req.actor,
+    channel: req.channel,
+    action: 'approval_authorized',
+    detail: { settledBy: 'earlier_request', approvalId: expired.id },
+  });
 }
 
 export interface HeldCasesRelease {

@@ -1,3 +1,4 @@
+import { decideApproval } from '../../src/approvals/decide';
 import { signApprovalToken } from '../../src/approvals/tokens';
 import { runMaintenance } from '../../src/queue/handlers';
 import { eventually } from '../support/env';
@@ -47,6 +48,28 @@ describe('approval expiry (PostgreSQL, Redis, SMTP sink, HTTP)', () => {
     const gone = await fetch(`${t.base}/approvals/${expired}`);
     expect(gone.status).toBe(410);
     expect(await gone.text()).toContain(`${t.base}/portal/approvals`);
+  });
+
+  it('authorizing an expired request settles the newer request the sender made meanwhile', async () => {
+    const db = t.app.ctx.db;
+    const first = await t.write('Nina <nina@acme.test>', 'First question', { id: 'expiry-newer-1' });
+    await t.caseIn(first, 'suspended');
+    const expired = await eventually(async () => db.selectFrom('approvals').selectAll().where('requester_email', '=', 'nina@acme.test').executeTakeFirst());
+    await db.updateTable('approvals').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expired.id).execute();
+    await runMaintenance(t.app.ctx, 60_000);
+    const second = await t.write('Nina <nina@acme.test>', 'Second question', { id: 'expiry-newer-2' });
+    await t.caseIn(second, 'suspended');
+    const newer = await eventually(async () => db.selectFrom('approvals').selectAll().where('requester_email', '=', 'nina@acme.test').where('status', '=', 'pending').executeTakeFirst());
+    expect(newer.id).not.toBe(expired.id);
+
+    const outcome = await decideApproval(t.app.ctx.approvals, { approvalId: expired.id, decision: 'authorize', channel: 'portal', actor: 'bob@acme.test', approverContactId: null, afterExpiry: true });
+    expect(outcome.result).toBe('decided');
+    expect((await t.caseIn(first, 'open')).status).toBe('open');
+    expect((await t.caseIn(second, 'open')).status).toBe('open');
+    const settled = await db.selectFrom('approvals').select(['status', 'decided_by', 'channel']).where('id', '=', newer.id).executeTakeFirstOrThrow();
+    expect(settled).toEqual({ status: 'authorized', decided_by: 'bob@acme.test', channel: 'portal' });
+    const audit = await db.selectFrom('audit_log').select(['action', 'detail']).where('approval_id', '=', newer.id).where('action', '=', 'approval_authorized').execute();
+    expect(audit).toEqual([{ action: 'approval_authorized', detail: { settledBy: 'earlier_request', approvalId: expired.id } }]);
   });
 });
 
