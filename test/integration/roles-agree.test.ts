@@ -56,6 +56,16 @@ describe('roles agree with what the portal says and with the held cases', () => 
     expect(withRole).toContain('may open cases at once on Acme Production.');
   });
 
+  it('the after-change message shows only on the redirect that followed the change, not on a crafted link', async () => {
+    const crafted = await alice.get('/portal/team?company=acme&done=added&member=mallory%40evil.test&released=7');
+    expect(crafted.status).toBe(200);
+    expect(crafted.text).not.toMatch(/held cases were released|Added\b/);
+    const forged = await alice.get('/portal/team?company=acme&done=saved&released=7&sig=aaaaaaaaaaaaaaaaaaaaaaaaaa');
+    expect(forged.text).not.toMatch(/held cases were released|Saved\./);
+    // The real redirect still says what happened.
+    expect(await teamForm({ email: 'signed@acme.test', name: 'Sig Ned', 'role.acme-prod': 'user', 'role.acme-dev': 'none' })).toContain('Added signed@acme.test.');
+  });
+
   it('a role given in the portal releases the held cases, mails the released notice and CC copies, and settles the request; the approver’s link says who decided and how', async () => {
     const ref = await t.write('Mallory Newhire <mallory@acme.test>', 'VPN down on night shift');
     const held = await t.caseIn(ref, 'suspended');

@@ -3,6 +3,7 @@ import { DomainError } from '../../../errors';
 import type { PortalPerson } from '../../../portal/people';
 import { adminCompanies, administeredInfrastructures } from '../../../portal/visibility';
 import { loadTeam, parseMemberForm, removeMember, ROLE_CHOICES, saveMember, TEAM_REFUSAL_STATUS, type MemberForm, type TeamOutcome, type TeamRefusal, type TeamView } from '../../../portal/team';
+import { mac, sameText } from '../../../security/signing';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
@@ -16,6 +17,22 @@ function addedMessage(team: TeamView, email: string | undefined, released: strin
   if (!added) return SAVED.added! + released;
   if (!added.mayOpenCasesOn.length) return `Added ${added.email}. They get an invitation by mail. With no role they may not open cases yet: their mail is held for an administrator’s approval until someone gives them a role.`;
   return `Added ${added.email}. They get an invitation by mail and may open cases at once on ${added.mayOpenCasesOn.join(', ')}.${released}`;
+}
+
+/** The redirect's message parameters, as `outcomeSignature` signs them. */
+interface Outcome {
+  company: string;
+  done: string;
+  member?: string;
+  released?: string;
+}
+
+/**
+ * The page says "Added …, N held cases were released" only on the redirect that followed the
+ * change: its parameters are signed for the person who made it, so a crafted link shows nothing.
+ */
+function outcomeSignature(secret: string, person: string, o: Outcome): string {
+  return mac(secret, 'portal-team-outcome', JSON.stringify([person.toLowerCase(), o.company, o.done, o.member ?? '', o.released ?? '']), 16);
 }
 
 /** The companies whose team this person may open: admins of the company, or administrators of one of its infrastructures. */
@@ -57,9 +74,9 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message });
     await deps.sendLater(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
-    const who = member ? `&member=${encodeURIComponent(member)}` : '';
-    const released = outcome.releasedCaseIds.length ? `&released=${outcome.releasedCaseIds.length}` : '';
-    return reply.redirect(`/portal/team?company=${encodeURIComponent(companyKey)}&done=${done}${who}${released}`, 303);
+    const o: Outcome = { company: companyKey, done, ...(member ? { member } : {}), ...(outcome.releasedCaseIds.length ? { released: String(outcome.releasedCaseIds.length) } : {}) };
+    const query = new URLSearchParams({ ...o, sig: outcomeSignature(deps.approvals.settings.linkSecret, request.portal!.person.email, o) });
+    return reply.redirect(`/portal/team?${query.toString()}`, 303);
   }
 
   /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
@@ -75,7 +92,12 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     }
   }
 
-  app.get<{ Querystring: { company?: string; done?: string; member?: string; released?: string } }>('/portal/team', async (request, reply) => {
+  app.get<{ Querystring: { company?: string; done?: string; member?: string; released?: string; sig?: string } }>('/portal/team', async (request, reply) => {
+    const q = request.query;
+    const signed =
+      q.company !== undefined && q.done !== undefined && q.sig !== undefined &&
+      sameText(q.sig, outcomeSignature(deps.approvals.settings.linkSecret, request.portal!.person.email, { company: q.company, done: q.done, ...(q.member === undefined ? {} : { member: q.member }), ...(q.released === undefined ? {} : { released: q.released }) }));
+    if (!signed) return show(request, reply, q.company || undefined, 200, null);
     const released = /^[1-9][0-9]{0,5}$/.test(request.query.released ?? '') ? Number(request.query.released) : 0;
     const releasedWords = released ? ` ${released === 1 ? 'One held case was' : `${released} held cases were`} released: its requester may now open cases there.` : '';
     const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! + releasedWords } : null;
