@@ -70,7 +70,7 @@ describe('quarantine (module and CLI)', () => {
     expect(await listQuarantine(app.ctx.db, { limit: 1 })).toHaveLength(1);
 
     const list = await runCli(['quarantine', 'list', '--limit', '5'], env);
-    expect(list.code).toBe(0);
+    expect(list).toMatchObject({ code: 0 }); // on failure, shows the command's stderr too
     const lines = list.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]!.split('\t')).toEqual([id, listed[0]!.receivedAt, '-', 'Café en panne cli', 'the message has no sender address (From)']);
