@@ -15,7 +15,7 @@ RUN npm run build
 FROM node:20-bookworm-slim
 # MALLOC_ARENA_MAX: glibc gives each thread that allocates (V8's compiler and GC helpers, libuv's
 # pool) an arena of its own, up to eight per core, and freed memory stays in them. Two arenas
-# took 20-30 MB off the bench's peak RSS (see the README's Benchmark).
+# took 20-30 MB off the bench's peak RSS (see docs/benchmarks.md).
 # MALLOC_MMAP_THRESHOLD_: a fixed threshold keeps every allocation over 128 KiB (message and
 # attachment buffers) in its own mapping, given back to the system when freed; glibc's sliding
 # default moves them into the heap, where freed memory stays (60-80 MB less at the bench's peak).

@@ -27,7 +27,7 @@ function publishedFiles(): string[] {
       const path = join(dir, name);
       return statSync(join(ROOT, path)).isDirectory() ? walk(path) : [path];
     });
-  return ['.env.example', 'docker-compose.yml', 'Dockerfile', 'README.md', ...walk('scripts'), ...walk('bin'), ...walk('fixtures').filter((p) => /\.(json|sh|js|env|ya?ml)$/.test(p))];
+  return ['.env.example', 'docker-compose.yml', 'Dockerfile', 'README.md', ...walk('docs'), ...walk('scripts'), ...walk('bin'), ...walk('fixtures').filter((p) => /\.(json|sh|js|env|ya?ml)$/.test(p))];
 }
 
 describe('secret values the repository publishes', () => {
@@ -45,7 +45,7 @@ describe('secret values the repository publishes', () => {
     expect(byFile.find((f) => f.path === 'scripts/send-sample.js')?.values).toContain('demo-api-token-change-me');
   });
 
-  it('knows every value published in .env.example, compose, Docker, the scripts, fixtures and the README', () => {
+  it('knows every value published in .env.example, compose, Docker, the scripts, fixtures, the README and docs/', () => {
     const unknown = byFile.flatMap((f) => f.values.filter((v) => !PUBLISHED_SECRETS.has(v)).map((v) => `${f.path}: ${v}`));
     expect(unknown).toEqual([]);
   });
