@@ -20,7 +20,7 @@ export interface IncomingMessage {
   attachments: Array<{ filename: string | null; contentType: string; size: number; sha256: string; content: Buffer }>;
 }
 
-export const CASE_STATUSES: readonly CaseStatus[] = ['new', 'open', 'suspended', 'ignored'];
+export const CASE_STATUSES: readonly CaseStatus[] = ['new', 'open', 'pending', 'solved', 'closed', 'suspended', 'ignored'];
 
 /** What intake learned that matching must weigh: an oversize message, an unverified sender. */
 export interface IntakeFindings {

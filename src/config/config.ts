@@ -72,6 +72,10 @@ const schema = z.object({
   /** The secret before a rotation: links signed with it stay valid until they expire. */
   LINK_SECRET_PREVIOUS: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
   APPROVAL_TTL: duration('7d'),
+  /** A solved case closes after this; a reply to a case solved or closed longer ago starts a new case. */
+  REOPEN_WINDOW: duration('7d'),
+  /** Who is mailed when a customer escalates a case: its assignee (all staff while it has none), or all staff. */
+  ESCALATION_NOTIFY: z.enum(['assignee', 'all']).default('assignee'),
   STAFF_SESSION_TTL: duration('12h'),
   /** How long a portal sign-in link (the one asked for on the sign-in page) stays usable. */
   PORTAL_LINK_TTL: duration('15m'),
@@ -143,6 +147,10 @@ export interface Config {
   linkSecret: string;
   linkSecretPrevious: string | null;
   approvalTtlMs: number;
+  /** REOPEN_WINDOW. */
+  reopenWindowMs: number;
+  /** ESCALATION_NOTIFY. */
+  escalationNotify: 'assignee' | 'all';
   staffSessionTtlMs: number;
   /** PORTAL_LINK_TTL: life of a one-time portal sign-in link. */
   portalLinkTtlMs: number;
@@ -220,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkSecret: c.LINK_SECRET ?? DEV_LINK_SECRET,
     linkSecretPrevious: c.LINK_SECRET_PREVIOUS ?? null,
     approvalTtlMs: c.APPROVAL_TTL,
+    reopenWindowMs: c.REOPEN_WINDOW,
+    escalationNotify: c.ESCALATION_NOTIFY,
     staffSessionTtlMs: c.STAFF_SESSION_TTL,
     portalLinkTtlMs: c.PORTAL_LINK_TTL,
     portalSessionTtlMs: c.PORTAL_SESSION_TTL,

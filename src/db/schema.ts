@@ -9,7 +9,13 @@ type Id = ColumnType<string, never, never>;
 /** A nullable bigint column that may be left out on insert. */
 type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
 
-export type CaseStatus = 'new' | 'open' | 'suspended' | 'ignored';
+export type CaseStatus = 'new' | 'open' | 'pending' | 'solved' | 'closed' | 'suspended' | 'ignored';
+/** The statuses of a case that passed the gate: staff work it between these (cases/lifecycle.ts). */
+export type WorkStatus = 'open' | 'pending' | 'solved' | 'closed';
+/** Who wrote a message of a case: the customer's side (mail, portal) or support staff. */
+export type MessageAuthor = 'customer' | 'staff';
+/** How a message reached the case: mailed in, or written in the portal, dashboard or API. */
+export type MessageChannel = 'mail' | 'portal' | 'dashboard' | 'api';
 export type HoldReason = 'unknown_sender' | 'not_permitted' | 'unrouted' | 'rate_limited' | 'sender_not_verified' | 'too_large';
 /** Why a message is kept on its case but held from it (messages.hold_reason). */
 export type MessageHoldReason = 'reply_not_verified';
@@ -117,12 +123,25 @@ export interface CasesTable {
   decided_at: Timestamp | null;
   /** Intake's own decision (the match), written once: what the arrival -> decision figures count. */
   first_decided_at: Generated<Date | null>;
+  assignee_id: Generated<string | null>;
+  escalated_at: Generated<Date | null>;
+  escalated_by: Generated<string | null>;
+  escalation_reason: Generated<string | null>;
+  /** The latest message from the customer's side (mail or portal) after the first. */
+  last_customer_reply_at: Generated<Date | null>;
+  /** The first staff reply. */
+  first_response_at: Generated<Date | null>;
+  /** When the case was last solved or closed (null while it is worked): REOPEN_WINDOW runs from here. */
+  resolved_at: Generated<Date | null>;
+  /** The case this one follows up: it began as a reply to that case after it had been closed. */
+  follows_case_id: Generated<string | null>;
 }
 
 export interface MessagesTable {
   id: Id;
   case_id: Int8;
-  raw_message_id: Int8;
+  /** The raw copy; null for a message written here (staff reply, portal comment). */
+  raw_message_id: Int8 | null;
   message_id: string | null;
   from_email: string;
   from_name: string | null;
@@ -134,6 +153,8 @@ export interface MessagesTable {
   received_at: Timestamp;
   /** Set for a message held from its case (its sender unverified): no participants, not in the portal. */
   hold_reason: Generated<MessageHoldReason | null>;
+  author: Generated<MessageAuthor>;
+  channel: Generated<MessageChannel>;
 }
 
 export interface AttachmentsTable {
@@ -154,7 +175,26 @@ export interface CaseEventsTable {
   kind: string;
   actor: string;
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** How the change came: mail, portal, dashboard, api, or system (matching, sweeps). */
+  channel: Generated<string>;
   at: Timestamp;
+}
+
+/** Staff's internal notes on a case: never mailed, never shown to customers. */
+export interface CaseNotesTable {
+  id: Id;
+  case_id: Int8;
+  author: string;
+  text: string;
+  created_at: Timestamp;
+}
+
+/** The latest case event each staff member has seen of a case. */
+export interface StaffCaseViewsTable {
+  staff_id: Int8;
+  case_id: Int8;
+  seen_event_id: Int8;
+  seen_at: Timestamp;
 }
 
 export interface MailboxStateTable {
@@ -217,6 +257,10 @@ export interface OutboxTable {
    * LINK_SECRET, while the row waits to be sent; the texts keep placeholders. Null once sent.
    */
   sealed_secrets: Buffer | null;
+  /** Cc of a person's mail (a staff reply's participants). */
+  cc_addresses: Generated<string[] | null>;
+  /** The message whose attachments go with this mail (a staff reply's own message row). */
+  message_ref: Generated<string | null>;
 }
 
 export interface AuditLogTable {
@@ -306,6 +350,8 @@ export interface Database {
   messages: MessagesTable;
   attachments: AttachmentsTable;
   case_events: CaseEventsTable;
+  case_notes: CaseNotesTable;
+  staff_case_views: StaffCaseViewsTable;
   mailbox_state: MailboxStateTable;
   approvals: ApprovalsTable;
   approval_approvers: ApprovalApproversTable;

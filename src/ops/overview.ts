@@ -20,12 +20,12 @@ import type { CaseStatus, HoldReason } from '../db/schema';
  */
 
 export const HOLD_REASONS: readonly HoldReason[] = ['unknown_sender', 'not_permitted', 'unrouted', 'rate_limited', 'sender_not_verified', 'too_large'];
-const STATUSES: readonly CaseStatus[] = ['new', 'open', 'suspended', 'ignored'];
+const STATUSES: readonly CaseStatus[] = ['new', 'open', 'pending', 'solved', 'closed', 'suspended', 'ignored'];
 
 export interface HourBucket {
   /** Start of the hour (session time zone), ISO 8601. */
   hourStart: string;
-  /** Cases created in that hour, by the status they have now. */
+  /** Cases created in that hour, by the status they have now; `open`: passed the gate (open, pending, solved or closed). */
   open: number;
   suspended: number;
   ignored: number;
@@ -112,7 +112,7 @@ async function hourlyBuckets(db: DbOrTx, ref: RawBuilder<Date>): Promise<HourBuc
       where c.created_at >= b.last_hour - interval '23 hours' and c.created_at <= b.ref
     )
     select h.hour,
-      count(r.status) filter (where r.status = 'open') as open,
+      count(r.status) filter (where r.status in ('open', 'pending', 'solved', 'closed')) as open,
       count(r.status) filter (where r.status = 'suspended') as suspended,
       count(r.status) filter (where r.status = 'ignored') as ignored,
       count(r.status) filter (where r.status = 'new') as new

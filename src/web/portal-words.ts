@@ -7,6 +7,12 @@ export function customerStatus(status: CaseStatus, holdReason: HoldReason | null
       return 'received, being sorted';
     case 'open':
       return 'open: a support engineer will answer by email';
+    case 'pending':
+      return 'waiting for your answer: reply to our last message or comment here';
+    case 'solved':
+      return 'solved: reply or comment if it is not, and the case opens again';
+    case 'closed':
+      return 'closed';
     case 'ignored':
       return 'not accepted: your administrators did not authorize it';
     case 'suspended':

@@ -9,7 +9,7 @@ const FIVE_MIN = 5 * 60_000;
 function overview(p95Seconds: number | null): Overview {
   return {
     asOf: NOW.toISOString(),
-    cases: { byStatus: { new: 0, open: 0, suspended: 0, ignored: 0 }, suspendedByHoldReason: { unknown_sender: 0, not_permitted: 0, unrouted: 0, rate_limited: 0, sender_not_verified: 0, too_large: 0 }, total: 0 },
+    cases: { byStatus: { new: 0, open: 0, pending: 0, solved: 0, closed: 0, suspended: 0, ignored: 0 }, suspendedByHoldReason: { unknown_sender: 0, not_permitted: 0, unrouted: 0, rate_limited: 0, sender_not_verified: 0, too_large: 0 }, total: 0 },
     last24h: [],
     approvals: { pending: 0, oldestCreatedAt: null, oldestAgeSeconds: null, expiringWithin24h: 0, nextExpiresAt: null },
     intake: { backlog: 0, lastReceivedAt: null, quarantined: 0, keptLast24h: 0, lagLastHour: { decided: 1, p50Seconds: p95Seconds, p95Seconds } },

@@ -15,7 +15,7 @@ export const MESSAGE_HOLD_WORDS: Record<MessageHoldReason, string> = {
   reply_not_verified: 'held: the sender was not verified (DMARC); nobody in Cc was added and the portal does not show it',
 };
 
-export const STATUS_WORDS: Record<CaseStatus, string> = { new: 'new (being matched)', open: 'open', suspended: 'held', ignored: 'ignored' };
+export const STATUS_WORDS: Record<CaseStatus, string> = { new: 'new (being matched)', open: 'open', pending: 'pending (waiting for the customer)', solved: 'solved', closed: 'closed', suspended: 'held', ignored: 'ignored' };
 
 const STAMP = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC', hour12: false });
 

@@ -14,7 +14,7 @@ import type { PortalAuth } from '../../portal-auth';
 import { customerStatus } from '../../portal-words';
 import type { WebDeps } from '../../server';
 
-const STATUS_CHOICES: Record<CaseStatus, string> = { new: 'being sorted', open: 'open', suspended: 'waiting', ignored: 'not accepted' };
+const STATUS_CHOICES: Record<CaseStatus, string> = { new: 'being sorted', open: 'open', pending: 'waiting for you', solved: 'solved', closed: 'closed', suspended: 'waiting', ignored: 'not accepted' };
 
 const listQuery = z.object({
   status: z.preprocess((v) => (v === '' ? undefined : v), z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional()),
