@@ -73,6 +73,19 @@ export interface MailProps {
    * decided nothing, and their request's links again.
    */
   approval_reply_undecided: { case: CaseView; infrastructure: InfrastructureView; read: string; because: string; links: ApprovalLinks };
+  /**
+   * A support engineer's answer, to the requester with the case's participants in Cc: a person's
+   * mail (no Auto-Submitted), threaded on the case's latest message, its attachments with it.
+   * `body` is what the engineer wrote, its lines kept.
+   */
+  staff_reply: { case: CaseView; body: string; staff: { name: string | null; email: string }; status: string | null };
+  /**
+   * To a member with "CC in all cases" on the case's infrastructure: staff answered the case
+   * (`body`, lines kept) or changed its status (`status`, in words).
+   */
+  case_update: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string }; update: 'reply' | 'status'; body: string; status: string | null; by: string };
+  /** To the case's assignee (or every staff account): a customer escalated the case. */
+  escalation_notice: { case: CaseView; recipient: { email: string }; by: { name: string | null; email: string }; reason: string; caseUrl: string; at: string };
   /** To someone who asked to sign in to the portal: a one-time link. */
   portal_sign_in: { recipient: { name: string | null; email: string }; link: string; expiresAt: string; validMinutes: number };
   /**
@@ -112,7 +125,7 @@ export interface MailProps {
 export type SecurityEvent = 'sender_not_verified' | 'company_admin_granted' | 'company_admin_revoked' | 'member_removed';
 
 export type MailKind = keyof MailProps;
-export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_expired_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'approval_reply_undecided', 'portal_sign_in', 'portal_invitation', 'security_alert'];
+export const MAIL_KINDS: readonly MailKind[] = ['acknowledgement', 'held_notice', 'approval_expired_notice', 'approval_request', 'approval_reminder', 'released_notice', 'case_copy', 'decision_confirmation', 'approval_reply_undecided', 'staff_reply', 'case_update', 'escalation_notice', 'portal_sign_in', 'portal_invitation', 'security_alert'];
 
 /**
  * Props whose values open or decide something: a portal `link` (sign-in, invitation) and an

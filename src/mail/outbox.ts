@@ -34,6 +34,12 @@ export interface MailToQueue<K extends MailKind> {
   inReplyTo?: string | null;
   references?: string[];
   replyTo?: string | null;
+  /** Cc of a person's mail (a staff reply's participants). */
+  cc?: string[];
+  /** A Message-ID chosen beforehand (a staff reply's, written on its message row too); new otherwise. */
+  messageId?: string;
+  /** The message row whose attachments go with this mail. */
+  attachmentsOf?: string | null;
 }
 
 /** The ids of the rows written, without the ones a ceiling held back. */
@@ -107,11 +113,13 @@ function outboxValues(ctx: OutboxContext, mail: AnyMail) {
     subject: rendered.subject,
     text: rendered.text,
     html: rendered.html,
-    message_id: newMessageId(ctx.supportAddress),
+    message_id: mail.messageId ?? newMessageId(ctx.supportAddress),
     in_reply_to: mail.inReplyTo ?? null,
     references: references.length ? [...new Set(references)].map((r) => `<${r}>`).join(' ') : null,
     reply_to: replyTo,
     sealed_secrets: secrets ? ctx.sealer.seal(secrets) : null,
+    cc_addresses: mail.cc?.length ? mail.cc : null,
+    message_ref: mail.attachmentsOf ?? null,
     sent_at: null,
   };
 }
