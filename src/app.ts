@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApprovalDeps } from './approvals/context';
+import type { CaseworkDeps } from './cases/work-common';
 import type { Config } from './config/config';
 import { createDb, createPool, type Db, type Pool } from './db/connection';
 import { migrateToLatest } from './db/migrate';
@@ -30,6 +31,8 @@ export interface AppContext {
   jobs: BullQueues;
   intake: IntakeDeps;
   approvals: ApprovalDeps;
+  /** Staff and customers working cases (cases/work.ts, cases/customer-side.ts). */
+  casework: CaseworkDeps;
   transport: MailTransport;
 }
 
@@ -62,7 +65,15 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       replySecrets: [config.linkSecret, config.linkSecretPrevious],
       inboundAuthservId: config.inboundAuthservId,
       maxMessageBytes: config.maxMessageBytes,
-    }, approvals, transport };
+      reopenWindowMs: config.reopenWindowMs,
+    }, approvals, transport, casework: {
+      db,
+      outbox: approvals.outbox,
+      replySecret: config.linkSecret,
+      publicUrl: config.publicUrl,
+      reopenWindowMs: config.reopenWindowMs,
+      escalationNotify: config.escalationNotify,
+    } };
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {
@@ -158,7 +169,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, pages, sendLater: (ids) => sendLater(ctx, ids),
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
     devMail: devSmtp?.captured,
     intake: ctx.intake,
     metrics,

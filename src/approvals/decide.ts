@@ -9,7 +9,7 @@ import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
 import { findPendingApprovals, isStillApprover, lockApproval, pendingKey, setDecision, type ApprovalRow } from './repository';
 import { caseReplyTo, ccCopies } from './requests';
-import { loadCaseContext } from './views';
+import { loadCaseContext } from '../cases/case-context';
 
 export type Decision = 'authorize' | 'ignore';
 

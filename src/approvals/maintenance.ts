@@ -4,7 +4,7 @@ import { auditMany } from '../audit/audit-log';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import { lockApproval } from './repository';
 import { caseReplyTo, mailApprovers } from './requests';
-import { loadCaseContext, loadCaseContexts } from './views';
+import { loadCaseContext, loadCaseContexts } from '../cases/case-context';
 
 export interface MaintenanceCounts {
   expired: number;

@@ -1,10 +1,11 @@
 import type { Tx } from '../db/connection';
 import { queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
-import { caseReplyTo, copiesFromLists, loadCcMembers, requestApprovals, type CcMemberLists, type RoutedCase } from './requests';
+import { loadCcMembers, type CcMemberLists } from '../directory/cc-members';
+import { caseReplyTo, copiesFromLists, requestApprovals, type RoutedCase } from './requests';
 import { alertUnverifiedSender } from './security-alerts';
 import { findPendingApprovals } from './repository';
-import { loadCaseContexts, type CaseContext } from './views';
+import { loadCaseContexts, type CaseContext } from '../cases/case-context';
 
 /** Holds an administrator can lift by authorizing the sender. */
 const APPROVABLE: ReadonlySet<string> = new Set(['unknown_sender', 'not_permitted', 'sender_not_verified']);

@@ -11,7 +11,7 @@ import { replyDecision, UNDECIDED_BECAUSE, type UndecidedReason } from './reply-
 import { isStillApprover, lockApproval } from './repository';
 import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
-import { excerpt, formatDate, loadCaseContext } from './views';
+import { excerpt, formatDate, loadCaseContext } from '../cases/case-context';
 
 export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 

@@ -7,34 +7,8 @@ import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
 import { approvalApprovers, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
-import { formatDate, type CaseContext } from './views';
-
-/**
- * Who gets a copy of every case of an infrastructure, by infrastructure id, kept for one match
- * job: its cases mostly share a few infrastructures (a burst comes from one customer), and each
- * look-up is a round trip. A job lasts about a second; a permission changed meanwhile is seen
- * by the next job, as it would be had the job started a moment earlier.
- */
-export type CcMemberLists = Map<string, Array<{ email: string; name: string | null }>>;
-
-/**
- * Fills `lists` with the "CC in all cases" members of the infrastructures it does not hold yet,
- * in one query for all of them.
- */
-export async function loadCcMembers(tx: Tx, infrastructureIds: string[], lists: CcMemberLists): Promise<void> {
-  const missing = [...new Set(infrastructureIds)].filter((id) => !lists.has(id));
-  if (!missing.length) return;
-  const rows = await tx
-    .selectFrom('permissions as p')
-    .innerJoin('contacts as m', 'm.id', 'p.contact_id')
-    .select(['p.infrastructure_id', 'm.email', 'm.name'])
-    .where('p.infrastructure_id', 'in', missing)
-    .where('p.cc_all_cases', '=', true)
-    .orderBy('m.id')
-    .execute();
-  for (const id of missing) lists.set(id, []);
-  for (const row of rows) lists.get(row.infrastructure_id)!.push({ email: row.email, name: row.name });
-}
+import { formatDate, type CaseContext } from '../cases/case-context';
+import { loadCcMembers, type CcMemberLists } from '../directory/cc-members';
 
 /**
  * The copies of a newly opened case for every member with "CC in all cases" on its

@@ -8,7 +8,7 @@ import type { MailProps, SecurityEvent } from '../mail/kinds';
 import { lockedMailCounts, queueMails, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
-import { formatDate, type CaseContext } from './views';
+import { formatDate, type CaseContext } from '../cases/case-context';
 
 /** What one security alert says; the recipients are the company's security contacts. */
 export interface SecurityAlert {

@@ -11,7 +11,7 @@ import { audit } from '../audit/audit-log';
 import { lockApproval } from './repository';
 import { onCaseDecided } from './on-decided';
 import { mailApprovers } from './requests';
-import { loadCaseContext } from './views';
+import { loadCaseContext } from '../cases/case-context';
 
 /** What support staff do to held cases from the dashboard; each is also the audit action. */
 export type StaffAction = 'approval_resent' | 'approval_authorized' | 'approval_ignored' | 'case_released_by_staff' | 'case_ignored_by_staff' | 'case_routed';

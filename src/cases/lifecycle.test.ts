@@ -1,5 +1,5 @@
 import type { CaseStatus } from '../db/schema';
-import { closesBySweep, customerReply, setStatus } from './lifecycle';
+import { customerReply, setStatus } from './lifecycle';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 const DAY = 86_400_000;
@@ -53,17 +53,5 @@ describe('customerReply', () => {
   it('counts the window to the millisecond', () => {
     expect(customerReply(state('closed', new Date(NOW.getTime() - WINDOW)), true, NOW, WINDOW).effect).toBe('reopen');
     expect(customerReply(state('closed', new Date(NOW.getTime() - WINDOW - 1)), true, NOW, WINDOW).effect).toBe('follow_up');
-  });
-});
-
-describe('closesBySweep', () => {
-  it('closes a solved case past the window, keeping when it was solved', () => {
-    expect(closesBySweep(state('solved', daysAgo(8)), NOW, WINDOW)).toEqual({ from: 'solved', to: 'closed', resolvedAt: daysAgo(8) });
-  });
-
-  it('leaves a solved case within the window, and any other status, alone', () => {
-    expect(closesBySweep(state('solved', daysAgo(6)), NOW, WINDOW)).toBeNull();
-    expect(closesBySweep(state('pending'), NOW, WINDOW)).toBeNull();
-    expect(closesBySweep(state('closed', daysAgo(30)), NOW, WINDOW)).toBeNull();
   });
 });

@@ -33,7 +33,8 @@ const RESOLVED: ReadonlySet<CaseStatus> = new Set(['solved', 'closed']);
 /** Why a change is refused. */
 export type Refusal = 'held' | 'ignored' | 'undecided';
 
-function refusalFor(status: CaseStatus): Refusal | null {
+/** Why a case cannot be worked yet (answered, commented on, given a status); null when it can. */
+export function refusalFor(status: CaseStatus): Refusal | null {
   if (status === 'suspended') return 'held';
   if (status === 'ignored') return 'ignored';
   if (status === 'new') return 'undecided';
@@ -83,12 +84,6 @@ export function customerReply(state: CaseState, fromItsPeople: boolean, now: Dat
     return { effect: 'reopen', change: { from: state.status, to: 'open', resolvedAt: null } };
   }
   return { effect: 'append' };
-}
-
-/** A solved case closes once REOPEN_WINDOW has passed; its resolvedAt stays. */
-export function closesBySweep(state: CaseState, now: Date, reopenWindowMs: number): StatusChange | null {
-  if (state.status !== 'solved' || !isPastReopenWindow(state, now, reopenWindowMs)) return null;
-  return { from: 'solved', to: 'closed', resolvedAt: state.resolvedAt };
 }
 
 /**

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { writeLargeObject } from '../db/large-objects';
 import type { DbOrTx, Tx } from '../db/connection';
-import type { CaseStatus, HoldReason, MessageHoldReason } from '../db/schema';
+import type { CaseStatus, HoldReason, MessageAuthor, MessageChannel, MessageHoldReason } from '../db/schema';
 
 /** What a case needs of an incoming message (intake's parser produces it). */
 export interface IncomingMessage {
@@ -29,8 +29,16 @@ export interface IntakeFindings {
   senderVerified?: boolean | null;
 }
 
+/** Where a new case came from, when not from a message mailed out of the blue. */
+export interface CaseOrigin {
+  /** The case it follows up: a reply to that case after REOPEN_WINDOW (cases/lifecycle.ts). */
+  followsCaseId?: string;
+  /** `portal` for a follow-up begun by a portal comment (no raw copy); `mail` otherwise. */
+  channel?: MessageChannel;
+}
+
 /** Creates a case in status `new` from its first message; the caller's transaction owns it. */
-export async function createCase(tx: Tx, rawMessageId: string, message: IncomingMessage, receivedAt: Date, findings: IntakeFindings = {}): Promise<{ id: string; reference: string }> {
+export async function createCase(tx: Tx, rawMessageId: string | null, message: IncomingMessage, receivedAt: Date, findings: IntakeFindings = {}, origin: CaseOrigin = {}): Promise<{ id: string; reference: string }> {
   const created = await tx
     .insertInto('cases')
     .values({
@@ -44,11 +52,13 @@ export async function createCase(tx: Tx, rawMessageId: string, message: Incoming
       decided_at: null,
       intake_hold: findings.intakeHold ?? null,
       sender_verified: findings.senderVerified ?? null,
+      follows_case_id: origin.followsCaseId ?? null,
     })
     .returning(['id', 'reference'])
     .executeTakeFirstOrThrow();
-  await addMessage(tx, created.id, rawMessageId, message, receivedAt);
-  await recordEvent(tx, created.id, 'created', 'intake', { rawMessageId });
+  const channel = origin.channel ?? 'mail';
+  await addMessage(tx, created.id, rawMessageId, message, receivedAt, null, channel);
+  await recordEvent(tx, created.id, 'created', channel === 'mail' ? 'intake' : message.fromEmail, { rawMessageId, ...(origin.followsCaseId ? { followsCaseId: origin.followsCaseId } : {}) }, channel);
   return created;
 }
 
@@ -94,7 +104,7 @@ export async function createCases(tx: Tx, batch: NewCase[]): Promise<Array<{ id:
   await insertAttachments(tx, rows.flatMap((r) => r.message.attachments.map((a) => ({ messageId: r.messageId, attachment: a }))));
   await tx
     .insertInto('case_events')
-    .values(rows.map((r) => ({ case_id: r.caseId, kind: 'created', actor: 'intake', detail: JSON.stringify({ rawMessageId: r.rawMessageId }) })))
+    .values(rows.map((r) => ({ case_id: r.caseId, kind: 'created', actor: 'intake', channel: 'mail', detail: JSON.stringify({ rawMessageId: r.rawMessageId }) })))
     .execute();
   const references = new Map(created.map((c) => [c.id, c.reference]));
   return rows.map((r) => ({ id: r.caseId, reference: references.get(r.caseId)! }));
@@ -115,7 +125,7 @@ export async function appendMessage(
 ): Promise<{ id: string; reference: string }> {
   const c = await tx.selectFrom('cases').select(['id', 'reference']).where('id', '=', caseId).executeTakeFirstOrThrow();
   await addMessage(tx, caseId, rawMessageId, message, receivedAt, hold);
-  await recordEvent(tx, caseId, hold ? 'reply_held' : 'message_added', 'intake', hold ? { rawMessageId, via, holdReason: hold } : { rawMessageId, via });
+  await recordEvent(tx, caseId, hold ? 'reply_held' : 'message_added', 'intake', hold ? { rawMessageId, via, holdReason: hold } : { rawMessageId, via }, 'mail');
   return c;
 }
 
@@ -140,8 +150,9 @@ export async function addParticipantsMany(tx: Tx, rows: Array<{ caseId: string; 
   }
 }
 
-function messageRow(caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null) {
+function messageRow(caseId: string, rawMessageId: string | null, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null, channel: MessageChannel = 'mail') {
   return {
+    channel,
     hold_reason: hold,
     case_id: caseId,
     raw_message_id: rawMessageId,
@@ -175,13 +186,34 @@ async function insertAttachments(tx: Tx, attachments: Array<{ messageId: string;
   for (const group of groupBySize(rows, (r) => r.content?.length ?? 0, rows.length, MAX_STATEMENT_BYTES)) await tx.insertInto('attachments').values(group).execute();
 }
 
-async function addMessage(tx: Tx, caseId: string, rawMessageId: string, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null): Promise<void> {
-  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt, hold)).returning('id').executeTakeFirstOrThrow();
+async function addMessage(tx: Tx, caseId: string, rawMessageId: string | null, m: IncomingMessage, receivedAt: Date, hold: MessageHoldReason | null = null, channel: MessageChannel = 'mail'): Promise<string> {
+  const { id } = await tx.insertInto('messages').values(messageRow(caseId, rawMessageId, m, receivedAt, hold, channel)).returning('id').executeTakeFirstOrThrow();
   await insertAttachments(tx, m.attachments.map((attachment) => ({ messageId: id, attachment })));
+  return id;
 }
 
-export async function recordEvent(db: DbOrTx, caseId: string, kind: string, actor: string, detail: Record<string, unknown> = {}): Promise<void> {
-  await db.insertInto('case_events').values({ case_id: caseId, kind, actor, detail: JSON.stringify(detail) }).execute();
+/**
+ * A message written here rather than mailed in: a staff reply (author `staff`; its mail is an
+ * outbox row with the same Message-ID) or a portal comment. No raw copy: nothing reached the
+ * mailbox. Returns its id.
+ */
+export async function writeMessage(tx: Tx, caseId: string, message: IncomingMessage, author: MessageAuthor, channel: Exclude<MessageChannel, 'mail'>): Promise<string> {
+  const { id } = await tx
+    .insertInto('messages')
+    .values({ ...messageRow(caseId, null, message, new Date(), null, channel), author, received_at: sql<Date>`now()` })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await insertAttachments(tx, message.attachments.map((attachment) => ({ messageId: id, attachment })));
+  return id;
+}
+
+/**
+ * One change of a case in its history, in the caller's transaction. The channel it came through
+ * is `channel`, else the detail's own `channel` (approvals name theirs), else `system`.
+ */
+export async function recordEvent(db: DbOrTx, caseId: string, kind: string, actor: string, detail: Record<string, unknown> = {}, channel?: string): Promise<void> {
+  const via = channel ?? (typeof detail.channel === 'string' ? detail.channel : 'system');
+  await db.insertInto('case_events').values({ case_id: caseId, kind, actor, channel: via, detail: JSON.stringify(detail) }).execute();
 }
 
 export interface CaseSummary {

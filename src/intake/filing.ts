@@ -4,7 +4,10 @@
  * queued for matching. Shared by every way a message comes in (ingest.ts).
  */
 import { addParticipants, appendMessage, createCase, type IntakeFindings } from '../cases/repository';
-import { findThread, replyHold } from '../cases/threading';
+import { findThread, replyHold, type ThreadMatch } from '../cases/threading';
+import { afterCustomerMessage, replyEffect, startFollowUp } from '../cases/customer-side';
+import type { Tx } from '../db/connection';
+import type { MessageHoldReason } from '../db/schema';
 import type { JobPayloads, QueueName } from '../queue/jobs';
 import { recordBounce } from '../mail/bounces';
 import { verifySender } from './auth-results';
@@ -77,10 +80,10 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
   const thread = await findThread(deps.db, parsed, replyAddresses(deps));
   const { participants, findings } = caseFacts(deps, raw, read);
   const hold = thread ? replyHold(findings.senderVerified ?? null) : null;
-  let stored;
+  let stored: { id: string; reference: string; follows?: string };
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
-      const c = thread ? await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold) : await createCase(tx, rawId, parsed, receivedAt, findings);
+      const c = await storeMessage(tx, deps, rawId, parsed, receivedAt, findings, thread, hold);
       if (!hold) await addParticipants(tx, c.id, participants);
       // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
@@ -93,15 +96,31 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
     return quarantineWith(deps, rawId, `the database refused the message: ${errorMessage(err)}`);
   }
 
-  if (thread) {
-    // A reply joins its case as it stands: a held case stays held, an open one open.
+  if (thread && !stored.follows) {
+    // A reply joins its case: a held case stays held; a pending or solved one its people answer opens again.
     if (hold) deps.log.warn({ case: stored.reference, rawId, via: thread.via, holdReason: hold }, 'reply held from its case: sender not verified');
     else deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
     return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via, holdReason: hold };
   }
-  deps.log.info({ case: stored.reference, rawId }, 'case created');
+  deps.log.info({ case: stored.reference, rawId, follows: stored.follows }, stored.follows ? 'follow-up case created' : 'case created');
   await enqueueOrLeave(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });
-  return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference };
+  return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference, ...(stored.follows ? { follows: stored.follows } : {}) };
+}
+
+/**
+ * The message's rows: a new case; a reply held from its case; or a reply from the customer's
+ * side, which may reopen its case, or, on a case resolved longer than REOPEN_WINDOW ago, start a
+ * follow-up case (cases/lifecycle.ts decides).
+ */
+async function storeMessage(tx: Tx, deps: IntakeDeps, rawId: string, parsed: ParsedMessage, receivedAt: Date, findings: IntakeFindings, thread: ThreadMatch | null, hold: MessageHoldReason | null) {
+  if (!thread) return createCase(tx, rawId, parsed, receivedAt, findings);
+  if (hold) return appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold);
+  const { c, effect } = await replyEffect(tx, thread.caseId, parsed.fromEmail, receivedAt, deps.reopenWindowMs);
+  const actor = { email: parsed.fromEmail, channel: 'mail' as const };
+  if (effect.effect === 'follow_up') return { ...(await startFollowUp(tx, c, rawId, parsed, receivedAt, findings, actor)), follows: c.reference };
+  const appended = await appendMessage(tx, c.id, rawId, parsed, receivedAt, thread.via);
+  await afterCustomerMessage(tx, c, effect, actor);
+  return appended;
 }
 
 /** Processing after the raw copy is stored: a failure leaves it to the recovery sweep. */

@@ -20,10 +20,13 @@ export interface IntakeDeps {
   inboundAuthservId: string | null;
   /** MAX_MESSAGE_BYTES: larger messages become a held `too_large` case made from their headers. */
   maxMessageBytes: number;
+  /** REOPEN_WINDOW: a reply to a case resolved longer ago starts a follow-up case. */
+  reopenWindowMs: number;
 }
 
 export type IntakeResult =
-  | { outcome: 'case'; rawId: string; caseId: string; reference: string }
+  /** A new case; `follows`: begun by a reply to a case closed longer than REOPEN_WINDOW ago. */
+  | { outcome: 'case'; rawId: string; caseId: string; reference: string; follows?: string }
   /** A reply, added to the case it continues; with `holdReason`, held from it (nobody added, not in the portal). */
   | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via']; holdReason: MessageHoldReason | null }
   | { outcome: 'quarantined'; rawId: string; error: string }

@@ -1,5 +1,5 @@
 import type { ApprovalDeps } from '../approvals/context';
-import { formatDate } from '../approvals/views';
+import { formatDate } from '../cases/case-context';
 import { activatePendingContacts } from '../directory/people';
 import { queueMail, written } from '../mail/outbox';
 import type { Db } from '../db/connection';

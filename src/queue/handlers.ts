@@ -6,7 +6,8 @@ import type { AppContext } from '../app';
 import { runApprovalClock } from '../approvals/maintenance';
 import { handleApprovalReply } from '../approvals/reply';
 import { onCasesDecided } from '../approvals/on-decided';
-import type { CcMemberLists } from '../approvals/requests';
+import type { CcMemberLists } from '../directory/cc-members';
+import { closeSolvedCases } from '../cases/customer-side';
 import { matchCases } from '../directory/match-case';
 import type { IntakeBacklog } from '../intake/backlog';
 import { recoverInterrupted } from '../intake/recovery';
@@ -109,6 +110,8 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   await pruneSignInLinks(ctx.db);
   await dropSealedSecretsOfDoneRows(ctx.db);
   await pruneAttempts(ctx.db);
+  const closed = await closeSolvedCases(ctx.db, ctx.casework.reopenWindowMs);
+  if (closed) ctx.log.info({ closed }, 'solved cases closed after the reopen window');
   const clock = await runApprovalClock(ctx.approvals);
   if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
   await sendLater(ctx, clock.outboxIds);

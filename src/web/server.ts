@@ -1,6 +1,7 @@
 import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApprovalDeps } from '../approvals/context';
+import type { CaseworkDeps } from '../cases/work-common';
 import type { Logger } from 'pino';
 import type { TrustProxy } from '../config/trust-proxy';
 import type { Db } from '../db/connection';
@@ -29,6 +30,8 @@ export interface WebDeps {
   apiToken: string;
   health: () => Promise<HealthReport>;
   approvals: ApprovalDeps;
+  /** Replies, notes, assignment, status, comments, escalations. */
+  casework: CaseworkDeps;
   pages: PageRenderer;
   sendLater(outboxIds: string[]): Promise<void>;
   /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */

@@ -15,6 +15,7 @@ export async function startTestWeb(app: TestApp, apiToken: string): Promise<{ se
     apiToken,
     health: async () => ({ status: 'ok', database: 'up', redis: 'up', mailbox: { state: 'disabled' } }),
     approvals: app.ctx.approvals,
+    casework: app.ctx.casework,
     pages: await PageRenderer.load(TEMPLATES_DIR),
     sendLater: async () => undefined,
     intake: app.ctx.intake,

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type Decision } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
-import { formatDate, loadApprovalView, type ApprovalView } from '../../approvals/views';
+import { loadApprovalView, type ApprovalView } from '../../approvals/views';
+import { formatDate } from '../../cases/case-context';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 
