@@ -55,7 +55,7 @@ export type CommentOutcome = { result: 'added'; reference: string } | { result: 
  * case, which the caller queues for matching. A held or ignored case takes no comment.
  */
 export async function commentOnCase(deps: CaseworkDeps, reference: string, person: { email: string; name: string | null }, text: string, attachments: IncomingMessage['attachments']): Promise<CommentOutcome> {
-  const body = text.replace(/\s+$/, '');
+  const body = text.replace(/\r\n?/g, '\n').replace(/\s+$/, '');
   if (!body.trim()) throw new DomainError('invalid_input', 'text: a comment needs some text');
   return deps.db.transaction().execute(async (tx) => {
     const locked = await lockCase(tx, reference);

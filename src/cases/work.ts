@@ -47,7 +47,7 @@ async function threadIds(tx: Tx, caseId: string): Promise<string[]> {
 }
 
 export async function replyToCase(deps: CaseworkDeps, reference: string, reply: StaffReply, actor: Actor): Promise<ReplyOutcome> {
-  const text = reply.text.replace(/\s+$/, '');
+  const text = reply.text.replace(/\r\n?/g, '\n').replace(/\s+$/, '');
   if (!text.trim()) throw new DomainError('invalid_input', 'text: a reply needs some text');
   return deps.db.transaction().execute(async (tx) => {
     const c = await lockCase(tx, reference);
