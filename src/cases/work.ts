@@ -36,7 +36,7 @@ const REFERENCES_KEPT = 20;
 
 /** `Re: [CASE-000123] Printer on fire`, without piling up the subject's own Re:/Fwd: prefixes. */
 export function replySubject(subject: string, reference: string): string {
-  const bare = subject.replace(/^(\s*(re|aw|sv|fwd?|wg|tr)\s*(\[\d+\])?\s*:\s*)+/i, '').replace(/\[CASE-\d+\]\s*/gi, '').trim();
+  const bare = subject.replace(/\[CASE-\d+\]\s*/gi, '').replace(/^(\s*(re|aw|sv|fwd?|wg|tr)\s*(\[\d+\])?\s*:\s*)+/i, '').trim();
   return `Re: [${reference}] ${bare}`.trimEnd();
 }
 

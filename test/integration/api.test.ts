@@ -60,7 +60,7 @@ describe('HTTP API', () => {
   });
 
   it('rejects a bad status or limit with 400', async () => {
-    expect((await get('/api/cases?status=closed', auth)).statusCode).toBe(400);
+    expect((await get('/api/cases?status=archived', auth)).statusCode).toBe(400);
     expect((await get('/api/cases?limit=1001', auth)).statusCode).toBe(400);
   });
 

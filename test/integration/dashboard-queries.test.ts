@@ -128,7 +128,7 @@ describe('dashboard queries', () => {
       expect(o.asOf).toBe(ref.toISOString());
       // G is ignored but keeps its unknown_sender reason: only suspended cases count by reason.
       const suspendedByHoldReason = { unknown_sender: 1, not_permitted: 1, unrouted: 1, rate_limited: 0, sender_not_verified: 0, too_large: 0 };
-      expect(o.cases).toEqual({ byStatus: { new: 1, open: 3, suspended: 3, ignored: 1 }, suspendedByHoldReason, total: 8 });
+      expect(o.cases).toEqual({ byStatus: { new: 1, open: 3, pending: 0, solved: 0, closed: 0, suspended: 3, ignored: 1 }, suspendedByHoldReason, total: 8 });
     });
 
     it('buckets the last 24 hours by the hour, oldest first, empty hours included', async () => {
