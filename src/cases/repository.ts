@@ -176,7 +176,7 @@ function messageRow(caseId: string, rawMessageId: string | null, m: IncomingMess
 const INLINE_ATTACHMENT_BYTES = 4 * 1024 * 1024;
 
 /** A message's attachments, small ones inline in few statements, large ones each into a large object. */
-async function insertAttachments(tx: Tx, attachments: Array<{ messageId: string; attachment: IncomingMessage['attachments'][number] }>): Promise<void> {
+export async function insertAttachments(tx: Tx, attachments: Array<{ messageId: string; attachment: IncomingMessage['attachments'][number] }>): Promise<void> {
   const rows = [];
   for (const { messageId, attachment: a } of attachments) {
     const large = a.content.length > INLINE_ATTACHMENT_BYTES;

@@ -3,7 +3,8 @@ import type { Db, Pool } from '../db/connection';
 import { loadOutboxRows, markSent, recordFailure, recordResponses, type OutboxRow } from './outbox';
 import { takeForSending, type SendClaim } from './send-claim';
 import { revealRow, type OutboxSealer } from './sealed-secrets';
-import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
+import { loadMailAttachments } from './attachments';
+import { SendError, type CommitPoint, type MailTransport, type OutgoingMail, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
@@ -151,7 +152,9 @@ async function deliverRow(deps: DeliveryDeps, row: OutboxRow, chain: Chain, next
       deps.log.info(line, 'mail left to the worker that took it');
       return { result: 'skipped', reason: 'no longer pending' };
     }
-    const mail = revealed(deps.sealer, row);
+    // Everything the message needs, its attachments too, is at hand before the transport starts:
+    // the commit point only writes what compose built.
+    const mail: OutgoingMail = { ...revealed(deps.sealer, row), attachments: await loadMailAttachments(deps.db, row.message_ref) };
     const point: CommitPoint = {
       commit: (writeTheDot) => {
         const after = next();

@@ -35,6 +35,9 @@ const links = {
   expiresAt: '30 Nov 2026, 08:00 UTC',
 };
 
+/** What an engineer wrote: a greeting, paragraphs, a list, lines to keep. */
+const STAFF_BODY = 'Hi Dave,\n\nthe quota of db-02 was full; I raised it to 200 GB.\nTonight\'s backup should run again:\n- check the log at 02:00\n- tell us if it fails\n\nBest regards';
+
 function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] } {
   return {
     acknowledgement: { case: c, infrastructure },
@@ -46,6 +49,9 @@ function sampleProps(c: CaseView = caseView()): { [K in MailKind]: MailProps[K] 
     case_copy: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' } },
     decision_confirmation: { case: c, infrastructure, decision: 'authorize', earlier: null, releasedCases: 2 },
     approval_reply_undecided: { case: c, infrastructure, read: 'OK to ignore - he left', because: 'it says both authorize and ignore', links },
+    staff_reply: { case: c, body: STAFF_BODY, staff: { name: 'Sam Engineer', email: 'sam@support.example.com' }, status: null },
+    case_update: { case: c, infrastructure, recipient: { name: 'Bob Builder', email: 'bob@acme.test' }, update: 'reply', body: STAFF_BODY, status: null, by: 'Sam Engineer' },
+    escalation_notice: { case: c, recipient: { email: 'sam@support.example.com' }, by: { name: 'Dave Jones', email: 'dave@acme.test' }, reason: 'Production is down.\nWe need someone now.', caseUrl: 'https://support.example.com/dashboard/cases/CASE-000123', at: '24 Nov 2026, 09:15 UTC' },
     portal_sign_in: { recipient: { name: 'Dave Jones', email: 'dave@acme.test' }, link: 'https://support.example.com/portal/login/abc', expiresAt: '23 Nov 2026, 12:15 UTC', validMinutes: 15 },
     portal_invitation: {
       recipient: { name: 'Nina New', email: 'nina@acme.test' },
@@ -89,7 +95,8 @@ describe('every kind', () => {
   it.each(CASE_MAIL.map((k) => [k]))('%s renders subject, text and a full HTML document', (kind) => {
     const props = sampleProps()[kind];
     const mail = renderer.render(kind, props);
-    expect(mail.subject).toMatch(/^\[CASE-000123\] \S/);
+    // A staff reply is a person's answer: "Re: " before the reference, as their mail client would write.
+    expect(mail.subject).toMatch(kind === 'staff_reply' ? /^Re: \[CASE-000123\] \S/ : /^\[CASE-000123\] \S/);
     expect(mail.subject).not.toMatch(/[\r\n]/);
     expect(mail.subject).not.toMatch(/\s{2,}/);
     expect(mail.text).toContain('CASE-000123');
@@ -112,9 +119,10 @@ describe('every kind', () => {
     expect(mail.html).not.toContain('alert(1)</');
     expect(mail.text).not.toContain('&lt;');
     if (mail.subject.includes('Help')) expect(mail.subject).toContain(HOSTILE);
-    // Every kind shows the requester's name in the case summary or greeting.
+    // Every kind shows the requester's name in the case summary or greeting; a staff reply, what
+    // the engineer wrote, and the case's subject in its subject line (and the HTML's title).
     expect(mail.html).toContain(escapeHtml(HOSTILE));
-    expect(mail.text).toContain(HOSTILE);
+    expect(kind === 'staff_reply' ? mail.subject : mail.text).toContain(HOSTILE);
   });
 
   it('fails on a missing prop instead of rendering a blank', () => {

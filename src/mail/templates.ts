@@ -14,14 +14,21 @@
  * Props carry what strangers wrote (a display name, a subject, decoded from RFC 2047 words that
  * may hide CR/LF). `render` folds every string of the props into one line before any template
  * sees it, so nothing a stranger writes becomes lines of our mail. The exceptions are the props
- * named in KEEPS_LINES (a case's excerpt, what we read in an approver's reply), which templates
- * show only through {{quote}} (text: "> " before every line) or in a quoted block (HTML).
+ * named in KEEPS_LINES (a case's excerpt, what we read in an approver's reply, a customer's reason
+ * for escalating), which templates show only through {{quote}} (text: "> " before every line) or
+ * in a quoted block (HTML), and in SHOWN_AS_LINES (what a support engineer wrote), shown as the
+ * mail's own text through {{lines}} (text) and {{paragraphs}} (HTML, every line escaped). `load`
+ * refuses a text template that prints any of them bare, and {{lines}} / {{paragraphs}} of any
+ * other prop or in the other format (see template-helpers.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { MAIL_KINDS, type MailKind, type MailProps, type RenderedMail } from './kinds';
+import { HELPERS, KEEPS_LINES, LINE_HELPERS, SHOWN_AS_LINES, oneLineProps } from './template-helpers';
+
+export { oneLineProps } from './template-helpers';
 
 type Hbs = typeof Handlebars;
 type CompileOptions = NonNullable<Parameters<Hbs['compile']>[1]>;
@@ -51,75 +58,6 @@ export function findTemplatesDir(start: string = __dirname): string {
 }
 
 export const TEMPLATES_DIR = findTemplatesDir(__dirname);
-
-// ---------------------------------------------------------------------------------------------
-// Helpers. Handlebars passes an options object as the last argument; each helper checks its own
-// arguments, because strict mode does not cover the last segment of a helper argument's path.
-
-function helperArgs(name: string, count: number, args: unknown[]): unknown[] {
-  const values = args.slice(0, -1);
-  if (values.length !== count) throw new Error(`helper ${name} takes ${count} arguments, got ${values.length}`);
-  values.forEach((v, i) => {
-    if (v === undefined) throw new Error(`helper ${name}: argument ${i + 1} is undefined (missing prop?)`);
-  });
-  return values;
-}
-
-function asNumber(name: string, v: unknown): number {
-  if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`helper ${name}: expected a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** Every line break a mail client may honour: CR, LF, VT, FF, NEL, LINE and PARAGRAPH SEPARATOR. */
-const LINE_BREAKS = /\r\n?|[\n\v\f\u0085\u2028\u2029]/g;
-
-/** Props whose lines are kept: shown only quoted, every line marked as the sender's. */
-const KEEPS_LINES: ReadonlySet<string> = new Set(['excerpt', 'read']);
-
-/** The props with every string folded into one line (except KEEPS_LINES), for every mail kind alike. */
-export function oneLineProps(value: unknown, key?: string): unknown {
-  if (typeof value === 'string') return key !== undefined && KEEPS_LINES.has(key) ? value : value.replace(LINE_BREAKS, ' ');
-  if (Array.isArray(value)) return value.map((v) => oneLineProps(v));
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, oneLineProps(v, k)]));
-  }
-  return value;
-}
-
-const HELPERS: Record<string, (...args: unknown[]) => unknown> = {
-  /** {{#if (eq decision "authorize")}} */
-  eq: (...args) => {
-    const [a, b] = helperArgs('eq', 2, args);
-    return a === b;
-  },
-  /** {{#if (gt pendingCases 1)}} */
-  gt: (...args) => {
-    const [a, b] = helperArgs('gt', 2, args);
-    return asNumber('gt', a) > asNumber('gt', b);
-  },
-  /** {{plural releasedCases "case" "cases"}} -> "1 case", "3 cases" */
-  plural: (...args) => {
-    const [count, one, many] = helperArgs('plural', 3, args);
-    const n = asNumber('plural', count);
-    return `${n} ${String(n === 1 ? one : many)}`;
-  },
-  /** {{person case.requesterName case.requesterEmail}} -> "Dana Smith (dana@acme.test)" or "dana@acme.test" */
-  person: (...args) => {
-    const [name, email] = helperArgs('person', 2, args);
-    const shown = typeof name === 'string' ? name.trim() : '';
-    return shown ? `${shown} (${String(email)})` : String(email);
-  },
-  /** {{quote case.excerpt}}: plain-text quoting, "> " before every line (text bodies only). */
-  quote: (...args) => {
-    const [text] = helperArgs('quote', 1, args);
-    return String(text)
-      .replace(LINE_BREAKS, '\n')
-      .replace(/\n+$/, '')
-      .split('\n')
-      .map((line) => (line ? `> ${line}` : '>'))
-      .join('\n');
-  },
-};
 
 const COMMON_OPTIONS: CompileOptions = {
   strict: true,
@@ -151,26 +89,47 @@ async function readSource(dir: string, rel: string, format: Format, why: string)
   }
 }
 
-/** Partials referenced and unescaped mustaches used by a template, from its syntax tree. */
-function inspect(node: unknown, found: { partials: string[]; raw: string[] } = { partials: [], raw: [] }): { partials: string[]; raw: string[] } {
+interface Found {
+  partials: string[];
+  raw: string[];
+  /** Mustaches that print a prop as it is (no helper, no arguments): its path. */
+  bare: string[];
+  /** Calls of the line helpers: the helper and its first argument's path (or its literal). */
+  lineCalls: Array<{ helper: string; arg: string }>;
+}
+
+/** The last segment of a path ("case.excerpt" -> "excerpt"). */
+const lastSegment = (p: string): string => p.split(/[./]/).pop() ?? p;
+
+/** Partials referenced, unescaped and bare mustaches, and line helper calls of a template, from its syntax tree. */
+function inspect(node: unknown, found: Found = { partials: [], raw: [], bare: [], lineCalls: [] }): Found {
   if (Array.isArray(node)) {
     for (const child of node) inspect(child, found);
     return found;
   }
   if (!node || typeof node !== 'object') return found;
-  const n = node as { type?: unknown; name?: { type?: string; original?: unknown }; escaped?: unknown; path?: { original?: unknown } };
+  const n = node as { type?: unknown; name?: { type?: string; original?: unknown }; escaped?: unknown; path?: { original?: unknown }; params?: Array<{ original?: unknown }>; hash?: unknown };
   if (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') {
     const name = n.name;
     found.partials.push(name && (name.type === 'PathExpression' || name.type === 'StringLiteral') ? String(name.original) : '(dynamic partial)');
   }
   if (n.type === 'MustacheStatement' && n.escaped === false) found.raw.push(String(n.path?.original));
+  if (n.type === 'MustacheStatement' && !n.params?.length && !n.hash) found.bare.push(String(n.path?.original));
+  if ((n.type === 'MustacheStatement' || n.type === 'SubExpression') && String(n.path?.original) in LINE_HELPERS) {
+    found.lineCalls.push({ helper: String(n.path?.original), arg: String(n.params?.[0]?.original) });
+  }
   for (const [key, value] of Object.entries(node)) {
     if (key !== 'loc' && value && typeof value === 'object') inspect(value, found);
   }
   return found;
 }
 
-function compile(hb: Hbs, source: Source, partials: ReadonlySet<string>, rawAllowed: readonly string[] = []): Template {
+/**
+ * Compiles one template after checking it: known partials of its format, no unescaped output but
+ * the layout's, and the kept-lines rules. `layout`: the layouts, whose `{{body}}` is the rendered
+ * body, not a prop.
+ */
+function compile(hb: Hbs, source: Source, partials: ReadonlySet<string>, rawAllowed: readonly string[] = [], layout = false): Template {
   const fail = (message: string): never => {
     throw new Error(`mail templates: ${source.name}: ${message}`);
   };
@@ -183,13 +142,24 @@ function compile(hb: Hbs, source: Source, partials: ReadonlySet<string>, rawAllo
   } catch (err) {
     return fail((err as Error).message);
   }
-  const { partials: used, raw } = inspect(ast);
+  const { partials: used, raw, bare, lineCalls } = inspect(ast);
   for (const name of raw) {
     if (!rawAllowed.includes(name)) fail(`{{{${name}}}} is not allowed: only the HTML layout's {{{body}}} is unescaped`);
   }
   for (const name of used) {
     if (!partials.has(name)) fail(`unknown partial "${name}" (no partials/${name}.hbs)`);
     if (!name.endsWith(`.${source.format}`)) fail(`partial "${name}" is not a ${source.format} partial (name it <name>.${source.format}.hbs)`);
+  }
+  for (const { helper, arg } of lineCalls) {
+    if (LINE_HELPERS[helper] !== source.format) fail(`{{${helper}}} is for ${LINE_HELPERS[helper]} templates only`);
+    if (!SHOWN_AS_LINES.has(lastSegment(arg))) fail(`{{${helper} ${arg}}}: only ${[...SHOWN_AS_LINES].join(', ')} may be shown with its lines`);
+  }
+  if (source.format === 'text' && !layout) {
+    for (const name of bare) {
+      const prop = lastSegment(name);
+      if (KEEPS_LINES.has(prop)) fail(`{{${name}}} keeps its lines: show it with {{quote ${name}}}`);
+      if (SHOWN_AS_LINES.has(prop)) fail(`{{${name}}} keeps its lines: show it with {{lines ${name}}}`);
+    }
   }
   return hb.compile(source.text, options);
 }
@@ -231,8 +201,8 @@ export class MailRenderer {
     for (const source of partialSources) hb.registerPartial(path.basename(source.name, '.hbs'), compile(hb, source, partialNames));
 
     const layouts = {
-      text: compile(hb, await readSource(dir, 'layouts/text.hbs', 'text', 'the text layout'), partialNames) as Template<LayoutContext>,
-      html: compile(hb, await readSource(dir, 'layouts/html.hbs', 'html', 'the HTML layout'), partialNames, ['body']) as Template<LayoutContext>,
+      text: compile(hb, await readSource(dir, 'layouts/text.hbs', 'text', 'the text layout'), partialNames, [], true) as Template<LayoutContext>,
+      html: compile(hb, await readSource(dir, 'layouts/html.hbs', 'html', 'the HTML layout'), partialNames, ['body'], true) as Template<LayoutContext>,
     };
 
     const kinds = new Map<MailKind, KindTemplates>();

@@ -1,7 +1,8 @@
 import { Readable, type Writable } from 'node:stream';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { MailAttachment } from './attachments';
+import { compose } from './compose';
 import type { OutboxRow } from './outbox';
 import { errorMessage } from '../errors';
 
@@ -23,10 +24,13 @@ export interface CommitPoint {
 
 export type SendOutcome = { result: 'delivered'; response: string };
 
+/** An outbox row as it is sent: its links revealed, the attachments of its `message_ref` loaded. */
+export type OutgoingMail = OutboxRow & { attachments: readonly MailAttachment[] };
+
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {
   /** Throws SendError when the server refused the message or could not be reached. */
-  send(row: OutboxRow, point: CommitPoint): Promise<SendOutcome>;
+  send(mail: OutgoingMail, point: CommitPoint): Promise<SendOutcome>;
   close(): void;
 }
 
@@ -36,30 +40,6 @@ export class SendError extends Error {
     super(message);
     this.name = 'SendError';
   }
-}
-
-// Replies to a person's message are auto-replied; mail we start (approval requests, reminders)
-// is auto-generated (RFC 3834). Either way, well-behaved responders will not answer them.
-const AUTO_GENERATED = new Set(['approval_request', 'approval_reminder', 'case_copy', 'portal_sign_in', 'portal_invitation', 'security_alert']);
-
-/** The message of an outbox row, as nodemailer's sendMail built it before the commit point existed. */
-async function compose(row: OutboxRow, supportAddress: string, fromName: string) {
-  const node = new MailComposer({
-    from: { name: fromName, address: supportAddress },
-    to: row.to_address,
-    subject: row.subject,
-    text: row.text,
-    html: row.html,
-    messageId: `<${row.message_id}>`,
-    inReplyTo: row.in_reply_to ? `<${row.in_reply_to}>` : undefined,
-    references: row.references ?? undefined,
-    replyTo: row.reply_to ?? undefined,
-    headers: {
-      'Auto-Submitted': AUTO_GENERATED.has(row.kind) ? 'auto-generated' : 'auto-replied',
-      'X-Auto-Response-Suppress': 'All',
-    },
-  }).compile();
-  return { envelope: node.getEnvelope(), message: await node.build() };
 }
 
 /** The end-of-data line as nodemailer's DataStream writes it, after a message ending in LF, CR or neither. */
@@ -120,7 +100,8 @@ class CommitPointStream extends Readable {
         held.push(chunk);
         const done = rest.find((arg): arg is () => void => typeof arg === 'function');
         if (!TERMINATORS.some((t) => t.equals(chunk))) {
-          // Taken: the DataStream may go on (outbound mail is a few kilobytes, held in memory anyway).
+          // Taken: the DataStream may go on (the message is in memory anyway: a few kilobytes, or
+          // the megabytes of a staff reply's attachments, built by compose before the envelope).
           if (done) process.nextTick(done);
           return true;
         }
