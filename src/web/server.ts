@@ -8,6 +8,7 @@ import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { CapturedMail } from '../intake/dev-smtp';
 import type { IntakeDeps } from '../intake/ingest';
+import type { CaseFeedOptions } from './case-feed';
 import { type PageRenderer } from './pages';
 import { PAGE_HEADERS } from './security-headers';
 import { registerApiRoutes } from './routes/api';
@@ -45,6 +46,8 @@ export interface WebDeps {
   intakeAlertAfterMs: number;
   /** How often the overview's live numbers refresh (5 s unless a test says otherwise). */
   liveRefreshMs?: number;
+  /** The live case list's poller: every second, a heartbeat every 15 s, 100 streams a process, unless a test says otherwise. */
+  caseFeed?: Partial<CaseFeedOptions>;
   /** PORTAL_LINK_TTL and PORTAL_SESSION_TTL. */
   portalLinkTtlMs?: number;
   portalSessionTtlMs?: number;

@@ -173,7 +173,8 @@ describe('dashboard queries', () => {
       expect(all).toMatchObject({ total: 8, page: 1, pages: 1, size: 50 });
       expect(all.rows.map((r) => r.reference)).toEqual(byName('H', 'G', 'F', 'E', 'D', 'C', 'B', 'A'));
       expect(all.rows.find((r) => r.reference === refs.A)).toEqual({ reference: refs.A, status: 'open', holdReason: null, subject: 'Disk full', requesterEmail: 'bob@acme.test', requesterName: 'Bob Builder',
-        companyKey: 'acme', companyName: 'Acme Corporation', infrastructureKey: 'acme-prod', infrastructureName: 'Acme Production', createdAt: expect.any(String), decidedAt: at(600_000).toISOString(), messageCount: 2 });
+        companyKey: 'acme', companyName: 'Acme Corporation', infrastructureKey: 'acme-prod', infrastructureName: 'Acme Production', createdAt: expect.any(String), decidedAt: at(600_000).toISOString(), messageCount: 2,
+        assigneeEmail: null, escalatedAt: null, urgent: false, latestEventId: expect.stringMatching(/^\d+$/), unseen: false });
     });
 
     it('narrows by each filter', async () => {

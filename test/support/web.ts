@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { TEMPLATES_DIR } from '../../src/mail/templates';
 import { PageRenderer } from '../../src/web/pages';
-import { buildServer } from '../../src/web/server';
+import { buildServer, type WebDeps } from '../../src/web/server';
 import type { TestApp } from './env';
 
 /**
  * The HTTP server alone (no workers, no watcher) on a free loopback port, wired to a test app.
  * Real HTTP: fastify.inject's light-my-request needs an ESM-only package jest cannot load.
  */
-export async function startTestWeb(app: TestApp, apiToken: string): Promise<{ server: FastifyInstance; base: string }> {
+export async function startTestWeb(app: TestApp, apiToken: string, extra: Partial<WebDeps> = {}): Promise<{ server: FastifyInstance; base: string }> {
   const server = await buildServer({
     db: app.ctx.db,
     log: app.ctx.log,
@@ -21,6 +21,7 @@ export async function startTestWeb(app: TestApp, apiToken: string): Promise<{ se
     intake: app.ctx.intake,
     staffSessionTtlMs: app.ctx.config.staffSessionTtlMs,
     intakeAlertAfterMs: app.ctx.config.intakeAlertAfterMs,
+    ...extra,
   });
   return { server, base: await server.listen({ host: '127.0.0.1', port: 0 }) };
 }

@@ -1,5 +1,6 @@
 import type { CaseDetailView, TrailEntry } from '../../cases/detail';
-import type { CaseSearchResult, FilterOptions } from '../../cases/search';
+import { CASE_STATUSES } from '../../cases/repository';
+import type { FilterOptions, StaffCaseSearchResult } from '../../cases/search';
 import type { HoldReason } from '../../db/schema';
 import { HOLD_REASONS } from '../../ops/overview';
 import type { PageData } from '../pages';
@@ -26,29 +27,60 @@ export const NOTICES: Record<string, { ok: boolean; text: string }> = {
 
 const statusBadge = (status: string) => ({ status, words: STATUS_WORDS[status as keyof typeof STATUS_WORDS] ?? status });
 
-export function caseListData(result: CaseSearchResult, options: FilterOptions, q: Record<string, string | number | undefined>): PageData {
-  const params = (page: number) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(q)) if (v !== undefined && k !== 'page') p.set(k, String(v));
-    p.set('page', String(page));
-    return `/dashboard/cases?${p.toString()}`;
-  };
+/** The list's quick views; `pending` is the status filter, the rest are `view=`. */
+const QUICK_VIEWS: Array<{ label: string; query: string }> = [
+  { label: 'All cases', query: '' },
+  { label: 'Mine', query: 'view=mine' },
+  { label: 'Unassigned', query: 'view=unassigned' },
+  { label: 'Escalated', query: 'view=escalated' },
+  { label: 'Pending', query: 'status=pending' },
+];
+
+export const CASE_VIEWS = ['mine', 'unassigned', 'escalated'] as const;
+export type CaseView = (typeof CASE_VIEWS)[number];
+const VIEW_WORDS: Record<CaseView, string> = { mine: 'assigned to me', unassigned: 'unassigned (open or pending)', escalated: 'escalated' };
+
+/** The list's query as the page keeps it (page links, the rows the live script re-fetches). */
+export function listUrl(q: Record<string, string | number | undefined>, changes: Record<string, string | number | undefined> = {}): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, ...changes })) if (v !== undefined && v !== '' && k !== 'fragment') p.set(k, String(v));
+  const query = p.toString();
+  return query ? `/dashboard/cases?${query}` : '/dashboard/cases';
+}
+
+/** The table's rows: the page shows them, and the live script swaps in a fresh copy. */
+export function caseRowsData(result: StaffCaseSearchResult): PageData {
   return {
-    heading: q.status === 'suspended' ? 'Held cases' : 'Cases',
     rows: result.rows.map((r) => ({
       ...r,
       ...statusBadge(r.status),
       hold: r.holdReason ? HOLD_WORDS[r.holdReason] : null,
+      escalated: r.escalatedAt ? when(r.escalatedAt) : null,
+      assignee: r.assigneeEmail,
       created: when(r.createdAt),
       where: [r.companyName, r.infrastructureName].filter(Boolean).join(' / ') || '—',
     })),
+  };
+}
+
+/** `liveAfter`: the newest case event when the page was read; the live stream catches up from there. */
+export function caseListData(result: StaffCaseSearchResult, options: FilterOptions, q: Record<string, string | number | undefined>, liveAfter: string): PageData {
+  const onlyFilters = { ...q, page: undefined };
+  const current = new URLSearchParams(listUrl(onlyFilters).split('?')[1] ?? '').toString();
+  return {
+    heading: q.status === 'suspended' ? 'Held cases' : 'Cases',
+    ...caseRowsData(result),
     total: result.total,
     page: result.page,
     pages: result.pages,
-    prev: result.page > 1 ? params(result.page - 1) : null,
-    next: result.page < result.pages ? params(result.page + 1) : null,
+    prev: result.page > 1 ? listUrl(q, { page: result.page - 1 }) : null,
+    next: result.page < result.pages ? listUrl(q, { page: result.page + 1 }) : null,
+    rowsUrl: `${listUrl(q, { page: result.page })}&fragment=rows`,
+    liveUrl: `/dashboard/cases/live?after=${encodeURIComponent(liveAfter)}`,
+    quickViews: QUICK_VIEWS.map((v) => ({ ...v, href: v.query ? `/dashboard/cases?${v.query}` : '/dashboard/cases', current: v.query === current })),
     filter: { status: q.status ?? '', hold: q.hold ?? '', company: q.company ?? '', infrastructure: q.infrastructure ?? '', requester: q.requester ?? '', q: q.q ?? '' },
-    statuses: ['new', 'open', 'suspended', 'ignored'].map((s) => ({ value: s, words: STATUS_WORDS[s as keyof typeof STATUS_WORDS], selected: q.status === s })),
+    views: CASE_VIEWS.map((v) => ({ value: v, words: VIEW_WORDS[v], selected: q.view === v })),
+    statuses: CASE_STATUSES.map((s) => ({ value: s, words: STATUS_WORDS[s], selected: q.status === s })),
     holds: HOLD_REASONS.map((h) => ({ value: h, words: HOLD_WORDS[h], selected: q.hold === h })),
     companies: options.companies.map((c) => ({ ...c, selected: q.company === c.key })),
     infrastructures: options.infrastructures.map((i) => ({ ...i, selected: q.infrastructure === i.key })),

@@ -1,46 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { resendApprovalRequest, routeCase, staffDecideCase, type StaffActionOutcome } from '../../../approvals/staff-actions';
 import { loadAttachment, loadCaseDetail, loadMessageHtml } from '../../../cases/detail';
-import { CASE_STATUSES } from '../../../cases/repository';
-import { listFilterOptions, searchCases, type CaseSearchFilter } from '../../../cases/search';
-import type { CaseStatus, HoldReason } from '../../../db/schema';
+import { listFilterOptions } from '../../../cases/search';
 import { DomainError } from '../../../errors';
-import { HOLD_REASONS } from '../../../ops/overview';
-import { caseDetailData, caseListData, NOTICES } from '../../dashboard/case-views';
+import { recordCaseView } from '../../../staff/case-views';
+import { caseDetailData, NOTICES } from '../../dashboard/case-views';
 import { sendAttachment } from '../../attachments';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const listQuery = z.object({
-  status: z.preprocess(blankToUndefined, z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional()),
-  hold: z.preprocess(blankToUndefined, z.enum(HOLD_REASONS as [HoldReason, ...HoldReason[]]).optional()),
-  company: z.preprocess(blankToUndefined, z.string().max(200).optional()),
-  infrastructure: z.preprocess(blankToUndefined, z.string().max(200).optional()),
-  requester: z.preprocess(blankToUndefined, z.string().max(320).optional()),
-  q: z.preprocess(blankToUndefined, z.string().max(200).optional()),
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-});
-
-function invalid(error: z.ZodError): DomainError {
-  return new DomainError('invalid_input', 'invalid query', error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-}
-
 export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
-  app.get('/dashboard/cases', async (request, reply) => {
-    const parsed = listQuery.safeParse(request.query);
-    if (!parsed.success) throw invalid(parsed.error);
-    const q = parsed.data;
-    const filter: CaseSearchFilter = { status: q.status, holdReason: q.hold, companyKey: q.company, infrastructureKey: q.infrastructure, requester: q.requester, q: q.q };
-    const [result, options] = await Promise.all([searchCases(deps.db, filter, { page: q.page }), listFilterOptions(deps.db)]);
-    const section = q.status === 'suspended' ? 'held' : 'cases';
-    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/cases', section === 'held' ? 'Held cases' : 'Cases', auth.frame(request, section), caseListData(result, options, q)));
-  });
-
   app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/dashboard/cases/:reference', async (request, reply) => {
+    await recordCaseView(deps.db, request.staff!.id, request.params.reference);
     const detail = await loadCaseDetail(deps.db, request.params.reference);
     if (!detail) throw new DomainError('not_found', `no case ${request.params.reference}`);
     const options = await listFilterOptions(deps.db);

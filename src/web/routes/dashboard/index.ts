@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
+import { registerCaseListRoutes } from './case-list';
 import { registerCaseRoutes } from './cases';
 import { registerDirectoryRoutes } from './directory';
 import { registerIntakeRoutes } from './intake';
@@ -9,6 +10,7 @@ import { registerOverviewRoutes } from './overview';
 /** The staff dashboard's pages; the caller mounts them inside the staff-only scope. */
 export function registerDashboardRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
   registerOverviewRoutes(app, deps, auth);
+  registerCaseListRoutes(app, deps, auth);
   registerCaseRoutes(app, deps, auth);
   registerIntakeRoutes(app, deps, auth);
   registerDirectoryRoutes(app, deps, auth);
