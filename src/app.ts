@@ -173,6 +173,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     devMail: devSmtp?.captured,
     intake: ctx.intake,
     metrics,
+    onFirstResponse: (seconds) => metrics.firstResponseSeconds.observe(seconds),
     metricsToken: config.metricsToken,
     staffSessionTtlMs: config.staffSessionTtlMs,
     intakeAlertAfterMs: config.intakeAlertAfterMs,

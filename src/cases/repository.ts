@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { groupBySize, MAX_STATEMENT_BYTES } from '../db/batches';
 import { writeLargeObject } from '../db/large-objects';
 import type { DbOrTx, Tx } from '../db/connection';
-import type { CaseStatus, HoldReason, MessageAuthor, MessageChannel, MessageHoldReason } from '../db/schema';
+import type { CaseStatus, MessageAuthor, MessageChannel, MessageHoldReason } from '../db/schema';
 
 /** What a case needs of an incoming message (intake's parser produces it). */
 export interface IncomingMessage {
@@ -214,95 +214,4 @@ export async function writeMessage(tx: Tx, caseId: string, message: IncomingMess
 export async function recordEvent(db: DbOrTx, caseId: string, kind: string, actor: string, detail: Record<string, unknown> = {}, channel?: string): Promise<void> {
   const via = channel ?? (typeof detail.channel === 'string' ? detail.channel : 'system');
   await db.insertInto('case_events').values({ case_id: caseId, kind, actor, channel: via, detail: JSON.stringify(detail) }).execute();
-}
-
-export interface CaseSummary {
-  reference: string;
-  status: CaseStatus;
-  holdReason: HoldReason | null;
-  requesterEmail: string;
-  infrastructure: string | null;
-  company: string | null;
-  subject: string;
-  createdAt: string;
-  decidedAt: string | null;
-}
-
-function summaries(db: DbOrTx) {
-  return db
-    .selectFrom('cases as c')
-    .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
-    .leftJoin('companies as co', 'co.id', 'c.company_id')
-    .select(['c.id', 'c.reference', 'c.status', 'c.hold_reason', 'c.requester_email', 'i.key as infrastructure', 'co.key as company', 'c.subject', 'c.created_at', 'c.decided_at', 'c.approval_id']);
-}
-
-type SummaryRow = Awaited<ReturnType<ReturnType<typeof summaries>['executeTakeFirstOrThrow']>>;
-
-function toSummary(r: SummaryRow): CaseSummary {
-  return {
-    reference: r.reference,
-    status: r.status,
-    holdReason: r.hold_reason,
-    requesterEmail: r.requester_email,
-    infrastructure: r.infrastructure,
-    company: r.company,
-    subject: r.subject,
-    createdAt: r.created_at.toISOString(),
-    decidedAt: r.decided_at ? r.decided_at.toISOString() : null,
-  };
-}
-
-export async function listCases(db: DbOrTx, filter: { status?: CaseStatus; limit: number }): Promise<CaseSummary[]> {
-  const rows = await summaries(db)
-    .$if(filter.status !== undefined, (q) => q.where('c.status', '=', filter.status!))
-    .orderBy('c.id', 'desc')
-    .limit(filter.limit)
-    .execute();
-  return rows.map(toSummary);
-}
-
-export interface CaseDetail extends CaseSummary {
-  approvalId: string | null;
-  messages: Array<{
-    from: string;
-    subject: string;
-    text: string;
-    receivedAt: string;
-    /** Set for a reply held from the case (reply_not_verified); null for the rest. */
-    holdReason: MessageHoldReason | null;
-    attachments: Array<{ filename: string | null; contentType: string; size: number }>;
-  }>;
-}
-
-export async function getCaseByReference(db: DbOrTx, reference: string): Promise<CaseDetail | undefined> {
-  const row = await summaries(db).where('c.reference', '=', reference.toUpperCase()).executeTakeFirst();
-  if (!row) return undefined;
-  const messages = await db
-    .selectFrom('messages')
-    .select(['id', 'from_email', 'subject', 'text', 'received_at', 'hold_reason'])
-    .where('case_id', '=', row.id)
-    .orderBy('id')
-    .execute();
-  const attachments = messages.length
-    ? await db
-        .selectFrom('attachments')
-        .select(['message_id', 'filename', 'content_type', 'size'])
-        .where('message_id', 'in', messages.map((m) => m.id))
-        .orderBy('id')
-        .execute()
-    : [];
-  return {
-    ...toSummary(row),
-    approvalId: row.approval_id,
-    messages: messages.map((m) => ({
-      from: m.from_email,
-      subject: m.subject,
-      text: m.text,
-      receivedAt: m.received_at.toISOString(),
-      holdReason: m.hold_reason,
-      attachments: attachments
-        .filter((a) => a.message_id === m.id)
-        .map((a) => ({ filename: a.filename, contentType: a.content_type, size: a.size })),
-    })),
-  };
 }

@@ -27,6 +27,17 @@ export class Metrics {
   });
 
   /**
+   * From a case's arrival to staff's first reply (dashboard or API), observed once per case when
+   * that reply is written; the response-time goal is read from its buckets.
+   */
+  readonly firstResponseSeconds = new Histogram({
+    name: 'case_intake_first_response_seconds',
+    help: "From a case's arrival to the first staff reply",
+    buckets: [60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 2 * 86400, 3 * 86400, 7 * 86400],
+    registers: [this.registry],
+  });
+
+  /**
    * How long each send's commit point stayed open: from the COMMIT's write to the write of the
    * message and its dot. A process killed inside it loses that mail (its row says `sent`), so
    * this is the exposure to crashes; on a busy machine its tail is scheduling, not the writes.

@@ -38,6 +38,8 @@ export interface WebDeps {
   /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
   intake?: IntakeDeps;
   metrics?: Metrics;
+  /** A staff reply was a case's first, `seconds` after the case arrived (the first-response histogram). */
+  onFirstResponse?: (seconds: number) => void;
   metricsToken?: string | null;
   /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
   devMail?: CapturedMail[];

@@ -49,7 +49,9 @@ describe('HTTP API', () => {
     expect(res.statusCode).toBe(200);
     const { cases } = res.json() as { cases: Array<Record<string, unknown>> };
     expect(cases.map((c) => c.subject)).toEqual(['Écran blanc', 'Logs attached']);
-    expect(Object.keys(cases[0]!).sort()).toEqual(['company', 'createdAt', 'decidedAt', 'holdReason', 'infrastructure', 'reference', 'requesterEmail', 'status', 'subject'].sort());
+    expect(Object.keys(cases[0]!).sort()).toEqual(
+      ['assignee', 'company', 'createdAt', 'decidedAt', 'escalated', 'firstResponseAt', 'holdReason', 'infrastructure', 'lastCustomerReplyAt', 'reference', 'requesterEmail', 'status', 'subject'].sort(),
+    );
   });
 
   it('filters by status and limits', async () => {
@@ -60,7 +62,7 @@ describe('HTTP API', () => {
   });
 
   it('rejects a bad status or limit with 400', async () => {
-    expect((await get('/api/cases?status=archived', auth)).statusCode).toBe(400);
+    expect((await get('/api/cases?status=reopened', auth)).statusCode).toBe(400);
     expect((await get('/api/cases?limit=1001', auth)).statusCode).toBe(400);
   });
 
@@ -71,7 +73,10 @@ describe('HTTP API', () => {
     const body = res.json() as { messages: Array<Record<string, unknown>> };
     expect(body.messages).toEqual([
       {
+        id: expect.any(String),
         from: 'bob@acme.test',
+        author: 'customer',
+        channel: 'mail',
         subject: 'Logs attached',
         text: expect.stringContaining('Café au lait'),
         receivedAt: expect.any(String),

@@ -1,4 +1,4 @@
-import { getCaseByReference } from '../../src/cases/repository';
+import { getCaseByReference } from '../../src/cases/api-view';
 import { takeIn, type IntakeResult } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getCaseByReference } from '../../src/cases/repository';
+import { getCaseByReference } from '../../src/cases/api-view';
 import { loadAttachment } from '../../src/cases/detail';
 import { takeIn, takeInBatch } from '../../src/intake/ingest';
 import { recoverInterrupted } from '../../src/intake/recovery';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { matchCases } from '../../src/directory/match-case';
 import { jobHandlers } from '../../src/queue/handlers';
-import { getCaseByReference } from '../../src/cases/repository';
+import { getCaseByReference } from '../../src/cases/api-view';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';

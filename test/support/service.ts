@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startService, type RunningService } from '../../src/app';
-import { getCaseByReference } from '../../src/cases/repository';
+import { getCaseByReference } from '../../src/cases/api-view';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { approvalSummary } from '../../approvals/repository';
-import { heldBecause } from '../../cases/detail';
-import { CASE_STATUSES, getCaseByReference, listCases } from '../../cases/repository';
+import { listCases } from '../../cases/api-view';
+import { CASE_STATUSES } from '../../cases/repository';
 import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
 import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
 import { bearerToken, sameSecret } from '../auth';
 import type { WebDeps } from '../server';
+import { caseJson, registerCaseworkApi } from './api-casework';
 
 const listQuery = z.object({
   status: z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional(),
@@ -38,13 +38,10 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
     return { cases: await listCases(deps.db, parsed.data) };
   });
 
-  api.get<{ Params: { reference: string } }>('/cases/:reference', async (request) => {
-    const found = await getCaseByReference(deps.db, request.params.reference);
-    if (!found) throw new DomainError('not_found', `no case ${request.params.reference}`);
-    const { approvalId, ...rest } = found;
-    const approval = approvalId ? await approvalSummary(deps.db, approvalId) : null;
-    return { ...rest, approval, heldBecause: heldBecause(found.status, approval, null) };
-  });
+  api.get<{ Params: { reference: string } }>('/cases/:reference', async (request) => caseJson(deps, request.params.reference));
+
+  // Replies, notes, assignment and status (api-casework.ts), behind the same token.
+  registerCaseworkApi(api, deps);
 
   // Messages that could not become a case, newest first; `before` (an id) pages on.
   api.get('/quarantine', async (request) => {

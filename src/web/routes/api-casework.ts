@@ -1,0 +1,70 @@
+/**
+ * Casework over the API (the token's routes, registered inside /api): reply to a case, write an
+ * internal note, assign it or set its status. The domain (cases/work.ts) decides and writes each
+ * change with its case event and its mail in one transaction; this edge validates the body,
+ * queues the mail once the transaction committed, and answers with the case as GET shows it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { approvalSummary } from '../../approvals/repository';
+import { getCaseByReference } from '../../cases/api-view';
+import { heldBecause } from '../../cases/detail';
+import { WORK_STATUSES } from '../../cases/lifecycle';
+import { addNote, changeCase, replyToCase } from '../../cases/work';
+import type { Actor } from '../../cases/work-common';
+import type { WorkStatus } from '../../db/schema';
+import { DomainError } from '../../errors';
+import type { WebDeps } from '../server';
+
+/** Whoever holds the API token; events and notes name it `api`. */
+const API_ACTOR: Actor = { email: 'api', channel: 'api' };
+
+const status = z.enum(WORK_STATUSES as [WorkStatus, ...WorkStatus[]]);
+const text = z.string().refine((t) => t.trim() !== '', 'must not be empty');
+
+const replyBody = z.object({ text, status: status.optional() }).strict();
+const noteBody = z.object({ text }).strict();
+const changeBody = z
+  .object({ status: status.optional(), assignee: z.string().trim().min(1).nullable().optional() })
+  .strict()
+  .refine((b) => b.status !== undefined || b.assignee !== undefined, 'give status, assignee or both');
+
+type Params = { Params: { reference: string } };
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new DomainError('invalid_input', 'invalid body', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
+  return parsed.data;
+}
+
+/** A case as GET /api/cases/:reference answers it. */
+export async function caseJson(deps: WebDeps, reference: string) {
+  const found = await getCaseByReference(deps.db, reference);
+  if (!found) throw new DomainError('not_found', `no case ${reference}`);
+  const { approvalId, ...rest } = found;
+  const approval = approvalId ? await approvalSummary(deps.db, approvalId) : null;
+  return { ...rest, approval, heldBecause: heldBecause(found.status, approval, null) };
+}
+
+export function registerCaseworkApi(api: FastifyInstance, deps: WebDeps): void {
+  api.post<Params>('/cases/:reference/replies', async (request, reply) => {
+    const body = parse(replyBody, request.body);
+    const outcome = await replyToCase(deps.casework, request.params.reference, body, API_ACTOR);
+    await deps.sendLater(outcome.outboxIds);
+    if (outcome.firstResponseSeconds !== null) deps.onFirstResponse?.(outcome.firstResponseSeconds);
+    return reply.status(201).send({ messageId: outcome.messageId, case: await caseJson(deps, request.params.reference) });
+  });
+
+  api.post<Params>('/cases/:reference/notes', async (request, reply) => {
+    const body = parse(noteBody, request.body);
+    const { noteId } = await addNote(deps.casework, request.params.reference, body.text, API_ACTOR);
+    return reply.status(201).send({ noteId, case: await caseJson(deps, request.params.reference) });
+  });
+
+  api.patch<Params>('/cases/:reference', async (request) => {
+    const body = parse(changeBody, request.body);
+    const outcome = await changeCase(deps.casework, request.params.reference, body, API_ACTOR);
+    await deps.sendLater(outcome.outboxIds);
+    return caseJson(deps, request.params.reference);
+  });
+}
