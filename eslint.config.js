@@ -12,9 +12,9 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // The one script the browser runs (the overview's live refresh).
+    // Scripts the browser runs (the overview's and the case list's live refresh).
     files: ['templates/**/*.js'],
-    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly' } },
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
   },
   {
     files: ['**/*.ts'],
