@@ -24,6 +24,7 @@ import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
 import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
+import { acceptUploads, uploadRefused, type UploadLimits } from './uploads';
 
 export interface WebDeps {
   db: Db;
@@ -38,6 +39,8 @@ export interface WebDeps {
   /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
   intake?: IntakeDeps;
   metrics?: Metrics;
+  /** A reply's or a comment's files: MAX_MESSAGE_BYTES each, 10 at most, unless a test says otherwise. */
+  uploadLimits?: UploadLimits;
   /** A staff reply was a case's first, `seconds` after the case arrived (the first-response histogram). */
   onFirstResponse?: (seconds: number) => void;
   metricsToken?: string | null;
@@ -73,12 +76,15 @@ function fastifyTrustProxy(t: TrustProxy): boolean | string[] | ((address: strin
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
 
 /** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
+export const uploadLimits = (deps: Pick<WebDeps, 'uploadLimits' | 'approvals'>): UploadLimits => deps.uploadLimits ?? { fileBytes: deps.approvals.settings.maxMessageBytes, files: 10 };
+
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   // Per-request lines are noise at info level; errors still reach the log.
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: fastifyTrustProxy(deps.trustProxy ?? { kind: 'none' }) });
   registerSecurityHeaders(app, deps.approvals.settings.publicUrl);
-  app.setErrorHandler((err, request, reply) => {
+  app.setErrorHandler((thrown, request, reply) => {
+    const err = uploadRefused(thrown) ?? thrown;
     if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
       // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
       const status = STATUS_BY_CODE[err.code];
@@ -109,6 +115,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(async (staff) => {
     staff.addHook('onRequest', auth.requirePage);
     staff.addHook('preHandler', auth.requireCsrf);
+    await acceptUploads(staff, uploadLimits(deps));
     registerDashboardRoutes(staff, deps, auth);
     if (deps.devMail) registerDevMailRoutes(staff, deps.devMail, deps.pages);
     const queues = deps.queues;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import { PortalAuth } from '../../portal-auth';
-import type { WebDeps } from '../../server';
+import { uploadLimits, type WebDeps } from '../../server';
+import { acceptUploads } from '../../uploads';
 import { registerPortalCaseRoutes } from './cases';
 import { registerPortalTeamRoutes } from './team';
 
@@ -24,6 +25,7 @@ export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promi
     await portal.register(async (signedIn) => {
       signedIn.addHook('onRequest', auth.requireSignedIn);
       signedIn.addHook('preHandler', auth.requireCsrf);
+      await acceptUploads(signedIn, uploadLimits(deps));
       auth.registerSignOut(signedIn);
       signedIn.get('/portal', async (request, reply) => {
         const frame = auth.frame(request, 'home');
