@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
-import type { ApprovalChannel, ApprovalStatus, MessageHoldReason } from '../db/schema';
+import type { ApprovalChannel, ApprovalStatus, MessageAuthor, MessageHoldReason } from '../db/schema';
+import { foldedReply } from '../reading/written-reply';
 import { isRawId } from '../intake/quarantine';
 import type { CaseHeadline } from './search';
 
@@ -36,6 +37,9 @@ export interface ThreadMessage {
   recipients: string[];
   subject: string;
   text: string;
+  /** A customer's reply with quoted history or a signature: what they wrote, shown first (the rest folded). */
+  written: string | null;
+  author: MessageAuthor;
   hasHtml: boolean;
   sentAt: string | null;
   receivedAt: string;
@@ -147,8 +151,10 @@ export function heldBecause(status: string, approval: Pick<ApprovalDetail, 'stat
 async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> {
   const messages = await db
     .selectFrom('messages')
-    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'sent_at', 'received_at', 'hold_reason'])
+    .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'author', 'sent_at', 'received_at', 'hold_reason'])
     .select(sql<boolean>`html is not null`.as('has_html'))
+    // A customer's HTML is where their quote markup is exact; staff wrote plain text.
+    .select(sql<string | null>`case when author = 'customer' then html end`.as('html'))
     .where('case_id', '=', caseId)
     .orderBy('id')
     .execute();
@@ -166,6 +172,8 @@ async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> 
     recipients: m.recipients,
     subject: m.subject,
     text: m.text,
+    written: m.author === 'customer' ? foldedReply({ text: m.text, html: m.html }) : null,
+    author: m.author,
     hasHtml: m.has_html,
     sentAt: iso(m.sent_at),
     receivedAt: m.received_at.toISOString(),

@@ -74,7 +74,7 @@ export async function replyToCase(deps: CaseworkDeps, reference: string, reply: 
     const mails: AnyMail[] = [
       {
         kind: 'staff_reply',
-        props: { case: context.view, body: text, staff: { name: null, email: actor.email }, status },
+        props: { case: context.view, body: text, staff: actor.channel === 'api' ? null : { name: null, email: actor.email }, status },
         to: c.requester_email,
         cc,
         caseId: c.id,

@@ -78,7 +78,8 @@ export interface MailProps {
    * mail (no Auto-Submitted), threaded on the case's latest message, its attachments with it.
    * `body` is what the engineer wrote, its lines kept.
    */
-  staff_reply: { case: CaseView; body: string; staff: { name: string | null; email: string }; status: string | null };
+  /** `staff`: who answered; null for a reply through the API, signed by the support team alone. */
+  staff_reply: { case: CaseView; body: string; staff: { name: string | null; email: string } | null; status: string | null };
   /**
    * To a member with "CC in all cases" on the case's infrastructure: staff answered the case
    * (`body`, lines kept) or changed its status (`status`, in words).

@@ -87,8 +87,12 @@ describe('staff_reply', () => {
     expect(renderer.render('staff_reply', reply()).text).not.toContain('This case is now');
   });
 
-  it('signs with the address when the engineer has no name', () => {
+  it('signs with the address when the engineer has no name, and as the support team for an API reply', () => {
     expect(renderer.render('staff_reply', reply({ staff: { name: null, email: 'sam@support.example.com' } })).text).toContain('\nsam@support.example.com\nSupport\n');
+    const api = renderer.render('staff_reply', reply({ staff: null }));
+    expect(api.text).toMatch(/\n\nSupport\n/);
+    expect(api.text).not.toMatch(/\bapi\b/);
+    expect(api.html).toContain('<p style="margin:0 0 16px 0;">Support</p>');
   });
 
   it('escapes markup and CR/LF of the body in HTML, keeping its lines as line breaks, and keeps it plain in text', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SHARED_DIR } from '../../test/support/shared';
 import { nestsDeeperThan } from './html-text';
 import { visibleText } from './visible-text';
-import { writtenReply, writtenText } from './written-reply';
+import { foldedReply, writtenReply, writtenText } from './written-reply';
 
 // GitHub's email_reply_parser fixtures; expectations from its Ruby test file, stated as the
 // visible text (its fragments that are not hidden).
@@ -132,5 +132,25 @@ describe('visibleText', () => {
     expect(nestsDeeperThan(deep, 1000)).toBe(true);
     expect(nestsDeeperThan('<p><p><p>x<br><img></p>', 2)).toBe(false);
     expect(visibleText({ text: '', html: deep })).toBe('');
+  });
+});
+
+describe('foldedReply: what a thread shows first', () => {
+  it('is the written part of a reply that quotes its history (email_1_3)', () => {
+    expect(foldedReply({ text: fixture('email_1_3'), html: null })).toBe('Oh thanks.\n\nHaving the function would be great.');
+  });
+
+  it('is null when the whole message is what they wrote (nothing to fold)', () => {
+    expect(foldedReply({ text: fixture('email_1_5'), html: null })).toBeNull();
+    expect(foldedReply({ text: 'The printer is on fire.\n', html: null })).toBeNull();
+  });
+
+  it('is null when only quoted history would be left (nothing written above it)', () => {
+    expect(foldedReply({ text: '> only the quote\n> of the last message', html: null })).toBeNull();
+  });
+
+  it('reads an HTML-only reply: Gmail quote and signature folded', () => {
+    const html = '<div dir="ltr">Still broken after the update.</div><br><div class="gmail_quote"><div class="gmail_attr">On Mon, Support wrote:</div><blockquote class="gmail_quote">Please update the firmware.</blockquote></div><div class="gmail_signature">Ann, Acme IT</div>';
+    expect(foldedReply({ text: '', html })).toBe('Still broken after the update.');
   });
 });

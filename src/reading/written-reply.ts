@@ -1,7 +1,7 @@
 import type { FormatCallback, SelectorDefinition } from 'html-to-text';
 import { textOfHtml } from './html-text';
 import { attributionAt, historyAt, isBlank, isQuoted, signatureAt } from './quote-lines';
-import { hasContent, type MessageBodies } from './visible-text';
+import { hasContent, visibleText, type MessageBodies } from './visible-text';
 
 /**
  * Where the HTML says quoted history begins. Private-use characters: a sender who types them only
@@ -82,4 +82,16 @@ export function writtenText(text: string): string {
     if (!isBlank(line)) wroteSomething = true;
   }
   return written.join('\n').replace(/^\n+|\n+$/g, '');
+}
+
+/**
+ * What a thread shows first for a person's message: their written words, when the message also
+ * carries quoted history or a signature to fold away; null when there is nothing to fold (the
+ * whole text is what they wrote) or when nothing would be left to show (a bare forward).
+ */
+export function foldedReply(bodies: MessageBodies): string | null {
+  const written = writtenReply(bodies);
+  if (!hasContent(written)) return null;
+  const whole = visibleText(bodies).replace(/\r\n?/g, '\n').trim();
+  return written.trim() === whole ? null : written;
 }

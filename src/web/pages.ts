@@ -53,7 +53,8 @@ export class PageRenderer {
       const source = await readFile(file, 'utf8');
       // Every page is also a partial under its name: the overview embeds its live part.
       hb.registerPartial(name, source);
-      pages.set(name, hb.compile(source));
+      // preventIndent: a partial's lines inside <pre> must not take the indentation of the line that includes it.
+      pages.set(name, hb.compile(source, { preventIndent: true }));
     }
     for (const layout of ['layout', 'dashboard/layout', 'portal/layout']) if (!pages.has(layout)) throw new Error(`missing ${path.join(dir, `${layout}.hbs`)}`);
     const [css, script] = await Promise.all([readFile(path.join(dir, 'style.css'), 'utf8'), readFile(path.join(dir, 'dashboard', 'live.js'), 'utf8')]);

@@ -82,6 +82,8 @@ export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, au
         name: m.name,
         subject: m.subject,
         text: m.text,
+        written: m.written,
+        fromSupport: m.author === 'staff',
         received: when(m.receivedAt),
         htmlUrl: m.hasHtml ? `/portal/messages/${m.id}/html` : null,
         attachments: m.attachments.map((a) => ({ name: a.filename ?? `attachment-${a.id}`, contentType: a.contentType, size: humanBytes(a.size), url: `/portal/attachments/${a.id}` })),
