@@ -31,8 +31,13 @@ interface MultipartValue {
   value?: unknown;
   filename?: string;
   mimetype?: string;
+  valueTruncated?: boolean;
   _buf?: Buffer;
 }
+
+/** The one file input the forms have; a file under any other name is refused, not guessed at. */
+export const UPLOAD_FIELD = 'attachments';
+const FIELD_BYTES = 256 * 1024;
 
 /**
  * Lets the routes of `app` take multipart forms (text and files). The form's fields become plain
@@ -42,7 +47,7 @@ interface MultipartValue {
  */
 export async function acceptUploads(app: FastifyInstance, limits: UploadLimits): Promise<void> {
   app.decorateRequest('uploads', { getter: () => [] as Upload[] });
-  await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: limits.fileBytes, files: limits.files, fields: 30, fieldSize: 256 * 1024, parts: limits.files + 30 } });
+  await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: limits.fileBytes, files: limits.files, fields: 30, fieldSize: FIELD_BYTES, parts: limits.files + 30 } });
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (!request.isMultipart()) return;
     const fields: Record<string, string> = {};
@@ -50,9 +55,12 @@ export async function acceptUploads(app: FastifyInstance, limits: UploadLimits):
     for (const part of Object.values((request.body ?? {}) as Record<string, MultipartValue | MultipartValue[]>).flat()) {
       if (part.type === 'field' && typeof part.value === 'string') {
         const name = part.fieldname;
+        // Busboy cuts a long field short and says so; a cut reply would be stored as if whole.
+        if (part.valueTruncated) throw new DomainError('invalid_input', `${name}: at most ${FIELD_BYTES / 1024} KiB`);
         // A repeated field reads as missing, as `field` does for urlencoded forms.
         fields[name] = name in fields ? '' : part.value;
       } else if (part.type === 'file') {
+        if (part.fieldname !== UPLOAD_FIELD) throw new DomainError('invalid_input', `files go in the ${UPLOAD_FIELD} field, not ${part.fieldname}`);
         const content = part._buf ?? Buffer.alloc(0);
         // A file input left empty still sends a part, with no name and no bytes.
         if (!content.length && !part.filename) continue;
