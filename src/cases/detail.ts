@@ -72,6 +72,8 @@ export interface CaseDetailView extends CaseHeadline {
   messages: ThreadMessage[];
   participants: Array<{ email: string; addedAt: string }>;
   approval: ApprovalDetail | null;
+  /** When a customer escalated it (ISO 8601); null when not escalated, or since solved or closed. */
+  escalatedAt: string | null;
   /** Why a held case still waits on its approval request, in words (see `heldBecause`); null otherwise. */
   heldBecause: string | null;
   /** case_events and audit_log rows of the case, oldest first. */
@@ -123,6 +125,7 @@ export async function loadCaseDetail(db: DbOrTx, reference: string): Promise<Cas
     messages,
     participants: participants.map((p) => ({ email: p.email, addedAt: p.added_at.toISOString() })),
     approval,
+    escalatedAt: iso(c.escalated_at),
     heldBecause: heldBecause(c.status, approval, c.company_name),
     trail,
   };

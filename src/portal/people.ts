@@ -60,6 +60,11 @@ export async function loadPerson(db: DbOrTx, email: string): Promise<PortalPerso
   };
 }
 
+/** The person's name as the directory has it (their first contact that has one), for mail and pages. */
+export function personName(person: PortalPerson): string | null {
+  return person.memberships.find((m) => m.name)?.name ?? null;
+}
+
 /** Whether the portal knows this address at all: a contact (active or pending) or a case participant. */
 export function isKnown(person: PortalPerson): boolean {
   return person.memberships.length > 0 || person.participant;

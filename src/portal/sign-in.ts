@@ -5,7 +5,7 @@ import { queueMail, written } from '../mail/outbox';
 import type { Db } from '../db/connection';
 import { countAttempt, refundAttempt, type RateRule } from '../security/rate-limit';
 import { consumeSignInLink, issueSignInLink, type LinkCheck } from './links';
-import { isKnown, loadPerson } from './people';
+import { isKnown, loadPerson, personName } from './people';
 
 // Link requests: three per address and twenty per client in fifteen minutes, whoever asks.
 export const LINK_BY_EMAIL: RateRule = { scope: 'portal_link_email', limit: 3, windowMs: 15 * 60_000 };
@@ -37,7 +37,7 @@ export async function mailSignInLink(deps: ApprovalDeps, address: string, linkTt
   if (!isKnown(person)) return [];
   return deps.db.transaction().execute(async (tx) => {
     const link = await issueSignInLink(tx, deps.settings.publicUrl, address, linkTtlMs);
-    const name = person.memberships.find((m) => m.name)?.name ?? null;
+    const name = personName(person);
     return written(await queueMail(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
   });
 }

@@ -85,6 +85,8 @@ export async function listVisibleCases(db: DbOrTx, person: PortalPerson, filter:
 export type PortalCaseView = CaseDetailView & {
   /** Whether the person may authorize or ignore this case's approval now (see mayDecide). */
   mayDecide: boolean;
+  /** Whether the person may ask to escalate it now (see offersEscalation). */
+  offersEscalation: boolean;
 };
 
 /** Normalised as loadCaseDetail does it: `case-000042 ` is CASE-000042. */
@@ -110,7 +112,7 @@ export async function loadVisibleCase(db: DbOrTx, person: PortalPerson, referenc
   if (visible === undefined) return undefined;
   const detail = await loadCaseDetail(db, visible);
   // A held reply (its sender unverified) is for staff: it may be forged in the requester's name.
-  return detail && { ...detail, messages: detail.messages.filter((m) => m.holdReason === null), mayDecide: mayDecide(person, detail) };
+  return detail && { ...detail, messages: detail.messages.filter((m) => m.holdReason === null), mayDecide: mayDecide(person, detail), offersEscalation: offersEscalation(person, detail) };
 }
 
 /** What deciding needs to know of a case; a CaseDetailView is one. */
@@ -133,12 +135,47 @@ export function isDecider(
 ): boolean {
   const email = person.email.trim().toLowerCase();
   if (c.requesterEmail.toLowerCase() === email || c.approval?.requesterEmail.toLowerCase() === email) return false;
+  return administersCase(person, c);
+}
+
+/**
+ * Whether the person is an active admin of the case's company or an active administrator of its
+ * infrastructure (in that same company). Companies and infrastructures are compared by key.
+ */
+export function administersCase(person: PortalPerson, c: { companyKey: string | null; infrastructureKey: string | null }): boolean {
   if (c.companyKey === null) return false;
   if (adminCompanies(person).some((m) => m.companyKey === c.companyKey)) return true;
   if (c.infrastructureKey === null) return false;
   return administeredInfrastructures(person).some(
     (g) => g.infrastructureKey === c.infrastructureKey && activeMembership(person, g.companyId)?.companyKey === c.companyKey,
   );
+}
+
+/** What escalating needs to know of a case; a CaseDetailView is one. */
+export interface EscalatableCase {
+  status: CaseStatus;
+  requesterEmail: string;
+  companyKey: string | null;
+  infrastructureKey: string | null;
+  escalatedAt: string | null;
+}
+
+/**
+ * Whether the person may ask for this case to be escalated, whatever its state: its requester,
+ * an administrator of its infrastructure or an admin of its company (active contacts, as for
+ * deciding). Anyone else who sees it (a participant, a colleague cc'd on it) may comment, not
+ * escalate: escalation jumps the queue, and the company's administrators answer for that.
+ */
+export function mayEscalate(person: PortalPerson, c: Pick<EscalatableCase, 'requesterEmail' | 'companyKey' | 'infrastructureKey'>): boolean {
+  return c.requesterEmail.toLowerCase() === person.email.trim().toLowerCase() || administersCase(person, c);
+}
+
+/**
+ * Whether the portal offers this person the escalation form now: they may escalate it, and the
+ * case is being worked (open or pending) and not escalated yet (escalateCase refuses the rest).
+ */
+export function offersEscalation(person: PortalPerson, c: EscalatableCase): boolean {
+  return (c.status === 'open' || c.status === 'pending') && c.escalatedAt === null && mayEscalate(person, c);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { loadPerson, type PortalPerson } from '../portal/people';
+import { loadPerson, personName, type PortalPerson } from '../portal/people';
 import { endPortalSession, findPortalSession, startPortalSession, type PortalSession } from '../portal/sessions';
 import { completeSignIn, countSignInRequest, mailSignInLink } from '../portal/sign-in';
 import { checkSignInLink } from '../portal/links';
@@ -52,7 +52,7 @@ export class PortalAuth {
     const manages = adminCompanies(person).length > 0 || administeredInfrastructures(person).length > 0;
     return {
       email: person.email,
-      name: person.memberships.find((m) => m.name)?.name ?? null,
+      name: personName(person),
       csrf: this.forms.forSession(session.sessionKey),
       section,
       manages,

@@ -12,7 +12,7 @@ export function customerStatus(status: CaseStatus, holdReason: HoldReason | null
     case 'solved':
       return 'solved: reply or comment if it is not, and the case opens again';
     case 'closed':
-      return 'closed';
+      return 'closed: comment here if you need more help with it';
     case 'ignored':
       return 'not accepted: your administrators did not authorize it';
     case 'suspended':

@@ -36,6 +36,11 @@ export interface WebDeps {
   casework: CaseworkDeps;
   pages: PageRenderer;
   sendLater(outboxIds: string[]): Promise<void>;
+  /**
+   * Queues matching of cases written by a committed transaction (a portal comment's follow-up
+   * case). Never throws: a case left unqueued stays `new`, and the recovery sweep queues it.
+   */
+  matchLater(caseIds: string[]): Promise<void>;
   /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
   intake?: IntakeDeps;
   metrics?: Metrics;

@@ -31,19 +31,19 @@ interface MultipartValue {
   value?: unknown;
   filename?: string;
   mimetype?: string;
-  _buf?: Buffer;
-  /** Set by multipart when a field was longer than `fieldSize` and cut there. */
   valueTruncated?: boolean;
+  _buf?: Buffer;
 }
 
-/** The most one text field of a multipart form may weigh (a reply's or a note's text). */
+/** The one file input the forms have; a file under any other name is refused, not guessed at. */
+export const UPLOAD_FIELD = 'attachments';
 const FIELD_BYTES = 256 * 1024;
 
 /**
  * Lets the routes of `app` take multipart forms (text and files). The form's fields become plain
  * strings of `request.body`, as an urlencoded form's are, before any preHandler runs, so the CSRF
- * check reads `_csrf` the same way; the files are in `request.uploads`. A file over the limit, or a
- * field over FIELD_BYTES, is refused before the route runs.
+ * check reads `_csrf` the same way; the files are in `request.uploads`. A file over the limit is
+ * refused with 413 before the route runs.
  */
 export async function acceptUploads(app: FastifyInstance, limits: UploadLimits): Promise<void> {
   app.decorateRequest('uploads', { getter: () => [] as Upload[] });
@@ -55,11 +55,12 @@ export async function acceptUploads(app: FastifyInstance, limits: UploadLimits):
     for (const part of Object.values((request.body ?? {}) as Record<string, MultipartValue | MultipartValue[]>).flat()) {
       if (part.type === 'field' && typeof part.value === 'string') {
         const name = part.fieldname;
-        // Multipart cuts a long field short without a word; a cut reply must not be sent as if whole.
-        if (part.valueTruncated) throw new DomainError('invalid_input', `${name}: longer than ${FIELD_BYTES / 1024} KiB`);
+        // Busboy cuts a long field short and says so; a cut reply would be stored as if whole.
+        if (part.valueTruncated) throw new DomainError('invalid_input', `${name}: at most ${FIELD_BYTES / 1024} KiB`);
         // A repeated field reads as missing, as `field` does for urlencoded forms.
         fields[name] = name in fields ? '' : part.value;
       } else if (part.type === 'file') {
+        if (part.fieldname !== UPLOAD_FIELD) throw new DomainError('invalid_input', `files go in the ${UPLOAD_FIELD} field, not ${part.fieldname}`);
         const content = part._buf ?? Buffer.alloc(0);
         // A file input left empty still sends a part, with no name and no bytes.
         if (!content.length && !part.filename) continue;

@@ -47,13 +47,9 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
   };
   const page = (ref: string) => staff.get(`/dashboard/cases/${ref}`);
   const csrf = async (ref: string) => csrfIn((await page(ref)).text);
-  /** A form as the browser posts the case page's reply and note forms: multipart, files under `attachments`. */
-  const postMultipart = async (client: WebClient, path: string, fields: Record<string, string>, files: Array<{ filename: string; type: string; content: Buffer }> = []) => {
-    const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    for (const f of files) form.append('attachments', new Blob([f.content], { type: f.type }), f.filename);
-    return fetch(`${t.base}${path}`, { method: 'POST', headers: client.cookieHeader ? { cookie: client.cookieHeader } : {}, body: form, redirect: 'manual' });
-  };
+  /** The reply and note forms are multipart, as the browser posts them; files go in `attachments`. */
+  const postMultipart = (client: WebClient, path: string, fields: Record<string, string>, files: Array<{ filename: string; type: string; content: Buffer }> = []) =>
+    client.postMultipart(path, fields, files.map((f) => ({ field: 'attachments', ...f })));
   const reply = async (ref: string, fields: Record<string, string>, files?: Array<{ filename: string; type: string; content: Buffer }>) =>
     postMultipart(staff, `/dashboard/cases/${ref}/replies`, { _csrf: await csrf(ref), ...fields }, files);
   const expectBack = (res: Response, ref: string, notice: string) => {
@@ -135,7 +131,7 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
     // Multipart would cut a long text short; it is refused rather than sent cut.
     const huge = await reply(ref, { text: 'x'.repeat(300 * 1024), status: '', copy_participants: 'yes' });
     expect(huge.status).toBe(400);
-    expect(await huge.text()).toContain('text: longer than 256 KiB');
+    expect(await huge.text()).toContain('text: at most 256 KiB');
     for (const fields of <Array<Record<string, string>>>[{ text: '  \n ', status: '' }, { text: 'hi', status: 'closed' }, { text: 'hi', status: 'suspended' }, { status: '' }]) {
       const res = await reply(ref, fields);
       expect([JSON.stringify(fields), res.status]).toEqual([JSON.stringify(fields), 400]);

@@ -22,15 +22,18 @@ export class WebClient {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(path: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(path: string, init: { method?: string; form?: Record<string, string>; multipart?: FormData; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.cookies.size) headers.cookie = this.cookieHeader;
-    let body: string | undefined;
+    let body: string | FormData | undefined;
     if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
+    } else if (init.multipart) {
+      // fetch writes the multipart/form-data content type with its boundary.
+      body = init.multipart;
     }
-    const res = await fetch(`${this.base}${path}`, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await fetch(`${this.base}${path}`, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
       const [pair, ...attrs] = c.split(';');
       const [name, ...value] = pair!.split('=');
@@ -48,6 +51,14 @@ export class WebClient {
 
   async post(path: string, form: Record<string, string>): Promise<Response> {
     return this.request(path, { form });
+  }
+
+  /** Posts a form as a browser does with enctype="multipart/form-data": its fields, then its files. */
+  async postMultipart(path: string, fields: Record<string, string>, files: Array<{ field: string; filename: string; type?: string; content: Buffer | string }> = []): Promise<Response> {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    for (const f of files) form.append(f.field, new Blob([f.content], { type: f.type ?? 'application/octet-stream' }), f.filename);
+    return this.request(path, { multipart: form });
   }
 
   /** Signs in through the real form; throws unless the server answers with the dashboard. */

@@ -18,6 +18,7 @@ export async function startTestWeb(app: TestApp, apiToken: string, extra: Partia
     casework: app.ctx.casework,
     pages: await PageRenderer.load(TEMPLATES_DIR),
     sendLater: async () => undefined,
+    matchLater: async () => undefined,
     intake: app.ctx.intake,
     staffSessionTtlMs: app.ctx.config.staffSessionTtlMs,
     intakeAlertAfterMs: app.ctx.config.intakeAlertAfterMs,

@@ -9,6 +9,7 @@ import { listVisibleCases, loadVisibleCase, visibleReference } from '../../../po
 import { sendAttachment } from '../../attachments';
 import { humanBytes, when } from '../../dashboard/words';
 import { field } from '../../forms';
+import { caseworkView } from './casework';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import { customerStatus } from '../../portal-words';
@@ -66,9 +67,11 @@ export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, au
     const c = await loadVisibleCase(deps.db, request.portal!.person, request.params.reference);
     if (!c) throw notFound(request.params.reference);
     const approvalPending = c.approval?.status === 'pending';
+    const casework = caseworkView(c, deps.casework.reopenWindowMs, request.query.notice);
     // A customer sees the conversation and where it stands; not the staff trail or who approves.
     return page(reply, 'portal/case', `${c.reference}: ${c.subject}`, auth.frame(request, 'cases'), {
-      notice: request.query.notice ? (DECISION_NOTICES[request.query.notice] ?? null) : null,
+      ...casework,
+      notice: (request.query.notice ? DECISION_NOTICES[request.query.notice] : undefined) ?? casework.notice,
       c: { reference: c.reference, subject: c.subject, requesterEmail: c.requesterEmail, requesterName: c.requesterName, infrastructureName: c.infrastructureName },
       statusWords: customerStatus(c.status, c.holdReason, approvalPending),
       where: [c.companyName, c.infrastructureName].filter(Boolean).join(' / ') || '—',

@@ -4,6 +4,7 @@ import { PortalAuth } from '../../portal-auth';
 import { uploadLimits, type WebDeps } from '../../server';
 import { acceptUploads } from '../../uploads';
 import { registerPortalCaseRoutes } from './cases';
+import { registerPortalCaseworkRoutes } from './casework';
 import { registerPortalTeamRoutes } from './team';
 
 const DEFAULT_LINK_TTL_MS = 15 * 60_000;
@@ -39,6 +40,7 @@ export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promi
         );
       });
       registerPortalCaseRoutes(signedIn, deps, auth);
+      registerPortalCaseworkRoutes(signedIn, deps);
       registerPortalTeamRoutes(signedIn, deps, auth);
     });
   });
