@@ -59,7 +59,7 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
         const page = await staff.get(url);
         expect([200, 404]).toContain(page.status);
         // Form targets are posted below, not fetched.
-        const links = linksIn(page.text).filter((l) => l !== '/logout' && !/\/(resend|decision|route|retry)$/.test(l));
+        const links = linksIn(page.text).filter((l) => l !== '/logout' && !/\/(resend|decision|route|retry|replies|notes|assignee|status)$/.test(l));
         for (const link of links.filter((l) => !seen.has(l))) {
           seen.add(link);
           next.push(link);
@@ -77,7 +77,7 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
       await res.arrayBuffer();
     }
     // Every form's target, posted without a session, changes nothing and says so.
-    for (const url of [`/dashboard/cases/${ref}/decision`, `/dashboard/cases/${ref}/resend`, `/dashboard/cases/${ref}/route`, '/dashboard/intake/1/retry', '/logout', '/api/quarantine/1/retry']) {
+    for (const url of [`/dashboard/cases/${ref}/decision`, `/dashboard/cases/${ref}/resend`, `/dashboard/cases/${ref}/route`, ...['replies', 'notes', 'assignee', 'status'].map((f) => `/dashboard/cases/${ref}/${f}`), '/dashboard/intake/1/retry', '/logout', '/api/quarantine/1/retry']) {
       const res = await stranger.post(url, { decision: 'authorize', reason: 'x' });
       expect([url, res.status]).toEqual([url, 401]);
     }

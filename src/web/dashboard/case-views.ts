@@ -22,6 +22,11 @@ export const NOTICES: Record<string, { ok: boolean; text: string }> = {
   not_unrouted: { ok: false, text: 'Only an unrouted case can be routed.' },
   unknown_infrastructure: { ok: false, text: 'No such infrastructure.' },
   other_company: { ok: false, text: 'That infrastructure belongs to another company than the case’s; nothing was changed.' },
+  replied: { ok: true, text: 'Your reply is on its way to the requester.' },
+  noted: { ok: true, text: 'Internal note added: it is never mailed nor shown to customers.' },
+  assigned: { ok: true, text: 'The assignee was changed.' },
+  status_changed: { ok: true, text: 'The status was changed.' },
+  unchanged: { ok: true, text: 'It already was so; nothing was changed.' },
   done: { ok: true, text: 'Done.' },
 };
 

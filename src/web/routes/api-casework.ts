@@ -9,18 +9,14 @@ import { z } from 'zod';
 import { approvalSummary } from '../../approvals/repository';
 import { getCaseByReference } from '../../cases/api-view';
 import { heldBecause } from '../../cases/detail';
-import { WORK_STATUSES } from '../../cases/lifecycle';
 import { addNote, changeCase, replyToCase } from '../../cases/work';
 import type { Actor } from '../../cases/work-common';
-import type { WorkStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
+import { afterReply, caseText as text, parseInput as parse, workStatus as status } from '../casework';
 import type { WebDeps } from '../server';
 
 /** Whoever holds the API token; events and notes name it `api`. */
 const API_ACTOR: Actor = { email: 'api', channel: 'api' };
-
-const status = z.enum(WORK_STATUSES as [WorkStatus, ...WorkStatus[]]);
-const text = z.string().refine((t) => t.trim() !== '', 'must not be empty');
 
 const replyBody = z.object({ text, status: status.optional() }).strict();
 const noteBody = z.object({ text }).strict();
@@ -30,12 +26,6 @@ const changeBody = z
   .refine((b) => b.status !== undefined || b.assignee !== undefined, 'give status, assignee or both');
 
 type Params = { Params: { reference: string } };
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw new DomainError('invalid_input', 'invalid body', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
-  return parsed.data;
-}
 
 /** A case as GET /api/cases/:reference answers it. */
 export async function caseJson(deps: WebDeps, reference: string) {
@@ -50,8 +40,7 @@ export function registerCaseworkApi(api: FastifyInstance, deps: WebDeps): void {
   api.post<Params>('/cases/:reference/replies', async (request, reply) => {
     const body = parse(replyBody, request.body);
     const outcome = await replyToCase(deps.casework, request.params.reference, body, API_ACTOR);
-    await deps.sendLater(outcome.outboxIds);
-    if (outcome.firstResponseSeconds !== null) deps.onFirstResponse?.(outcome.firstResponseSeconds);
+    await afterReply(deps, outcome);
     return reply.status(201).send({ messageId: outcome.messageId, case: await caseJson(deps, request.params.reference) });
   });
 

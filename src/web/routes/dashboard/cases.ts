@@ -2,9 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resendApprovalRequest, routeCase, staffDecideCase, type StaffActionOutcome } from '../../../approvals/staff-actions';
 import { loadAttachment, loadCaseDetail, loadMessageHtml } from '../../../cases/detail';
 import { listFilterOptions } from '../../../cases/search';
+import { loadCaseWork } from '../../../cases/work-view';
 import { DomainError } from '../../../errors';
+import { listStaff } from '../../../staff/accounts';
 import { recordCaseView } from '../../../staff/case-views';
 import { caseDetailData, NOTICES } from '../../dashboard/case-views';
+import { caseworkData } from '../../dashboard/casework-view';
 import { sendAttachment } from '../../attachments';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
@@ -16,8 +19,10 @@ export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: St
     await recordCaseView(deps.db, request.staff!.id, request.params.reference);
     const detail = await loadCaseDetail(deps.db, request.params.reference);
     if (!detail) throw new DomainError('not_found', `no case ${request.params.reference}`);
-    const options = await listFilterOptions(deps.db);
-    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/case', `${detail.reference}: ${detail.subject}`, auth.frame(request, 'cases'), caseDetailData(detail, options, request.query.notice)));
+    const [options, work, staff] = await Promise.all([listFilterOptions(deps.db), loadCaseWork(deps.db, detail.id), listStaff(deps.db)]);
+    if (!work) throw new DomainError('not_found', `no case ${request.params.reference}`);
+    const data = { ...caseDetailData(detail, options, request.query.notice), ...caseworkData(detail, work, staff.map((s) => s.email), request.staff!.email) };
+    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/case', `${detail.reference}: ${detail.subject}`, auth.frame(request, 'cases'), data));
   });
 
   // A message's own HTML, for the sandboxed frame on the case page (see MAIL_HTML_HEADERS).

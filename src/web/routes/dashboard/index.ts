@@ -3,6 +3,7 @@ import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 import { registerCaseListRoutes } from './case-list';
 import { registerCaseRoutes } from './cases';
+import { registerCaseworkRoutes } from './casework';
 import { registerDirectoryRoutes } from './directory';
 import { registerIntakeRoutes } from './intake';
 import { registerOverviewRoutes } from './overview';
@@ -12,6 +13,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: WebDeps, aut
   registerOverviewRoutes(app, deps, auth);
   registerCaseListRoutes(app, deps, auth);
   registerCaseRoutes(app, deps, auth);
+  registerCaseworkRoutes(app, deps);
   registerIntakeRoutes(app, deps, auth);
   registerDirectoryRoutes(app, deps, auth);
 }
