@@ -25,10 +25,10 @@ async function isItsPerson(tx: Tx, c: CaseRow, email: string): Promise<boolean> 
  * with the case locked for the rest of the transaction. `trusted`: the portal let the writer see
  * the case, which counts as one of its people.
  */
-export async function replyEffect(tx: Tx, caseId: string, fromEmail: string, at: Date, reopenWindowMs: number, trusted = false): Promise<{ c: CaseRow; effect: ReplyEffect }> {
+export async function replyEffect(tx: Tx, caseId: string, fromEmail: string, at: Date, reopenWindowMs: number, trusted = false): Promise<{ c: CaseRow; effect: ReplyEffect; itsPeople: boolean }> {
   const c = await lockCaseById(tx, caseId);
   const itsPeople = trusted || (await isItsPerson(tx, c, fromEmail));
-  return { c, effect: customerReply({ status: c.status, resolvedAt: c.resolved_at }, itsPeople, at, reopenWindowMs) };
+  return { c, effect: customerReply({ status: c.status, resolvedAt: c.resolved_at }, itsPeople, at, reopenWindowMs), itsPeople };
 }
 
 /** After the message joined the case: when the customer last wrote, and the reopening if any. */

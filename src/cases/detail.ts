@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { ApprovalChannel, ApprovalStatus, MessageAuthor, MessageHoldReason } from '../db/schema';
-import { foldedReply } from '../reading/written-reply';
+import { FOLD_HTML_CHARS, foldedReply } from '../reading/written-reply';
 import { isRawId } from '../intake/quarantine';
 import type { CaseHeadline } from './search';
 
@@ -156,8 +156,9 @@ async function loadThread(db: DbOrTx, caseId: string): Promise<ThreadMessage[]> 
     .selectFrom('messages')
     .select(['id', 'from_email', 'from_name', 'recipients', 'subject', 'text', 'author', 'sent_at', 'received_at', 'hold_reason'])
     .select(sql<boolean>`html is not null`.as('has_html'))
-    // A customer's HTML is where their quote markup is exact; staff wrote plain text.
-    .select(sql<string | null>`case when author = 'customer' then html end`.as('html'))
+    // A customer's HTML is where their quote markup is exact (staff wrote plain text); a huge
+    // one stays in the database and the fold is read from the text (FOLD_HTML_CHARS).
+    .select(sql<string | null>`case when author = 'customer' and length(html) <= ${FOLD_HTML_CHARS} then html end`.as('html'))
     .where('case_id', '=', caseId)
     .orderBy('id')
     .execute();
@@ -225,7 +226,7 @@ async function loadApproval(db: DbOrTx, approvalId: string): Promise<ApprovalDet
 async function loadTrail(db: DbOrTx, caseId: string): Promise<TrailEntry[]> {
   const events = db
     .selectFrom('case_events')
-    .select(['id', 'at', 'actor', sql<string | null>`null::text`.as('channel'), 'kind as action', 'detail', sql<number>`0`.as('rank')])
+    .select(['id', 'at', 'actor', 'channel', 'kind as action', 'detail', sql<number>`0`.as('rank')])
     .where('case_id', '=', caseId);
   const audits = db
     .selectFrom('audit_log')

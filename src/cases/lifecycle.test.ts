@@ -1,5 +1,5 @@
 import type { CaseStatus } from '../db/schema';
-import { customerReply, setStatus } from './lifecycle';
+import { customerReply, setStatus, windowAfterStaffReply } from './lifecycle';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 const DAY = 86_400_000;
@@ -53,5 +53,15 @@ describe('customerReply', () => {
   it('counts the window to the millisecond', () => {
     expect(customerReply(state('closed', new Date(NOW.getTime() - WINDOW)), true, NOW, WINDOW).effect).toBe('reopen');
     expect(customerReply(state('closed', new Date(NOW.getTime() - WINDOW - 1)), true, NOW, WINDOW).effect).toBe('follow_up');
+  });
+});
+
+describe('windowAfterStaffReply', () => {
+  const now = new Date('2026-12-02T12:00:00Z');
+  it('restarts the window of a solved or closed case, and leaves a worked one alone', () => {
+    expect(windowAfterStaffReply({ status: 'closed', resolvedAt: new Date('2026-11-01T00:00:00Z') }, now)).toEqual(now);
+    expect(windowAfterStaffReply({ status: 'solved', resolvedAt: new Date('2026-12-01T00:00:00Z') }, now)).toEqual(now);
+    expect(windowAfterStaffReply({ status: 'open', resolvedAt: null }, now)).toBeNull();
+    expect(windowAfterStaffReply({ status: 'pending', resolvedAt: null }, now)).toBeNull();
   });
 });

@@ -62,6 +62,15 @@ export function setStatus(state: CaseState, to: WorkStatus, now: Date): { change
   return { change: { from: state.status, to, resolvedAt } };
 }
 
+/**
+ * The reopen window a staff reply leaves a solved or closed case that it does not reopen: it
+ * starts again now, since staff just asked the customer something and their answer belongs to
+ * this case, not to a follow-up. Null when the case is not resolved (nothing to restart).
+ */
+export function windowAfterStaffReply(state: CaseState, now: Date): Date | null {
+  return RESOLVED.has(state.status) ? now : null;
+}
+
 /** Whether REOPEN_WINDOW has passed since the case was solved or closed. */
 export function isPastReopenWindow(state: CaseState, now: Date, reopenWindowMs: number): boolean {
   return RESOLVED.has(state.status) && state.resolvedAt !== null && now.getTime() - state.resolvedAt.getTime() > reopenWindowMs;

@@ -11,6 +11,9 @@ export interface ThreadClues {
   answers: string[];
 }
 
+/** Outbox kinds mailed to the vendor's staff, never to the case's people: answering one continues no case. */
+const STAFF_FACING = ['escalation_notice'];
+
 export type ThreadMatch = { caseId: string; via: 'message_id' | 'reply_address' | 'subject_tag' };
 
 /**
@@ -36,7 +39,8 @@ export async function findThread(db: DbOrTx, clues: ThreadClues, replyAddresses:
     const [inbound, outbound] = await Promise.all([
       // A held reply's Message-ID was chosen by whoever forged it: it leads nowhere.
       db.selectFrom('messages').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('hold_reason', 'is', null).execute(),
-      db.selectFrom('outbox').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('case_id', 'is not', null).execute(),
+      // Mail to staff names its case too, but an answer to it is staff talking among themselves.
+      db.selectFrom('outbox').select(['case_id', 'message_id']).where(isAnyOf('message_id', clues.answers)).where('case_id', 'is not', null).where('kind', 'not in', STAFF_FACING).execute(),
     ]);
     const byId = new Map<string, string>();
     for (const r of [...inbound, ...outbound]) if (r.message_id && r.case_id) byId.set(r.message_id, r.case_id);

@@ -4,7 +4,7 @@
  * are cases/work.ts (staff) and cases/customer-side.ts (the customer's people).
  */
 import type { Db, Tx } from '../db/connection';
-import type { CaseRow, CaseStatus, WorkStatus } from '../db/schema';
+import type { CaseRow, WorkStatus } from '../db/schema';
 import { loadCcMembers } from '../directory/cc-members';
 import type { AnyMail, OutboxContext } from '../mail/outbox';
 import { DomainError } from '../errors';
@@ -88,16 +88,13 @@ export const STATUS_FOR_CUSTOMERS: Record<WorkStatus, string> = {
   closed: 'closed',
 };
 
-export function isWorkStatusValue(s: CaseStatus): s is WorkStatus {
-  return s in STATUS_FOR_CUSTOMERS;
-}
 
 /**
  * Copies of a staff reply or status change for the infrastructure's "CC in all cases" members,
  * except those who get the mail itself. Automatic mail (Auto-Submitted: auto-generated), outside
  * the answers ceiling like the copies of a new case.
  */
-export async function copiesForCcMembers(tx: Tx, deps: CaseworkDeps, c: CaseContext, update: { kind: 'reply' | 'status'; body: string; status: string | null; by: string }, exclude: string[]): Promise<AnyMail[]> {
+export async function copiesForCcMembers(tx: Tx, deps: CaseworkDeps, c: CaseContext, update: { kind: 'reply' | 'status'; body: string; status: string | null; by: string | null }, exclude: string[]): Promise<AnyMail[]> {
   if (!c.infrastructureId || !c.infrastructure) return [];
   const lists = new Map();
   await loadCcMembers(tx, [c.infrastructureId], lists);

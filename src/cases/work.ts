@@ -6,8 +6,9 @@
 import { sql } from 'kysely';
 import { DomainError } from '../errors';
 import { newMessageId, queueMails, type AnyMail } from '../mail/outbox';
+import { topicOf } from '../mail/template-helpers';
 import type { WorkStatus } from '../db/schema';
-import { refusalFor, setStatus, type StatusChange } from './lifecycle';
+import { refusalFor, setStatus, windowAfterStaffReply, type StatusChange } from './lifecycle';
 import { recordEvent, writeMessage, type IncomingMessage } from './repository';
 import { applyStatusChange, caseContext, copiesForCcMembers, lockCase, refused, replyTo, STATUS_FOR_CUSTOMERS, type Actor, type CaseworkDeps } from './work-common';
 import type { Tx } from '../db/connection';
@@ -31,13 +32,15 @@ export interface ReplyOutcome {
   firstResponseSeconds: number | null;
 }
 
+/** Whom mail to the customer's side names as the one who acted: the engineer, or for the API token nobody in particular. */
+const signedBy = (actor: Actor): string | null => (actor.channel === 'api' ? null : actor.email);
+
 /** How many of the thread's Message-IDs a reply's References names (the latest ones). */
 const REFERENCES_KEPT = 20;
 
-/** `Re: [CASE-000123] Printer on fire`, without piling up the subject's own Re:/Fwd: prefixes. */
+/** `Re: [CASE-000123] Printer on fire`, the subject of the mail that leaves (templates/staff_reply). */
 export function replySubject(subject: string, reference: string): string {
-  const bare = subject.replace(/\[CASE-\d+\]\s*/gi, '').replace(/^(\s*(re|aw|sv|fwd?|wg|tr)\s*(\[\d+\])?\s*:\s*)+/i, '').trim();
-  return `Re: [${reference}] ${bare}`.trimEnd();
+  return `Re: [${reference}] ${topicOf(subject)}`.trimEnd();
 }
 
 /** The Message-IDs of the case's thread, oldest first (its held replies aside: a forger chose theirs). */
@@ -74,7 +77,7 @@ export async function replyToCase(deps: CaseworkDeps, reference: string, reply: 
     const mails: AnyMail[] = [
       {
         kind: 'staff_reply',
-        props: { case: context.view, body: text, staff: actor.channel === 'api' ? null : { name: null, email: actor.email }, status },
+        props: { case: context.view, body: text, staff: signedBy(actor) === null ? null : { name: null, email: actor.email }, status },
         to: c.requester_email,
         cc,
         caseId: c.id,
@@ -85,7 +88,7 @@ export async function replyToCase(deps: CaseworkDeps, reference: string, reply: 
         replyTo: replyTo(deps, c.id),
         attachmentsOf: attachments.length ? rowId : null,
       },
-      ...(await copiesForCcMembers(tx, deps, context, { kind: 'reply', body: text, status, by: actor.email }, cc)),
+      ...(await copiesForCcMembers(tx, deps, context, { kind: 'reply', body: text, status, by: signedBy(actor) }, cc)),
     ];
     const outboxIds = (await queueMails(tx, deps.outbox, mails)).filter((id): id is string => id !== null);
 
@@ -93,6 +96,8 @@ export async function replyToCase(deps: CaseworkDeps, reference: string, reply: 
     if (first) await tx.updateTable('cases').set({ first_response_at: sql<Date>`now()` }).where('id', '=', c.id).execute();
     await recordEvent(tx, c.id, 'staff_replied', actor.email, { messageId: rowId, cc: cc.length, attachments: attachments.length, firstResponse: first }, actor.channel);
     if (change.change) await applyStatusChange(tx, c.id, change.change, actor);
+    const restarted = change.change ? null : windowAfterStaffReply({ status: c.status, resolvedAt: c.resolved_at }, new Date());
+    if (restarted) await tx.updateTable('cases').set({ resolved_at: restarted }).where('id', '=', c.id).execute();
     return { outboxIds, messageId: rowId, firstResponseSeconds: first ? Math.max(0, (Date.now() - c.created_at.getTime()) / 1000) : null };
   });
 }
@@ -147,7 +152,7 @@ export async function changeCase(deps: CaseworkDeps, reference: string, change: 
       status = decided.change;
       if (status) {
         await applyStatusChange(tx, c.id, status, actor);
-        const copies = await copiesForCcMembers(tx, deps, await caseContext(tx, c.id), { kind: 'status', body: '', status: STATUS_FOR_CUSTOMERS[status.to], by: actor.email }, []);
+        const copies = await copiesForCcMembers(tx, deps, await caseContext(tx, c.id), { kind: 'status', body: '', status: STATUS_FOR_CUSTOMERS[status.to], by: signedBy(actor) }, []);
         outboxIds.push(...(await queueMails(tx, deps.outbox, copies)).filter((id): id is string => id !== null));
       }
     }

@@ -14,6 +14,14 @@ describe('classify: own mail', () => {
     expect(classify(m, { supportDomain: 'SUPPORT.example.COM' }).class).toBe('own');
   });
 
+  it('recognises a staff reply coming back (a person’s mail: no Auto-Submitted, From the support address)', () => {
+    const m = message(`From: Support <Support@support.example.com>\nMessage-ID: <1c2d@support.example.com>\nSubject: Re: [CASE-000001] Invoice 42`);
+    expect(classify(m, { ...SUPPORT, supportAddress: 'support@support.example.com' })).toEqual({ class: 'own', reason: 'Message-ID on support.example.com' });
+    // Without the support address to compare, or from a colleague's own address, it is a person's.
+    expect(classOf(m)).toBe('person');
+    expect(classify(message(`From: Bob <bob@support.example.com>\nMessage-ID: <1c2d@support.example.com>\nSubject: Re: x`), { ...SUPPORT, supportAddress: 'support@support.example.com' }).class).toBe('person');
+  });
+
   it('does not take a colleague on the support domain for us (Thunderbird writes <uuid@sender-domain>)', () => {
     const m = message(`From: Bob <bob@support.example.com>\nMessage-ID: <0b6f5a3e-1c1d-4f63-9a52-8f4b2f9f2c11@support.example.com>\nUser-Agent: Mozilla Thunderbird\nSubject: Customer escalation`);
     expect(classOf(m)).toBe('person');

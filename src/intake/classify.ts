@@ -239,13 +239,15 @@ function list(f: Facts): Classification | null {
  * Subject and body wording never decides alone: a customer may write "Undeliverable mail from
  * your system" or forward a bounce, and that must become a case.
  */
-export function classify(raw: Buffer, opts: { supportDomain: string }): Classification {
+export function classify(raw: Buffer, opts: { supportDomain: string; supportAddress?: string }): Classification {
   const f = facts(raw);
   const domain = opts.supportDomain.trim().toLowerCase().replace(/^@/, '');
   // A Message-ID on our domain alone is not enough: Thunderbird writes <uuid@sender-domain>, so a
-  // colleague on the support domain would look like us. Our outbound mail always carries
-  // Auto-Submitted and X-Auto-Response-Suppress (src/mail/transport.ts).
-  if (domain && (f.first('message-id') ?? '').toLowerCase().includes(`@${domain}>`) && (f.autoSubmitted || f.has('x-auto-response-suppress'))) {
+  // colleague on the support domain would look like us. Our automatic mail carries Auto-Submitted
+  // and X-Auto-Response-Suppress; a staff reply (a person's mail) carries neither, but comes From
+  // the support address itself (src/mail/compose.ts), which a colleague's mail does not.
+  const fromUs = opts.supportAddress !== undefined && f.fromAddress === opts.supportAddress.trim().toLowerCase();
+  if (domain && (f.first('message-id') ?? '').toLowerCase().includes(`@${domain}>`) && (f.autoSubmitted || f.has('x-auto-response-suppress') || fromUs)) {
     return found('own', `Message-ID on ${domain}`);
   }
   return (

@@ -80,11 +80,11 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
   const thread = await findThread(deps.db, parsed, replyAddresses(deps));
   const { participants, findings } = caseFacts(deps, raw, read);
   const hold = thread ? replyHold(findings.senderVerified ?? null) : null;
-  let stored: { id: string; reference: string; follows?: string };
+  let stored: StoredMessage;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
       const c = await storeMessage(tx, deps, rawId, parsed, receivedAt, findings, thread, hold);
-      if (!hold) await addParticipants(tx, c.id, participants);
+      if (c.ccJoin) await addParticipants(tx, c.id, participants);
       // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
       return c;
@@ -112,15 +112,26 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
  * side, which may reopen its case, or, on a case resolved longer than REOPEN_WINDOW ago, start a
  * follow-up case (cases/lifecycle.ts decides).
  */
-async function storeMessage(tx: Tx, deps: IntakeDeps, rawId: string, parsed: ParsedMessage, receivedAt: Date, findings: IntakeFindings, thread: ThreadMatch | null, hold: MessageHoldReason | null) {
-  if (!thread) return createCase(tx, rawId, parsed, receivedAt, findings);
-  if (hold) return appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold);
-  const { c, effect } = await replyEffect(tx, thread.caseId, parsed.fromEmail, receivedAt, deps.reopenWindowMs);
+async function storeMessage(tx: Tx, deps: IntakeDeps, rawId: string, parsed: ParsedMessage, receivedAt: Date, findings: IntakeFindings, thread: ThreadMatch | null, hold: MessageHoldReason | null): Promise<StoredMessage> {
+  if (!thread) return { ...(await createCase(tx, rawId, parsed, receivedAt, findings)), ccJoin: true };
+  if (hold) return { ...(await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold)), ccJoin: false };
+  const { c, effect, itsPeople } = await replyEffect(tx, thread.caseId, parsed.fromEmail, receivedAt, deps.reopenWindowMs);
   const actor = { email: parsed.fromEmail, channel: 'mail' as const };
-  if (effect.effect === 'follow_up') return { ...(await startFollowUp(tx, c, rawId, parsed, receivedAt, findings, actor)), follows: c.reference };
+  if (effect.effect === 'follow_up') return { ...(await startFollowUp(tx, c, rawId, parsed, receivedAt, findings, actor)), follows: c.reference, ccJoin: true };
   const appended = await appendMessage(tx, c.id, rawId, parsed, receivedAt, thread.via);
   await afterCustomerMessage(tx, c, effect, actor);
-  return appended;
+  // Someone outside the case (a colleague the requester forwarded to) may add to it, but cannot
+  // bring people in: their Cc would read every later reply and could reopen the case.
+  return { ...appended, ccJoin: itsPeople };
+}
+
+interface StoredMessage {
+  id: string;
+  reference: string;
+  /** The case of a follow-up this message started. */
+  follows?: string;
+  /** Whether the message's Cc become participants of its case. */
+  ccJoin: boolean;
 }
 
 /** Processing after the raw copy is stored: a failure leaves it to the recovery sweep. */
@@ -139,7 +150,7 @@ export async function settled(deps: IntakeDeps, rawId: string, work: () => Promi
  */
 async function keepIfAutomatic(deps: IntakeDeps, rawId: string, raw: Buffer): Promise<IntakeResult | null> {
   const supportDomain = deps.supportAddress.split('@')[1]!;
-  const classification = classify(raw, { supportDomain });
+  const classification = classify(raw, { supportDomain, supportAddress: deps.supportAddress });
   if (classification.class === 'person') return null;
   if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
   const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;

@@ -84,7 +84,7 @@ export interface MailProps {
    * To a member with "CC in all cases" on the case's infrastructure: staff answered the case
    * (`body`, lines kept) or changed its status (`status`, in words).
    */
-  case_update: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string }; update: 'reply' | 'status'; body: string; status: string | null; by: string };
+  case_update: { case: CaseView; infrastructure: InfrastructureView; recipient: { name: string | null; email: string }; update: 'reply' | 'status'; body: string; status: string | null; by: string | null };
   /** To the case's assignee (or every staff account): a customer escalated the case. */
   escalation_notice: { case: CaseView; recipient: { email: string }; by: { name: string | null; email: string }; reason: string; caseUrl: string; at: string };
   /** To someone who asked to sign in to the portal: a one-time link. */

@@ -52,6 +52,21 @@ function linesOf(text: unknown): string[] {
 
 /** Leading reply and forward markers of a subject ("Re:", "RE:", "AW:", "Fwd:", "FW:", "WG:", "SV:", "Re[2]:"), however many. */
 const REPLY_PREFIXES = /^(?:\s*(?:re|aw|sv|antw|fwd?|wg|tr)\s*(?:\[\d+\])?\s*:)+\s*/i;
+const CASE_TAGS = /\[CASE-\d+\]\s*/gi;
+
+/**
+ * What a subject is about: without its leading "Re:" / "AW:" / "Fwd:" markers and without
+ * `[CASE-…]` tags (a follow-up case's subject carries its old case's), so every mail about a case
+ * reads "Re: [REF] topic" and the stored reply says the same as the mail that left.
+ */
+export function topicOf(subject: string): string {
+  let topic = subject.trim();
+  for (let before = ''; before !== topic; ) {
+    before = topic;
+    topic = topic.replace(REPLY_PREFIXES, '').replace(CASE_TAGS, '').trim();
+  }
+  return topic;
+}
 
 /** Helpers that take a SHOWN_AS_LINES prop, and the one format each may be used in. */
 export const LINE_HELPERS: Readonly<Record<string, 'text' | 'html'>> = { lines: 'text', paragraphs: 'html' };
@@ -79,10 +94,10 @@ export const HELPERS: Record<string, (...args: unknown[]) => unknown> = {
     const shown = typeof name === 'string' ? name.trim() : '';
     return shown ? `${shown} (${String(email)})` : String(email);
   },
-  /** {{topic case.subject}}: the subject without its leading "Re:" / "AW:" / "Fwd:" markers, for "Re: [REF] topic". */
+  /** {{topic case.subject}}: the subject as topicOf gives it, for "Re: [REF] topic". */
   topic: (...args) => {
     const [subject] = helperArgs('topic', 1, args);
-    return String(subject).replace(REPLY_PREFIXES, '');
+    return topicOf(String(subject));
   },
   /** {{quote case.excerpt}}: plain-text quoting, "> " before every line (text bodies only). */
   quote: (...args) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SHARED_DIR } from '../../test/support/shared';
 import { nestsDeeperThan } from './html-text';
 import { visibleText } from './visible-text';
-import { foldedReply, writtenReply, writtenText } from './written-reply';
+import { FOLD_HTML_CHARS, foldedReply, writtenReply, writtenText } from './written-reply';
 
 // GitHub's email_reply_parser fixtures; expectations from its Ruby test file, stated as the
 // visible text (its fragments that are not hidden).
@@ -147,6 +147,12 @@ describe('foldedReply: what a thread shows first', () => {
 
   it('is null when only quoted history would be left (nothing written above it)', () => {
     expect(foldedReply({ text: '> only the quote\n> of the last message', html: null })).toBeNull();
+  });
+
+  it('folds a reply with a huge HTML body from its text, without converting the HTML', () => {
+    const html = `<div>${'<p>filler</p>'.repeat(FOLD_HTML_CHARS / 13 + 1)}</div>`;
+    expect(html.length).toBeGreaterThan(FOLD_HTML_CHARS);
+    expect(foldedReply({ text: 'Still broken.\n\nOn Mon, Support wrote:\n> Please update.', html })).toBe('Still broken.');
   });
 
   it('reads an HTML-only reply: Gmail quote and signature folded', () => {

@@ -84,14 +84,19 @@ export function writtenText(text: string): string {
   return written.join('\n').replace(/^\n+|\n+$/g, '');
 }
 
+/** The largest HTML body `foldedReply` reads as HTML. */
+export const FOLD_HTML_CHARS = 256 * 1024;
+
 /**
  * What a thread shows first for a person's message: their written words, when the message also
  * carries quoted history or a signature to fold away; null when there is nothing to fold (the
  * whole text is what they wrote) or when nothing would be left to show (a bare forward).
  */
 export function foldedReply(bodies: MessageBodies): string | null {
-  const written = writtenReply(bodies);
+  // Pages fold on every view: a huge HTML body is read from its text instead (linear, and the
+  // text is what the page shows anyway) rather than converted again each time.
+  const written = bodies.html && bodies.html.length > FOLD_HTML_CHARS && hasContent(bodies.text) ? writtenText(bodies.text) : writtenReply(bodies);
   if (!hasContent(written)) return null;
-  const whole = visibleText(bodies).replace(/\r\n?/g, '\n').trim();
+  const whole = (hasContent(bodies.text) ? bodies.text : visibleText(bodies)).replace(/\r\n?/g, '\n').trim();
   return written.trim() === whole ? null : written;
 }

@@ -54,6 +54,16 @@ describe('acceptUploads', () => {
     expect(many.status).toBe(400);
   });
 
+  it('refuses a form larger than one mailed message before reading it, whatever its files weigh each', async () => {
+    const res = await post((f) => {
+      f.set('text', 'x'.repeat(200 * 1024));
+      f.set('more', 'y'.repeat(200 * 1024));
+      f.set('again', 'z'.repeat(200 * 1024));
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toMatch(/at most 0 MB together/);
+  });
+
   it('reads a repeated field as missing', async () => {
     const res = await post((f) => {
       f.append('status', 'pending');

@@ -20,10 +20,13 @@ declare module 'fastify' {
 }
 
 export interface UploadLimits {
-  /** The most one file may weigh (MAX_MESSAGE_BYTES: what a mailed message may). */
+  /** The most the files of one form may weigh together, and so one of them (MAX_MESSAGE_BYTES: what a mailed message may). */
   fileBytes: number;
   files: number;
 }
+
+/** Room beside the files for the text fields and the multipart framing. */
+const FORM_OVERHEAD_BYTES = 512 * 1024;
 
 interface MultipartValue {
   type: 'field' | 'file';
@@ -48,6 +51,17 @@ const FIELD_BYTES = 256 * 1024;
 export async function acceptUploads(app: FastifyInstance, limits: UploadLimits): Promise<void> {
   app.decorateRequest('uploads', { getter: () => [] as Upload[] });
   await app.register(multipart, { attachFieldsToBody: true, limits: { fileSize: limits.fileBytes, files: limits.files, fields: 30, fieldSize: FIELD_BYTES, parts: limits.files + 30 } });
+  // Multipart reads every file into memory before the route (and its CSRF check) runs: a form is
+  // refused before a byte is read when it says it is larger than a mailed message may be, or does
+  // not say (browsers always send Content-Length with a form).
+  app.addHook('preParsing', async (request: FastifyRequest) => {
+    // isMultipart() is only known once the body parser ran; the header is what it reads.
+    if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) return;
+    const length = Number(request.headers['content-length']);
+    if (!Number.isFinite(length) || length > limits.fileBytes + FORM_OVERHEAD_BYTES) {
+      throw new DomainError('invalid_input', `the form and its files may be at most ${Math.round(limits.fileBytes / 1024 / 1024)} MB together`);
+    }
+  });
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (!request.isMultipart()) return;
     const fields: Record<string, string> = {};
