@@ -265,7 +265,7 @@ describe('dashboard queries', () => {
       const d = (await loadCaseDetail(db(), refs.A!))!;
       expect(d.trail.map((e) => `${e.action}:${e.source}`)).toEqual(['created:case_event', 'earlier:audit', 'decided:case_event', 'tied:audit', 'later:audit', 'message_added:case_event']);
       expect(d.trail[1]).toEqual({ at: plus(1).toISOString(), actor: 'staff:ops@vendor.test', channel: 'staff', action: 'earlier', detail: { s: 1 }, source: 'audit' });
-      expect(d.trail[0]).toMatchObject({ actor: 'intake', channel: null });
+      expect(d.trail[0]).toMatchObject({ actor: 'intake', channel: 'mail' });
     });
 
     it('includes the approval with its approvers and history', async () => {
