@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { apiOk } from '../support/api';
 import { Redis } from 'ioredis';
 import { getCaseByReference } from '../../src/cases/api-view';
 import { recoverInterrupted } from '../../src/intake/recovery';
@@ -30,11 +31,7 @@ describe('portal comments (PostgreSQL, Redis, SMTP sink)', () => {
   afterAll(() => t?.close());
 
   const db = () => t.app.ctx.db;
-  const api = async (method: string, url: string, body: unknown) => {
-    const res = await fetch(t.base + url, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, unknown>>;
-  };
+  const api = (method: string, url: string, body: unknown) => apiOk(t.base, TOKEN, method, url, body);
   let n = 0;
   /** A case Erin mailed, matched open; with `status`, answered by staff with it first. */
   const erinsCase = async (subject: string, status?: 'pending' | 'solved' | 'closed') => {

@@ -1,4 +1,5 @@
 import { takeIn } from '../../src/intake/ingest';
+import { apiOk } from '../support/api';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { eventually } from '../support/env';
 import { portalClient } from '../support/portal';
@@ -55,11 +56,7 @@ describe('portal escalation (PostgreSQL, Redis, SMTP sink)', () => {
   afterAll(() => t?.close());
 
   const db = () => t.app.ctx.db;
-  const api = async (method: string, url: string, body: unknown) => {
-    const res = await fetch(t.base + url, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<Record<string, unknown>>;
-  };
+  const api = (method: string, url: string, body: unknown) => apiOk(t.base, TOKEN, method, url, body);
   let n = 0;
   const erinsCase = async (subject: string) => {
     const r = await takeIn(t.app.ctx.intake, withCc(`${subject} ${n}`, `esc-${n++}`), { source: 'pipe' });
