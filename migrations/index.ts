@@ -19,6 +19,7 @@ import * as firstDecision from './2026_12_02_017_first_decision';
 import * as outboxSealedSecrets from './2026_12_02_018_outbox_sealed_secrets';
 import * as heldReplies from './2026_12_02_019_held_replies';
 import * as casework from './2026_12_02_020_casework';
+import * as events from './2026_12_02_021_events';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_018_outbox_sealed_secrets': outboxSealedSecrets,
   '2026_12_02_019_held_replies': heldReplies,
   '2026_12_02_020_casework': casework,
+  '2026_12_02_021_events': events,
 };

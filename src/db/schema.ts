@@ -178,6 +178,8 @@ export interface CaseEventsTable {
   /** How the change came: mail, portal, dashboard, api, or system (matching, sweeps). */
   channel: Generated<string>;
   at: Timestamp;
+  /** The public event this row became (events.id), 0 when none; null until the relay read it. */
+  event_id: OptionalInt8;
 }
 
 /** Staff's internal notes on a case: never mailed, never shown to customers. */
@@ -275,6 +277,20 @@ export interface AuditLogTable {
   approval_id: Int8 | null;
   subject_email: string | null;
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** As case_events.event_id. */
+  event_id: OptionalInt8;
+}
+
+/** What a help desk hears of (docs/events.md): written by the relay alone, in commit order. */
+export interface EventsTable {
+  id: Id;
+  type: string;
+  /** The ordering stream: case:<id>, approval:<id>, company:<id>. */
+  stream: string;
+  case_id: Int8 | null;
+  occurred_at: Timestamp;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Generated<Date>;
 }
 
 export interface CaseParticipantsTable {
@@ -352,6 +368,7 @@ export interface Database {
   case_events: CaseEventsTable;
   case_notes: CaseNotesTable;
   staff_case_views: StaffCaseViewsTable;
+  events: EventsTable;
   mailbox_state: MailboxStateTable;
   approvals: ApprovalsTable;
   approval_approvers: ApprovalApproversTable;

@@ -8,6 +8,7 @@ import { handleApprovalReply } from '../approvals/reply';
 import { onCasesDecided } from '../approvals/on-decided';
 import type { CcMemberLists } from '../directory/cc-members';
 import { closeSolvedCases } from '../cases/customer-side';
+import { relayEvents } from '../events/relay';
 import { matchCases } from '../directory/match-case';
 import type { IntakeBacklog } from '../intake/backlog';
 import { recoverInterrupted } from '../intake/recovery';
@@ -110,6 +111,7 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   await pruneSignInLinks(ctx.db);
   await dropSealedSecretsOfDoneRows(ctx.db);
   await pruneAttempts(ctx.db);
+  await relayEvents(ctx.db);
   const closed = await closeSolvedCases(ctx.db, ctx.casework.reopenWindowMs);
   if (closed) ctx.log.info({ closed }, 'solved cases closed after the reopen window');
   const clock = await runApprovalClock(ctx.approvals);

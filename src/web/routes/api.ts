@@ -8,6 +8,7 @@ import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '..
 import { bearerToken, sameSecret } from '../auth';
 import type { WebDeps } from '../server';
 import { caseJson, registerCaseworkApi } from './api-casework';
+import { registerEventsApi } from './api-events';
 
 const listQuery = z.object({
   status: z.enum(CASE_STATUSES as [CaseStatus, ...CaseStatus[]]).optional(),
@@ -42,6 +43,7 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
 
   // Replies, notes, assignment and status (api-casework.ts), behind the same token.
   registerCaseworkApi(api, deps);
+  registerEventsApi(api, deps.db);
 
   // Messages that could not become a case, newest first; `before` (an id) pages on.
   api.get('/quarantine', async (request) => {

@@ -1,0 +1,92 @@
+/**
+ * The relay: turns committed case events and audit rows into numbered public events, once, in
+ * the order the feed hands them out (docs/events.md). One relay at a time (an advisory lock held
+ * to commit), so an event id is visible only after every smaller one: a reader that passed a
+ * cursor never finds an event behind it later.
+ */
+import { sql } from 'kysely';
+import type { DbOrTx, Tx } from '../db/connection';
+import { publicEventOf, type EventDraft, type RecordedChange } from './catalog';
+
+const RELAY_LOCK = sql`pg_advisory_xact_lock(hashtextextended('case-intake:events-relay', 0))`;
+const BATCH = 500;
+
+interface Source {
+  table: 'case_events' | 'audit_log';
+  id: string;
+  at: Date;
+  change: RecordedChange;
+}
+
+async function unrelayed(tx: Tx, limit: number): Promise<Source[]> {
+  const [events, audits] = await Promise.all([
+    tx.selectFrom('case_events').select(['id', 'case_id', 'kind', 'actor', 'channel', 'detail', 'at']).where('event_id', 'is', null).orderBy('id').limit(limit).execute(),
+    tx
+      .selectFrom('audit_log')
+      .select(['id', 'case_id', 'action', 'actor', 'channel', 'detail', 'at', 'approval_id', 'company_id', 'infrastructure_id', 'subject_email'])
+      .where('event_id', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute(),
+  ]);
+  const none = { approvalId: null, companyId: null, infrastructureId: null, subjectEmail: null };
+  return [
+    ...events.map((e) => ({ table: 'case_events' as const, id: e.id, at: e.at, change: { source: 'case_event' as const, kind: e.kind, actor: e.actor, channel: e.channel, detail: e.detail, caseId: e.case_id, ...none } })),
+    ...audits.map((a) => ({
+      table: 'audit_log' as const,
+      id: a.id,
+      at: a.at,
+      change: { source: 'audit' as const, kind: a.action, actor: a.actor, channel: a.channel, detail: a.detail, caseId: a.case_id, approvalId: a.approval_id, companyId: a.company_id, infrastructureId: a.infrastructure_id, subjectEmail: a.subject_email },
+    })),
+  ];
+}
+
+/**
+ * The case facts every event of a case carries, so a consumer need not call back: what does not
+ * change with its events (its status is in the events themselves, as it was then).
+ */
+async function caseFacts(tx: Tx, caseIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+  if (!caseIds.length) return new Map();
+  const rows = await tx
+    .selectFrom('cases as c')
+    .leftJoin('infrastructures as i', 'i.id', 'c.infrastructure_id')
+    .leftJoin('companies as co', 'co.id', 'c.company_id')
+    .select(['c.id', 'c.reference', 'c.subject', 'c.requester_email', 'c.requester_name', 'i.key as infrastructure', 'co.key as company'])
+    .where('c.id', 'in', [...new Set(caseIds)])
+    .execute();
+  return new Map(
+    rows.map((r) => [r.id, { reference: r.reference, subject: r.subject, requester: { email: r.requester_email, name: r.requester_name }, company: r.company, infrastructure: r.infrastructure }]),
+  );
+}
+
+/**
+ * Relays up to `limit` rows of each source table; returns the events written. A change and what
+ * follows from it share a transaction (and its `now()`): among rows of one time, case events
+ * first, then by id, as the case page orders them.
+ */
+export async function relayEvents(db: DbOrTx, limit = BATCH): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select ${RELAY_LOCK}`.execute(tx);
+    const sources = (await unrelayed(tx, limit)).sort((a, b) => a.at.getTime() - b.at.getTime() || (a.table === b.table ? Number(BigInt(a.id) - BigInt(b.id)) : a.table === 'case_events' ? -1 : 1));
+    if (!sources.length) return 0;
+    const drafts = sources.map((s) => publicEventOf(s.change));
+    const facts = await caseFacts(tx, drafts.flatMap((d) => (d?.caseId ? [d.caseId] : [])));
+    const rows = sources.flatMap((s, i) => {
+      const d = drafts[i];
+      return d ? [{ source: s, draft: d }] : [];
+    });
+    const ids = rows.length ? await tx.insertInto('events').values(rows.map(({ source, draft }) => eventRow(source, draft, facts))).returning('id').execute() : [];
+    const eventOf = new Map(rows.map((r, i) => [r.source, ids[i]!.id]));
+    for (const table of ['case_events', 'audit_log'] as const) {
+      const mine = sources.filter((s) => s.table === table);
+      if (!mine.length) continue;
+      await sql`update ${sql.table(table)} t set event_id = v.e from unnest(${mine.map((s) => s.id)}::bigint[], ${mine.map((s) => eventOf.get(s) ?? '0')}::bigint[]) as v(id, e) where t.id = v.id`.execute(tx);
+    }
+    return rows.length;
+  });
+}
+
+function eventRow(source: Source, draft: EventDraft, facts: Map<string, Record<string, unknown>>) {
+  const theCase = draft.caseId ? (facts.get(draft.caseId) ?? null) : null;
+  return { type: draft.type, stream: draft.stream, case_id: draft.caseId, occurred_at: source.at, data: JSON.stringify({ ...(theCase ? { case: theCase } : {}), ...draft.data }) };
+}
