@@ -8,7 +8,8 @@ describe('acceptUploads', () => {
   let base: string;
 
   beforeAll(async () => {
-    app = Fastify();
+    // A form refused before it is read leaves its upload's connection open: close it with the server.
+    app = Fastify({ forceCloseConnections: true });
     app.setErrorHandler((thrown, _request, reply) => {
       const err = uploadRefused(thrown) ?? thrown;
       if (err instanceof DomainError) return reply.status(400).send({ error: err.code, message: err.message });
