@@ -1,13 +1,16 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { MailboxWatchersTable, PortalLinksTable, PortalSessionsTable, RateEventsTable, StaffAccountsTable, StaffSessionsTable } from './schema-sessions';
+
+export type { MailboxWatchersTable, PortalLinksTable, PortalSessionsTable, RateEventsTable, StaffAccountsTable, StaffSessionsTable } from './schema-sessions';
 
 /** Column types as kysely sees them; one interface per table, named after it. */
 
 /** Optional on insert: every timestamp column either defaults to now() or is set explicitly. */
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
-type Id = ColumnType<string, never, never>;
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type Int8 = ColumnType<string, string | number | bigint, string | number | bigint>;
+export type Id = ColumnType<string, never, never>;
 /** A nullable bigint column that may be left out on insert. */
-type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+export type OptionalInt8 = ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
 
 export type CaseStatus = 'new' | 'open' | 'pending' | 'solved' | 'closed' | 'suspended' | 'ignored';
 /** The statuses of a case that passed the gate: staff work it between these (cases/lifecycle.ts). */
@@ -297,61 +300,6 @@ export interface CaseParticipantsTable {
   case_id: Int8;
   email: string;
   added_at: Timestamp;
-}
-
-export interface StaffAccountsTable {
-  id: Id;
-  email: string;
-  password_hash: string;
-  created_at: Timestamp;
-  updated_at: Timestamp;
-  last_login_at: Timestamp | null;
-}
-
-export interface StaffSessionsTable {
-  /** SHA-256 of the cookie's value; the value itself is never stored. */
-  token_hash: string;
-  staff_id: Int8;
-  created_at: Timestamp;
-  expires_at: Timestamp;
-}
-
-export interface RateEventsTable {
-  id: Id;
-  scope: string;
-  key: string;
-  at: Timestamp;
-}
-
-/** One-time portal sign-in links; the token itself is only in the mail. */
-export interface PortalLinksTable {
-  token_hash: string;
-  email: string;
-  created_at: Timestamp;
-  expires_at: Timestamp;
-  used_at: Timestamp | null;
-}
-
-export interface PortalSessionsTable {
-  token_hash: string;
-  email: string;
-  created_at: Timestamp;
-  expires_at: Timestamp;
-}
-
-/** The live watcher's report on its mailbox, refreshed every few seconds. */
-export interface MailboxWatchersTable {
-  mailbox: string;
-  /** Which process holds the lease (host and pid), for people reading the dashboard. */
-  holder: string;
-  state: string;
-  mode: string | null;
-  state_since: Timestamp;
-  last_sync_at: Timestamp | null;
-  last_message_at: Timestamp | null;
-  last_error: string | null;
-  reconnects: Generated<number>;
-  heartbeat_at: Timestamp;
 }
 
 export interface Database {
