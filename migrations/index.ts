@@ -20,6 +20,7 @@ import * as outboxSealedSecrets from './2026_12_02_018_outbox_sealed_secrets';
 import * as heldReplies from './2026_12_02_019_held_replies';
 import * as casework from './2026_12_02_020_casework';
 import * as events from './2026_12_02_021_events';
+import * as webhooks from './2026_12_02_022_webhooks';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_019_held_replies': heldReplies,
   '2026_12_02_020_casework': casework,
   '2026_12_02_021_events': events,
+  '2026_12_02_022_webhooks': webhooks,
 };

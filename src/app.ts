@@ -21,6 +21,10 @@ import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
 import { errorMessage } from './errors';
+import type { SecretBox } from './security/secret-box';
+import { webhookSecretBox } from './webhooks/endpoints';
+import type { WebhookRetryPolicy } from './webhooks/retry';
+import { queueStreams, relayAndDeliver, startEventRelay } from './queue/webhooks';
 
 /** Everything a process shares, built once here and passed down; nothing else holds connections. */
 export interface AppContext {
@@ -35,6 +39,8 @@ export interface AppContext {
   /** Staff and customers working cases (cases/work.ts, cases/customer-side.ts). */
   casework: CaseworkDeps;
   transport: MailTransport;
+  /** Webhook delivery: the endpoints' secrets' box, the retry schedule, the attempt timeout. */
+  webhooks: { box: SecretBox; retry: WebhookRetryPolicy; timeoutMs: number };
 }
 
 export async function createContext(config: Config, log: Logger): Promise<AppContext> {
@@ -74,7 +80,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       publicUrl: config.publicUrl,
       reopenWindowMs: config.reopenWindowMs,
       escalationNotify: config.escalationNotify,
-    } };
+    }, webhooks: { box: webhookSecretBox([config.linkSecret, config.linkSecretPrevious]), retry: config.webhooks.retry, timeoutMs: config.webhooks.timeoutMs } };
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {
@@ -128,7 +134,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
   const workers = roles.has('worker')
     ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, { metrics, stopping: stopping.signal, backlog }), {
-        concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2 },
+        concurrency: { match: config.matchConcurrency, send: config.sendConcurrency, 'approval-reply': 2, webhook: config.webhooks.concurrency },
         log,
       })
     : null;
@@ -148,6 +154,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
   }
 
+  const relay = workers ? startEventRelay(ctx) : null;
   for (const w of watchers) w.start();
   const devSmtp = roles.has('watcher') && config.devSmtp ? startDevSmtp(ctx.intake, { ...config.devSmtp, supportAddress: config.supportAddress }) : null;
   await devSmtp?.listening;
@@ -167,7 +174,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
 
   if (!roles.has('web')) {
     log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-    return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+    return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
@@ -184,10 +191,12 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     portalSessionTtlMs: config.portalSessionTtlMs,
     trustProxy: config.trustProxy,
     queues: ctx.jobs,
+    relayEvents: () => relayAndDeliver(ctx, { wait: true }),
+    deliverWebhooks: (heads) => queueStreams(ctx, heads, true),
   });
   const address = await server.listen({ host: config.host, port: config.port });
   log.info({ address, roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
-  return { address, health, metrics, stop: stopper(log, { stopping, recoveryTimer, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
+  return { address, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
 }
 
 
@@ -208,6 +217,7 @@ const STOP_JOBS_WITHIN_MS = 7000;
 interface Running {
   stopping: AbortController;
   recoveryTimer: NodeJS.Timeout | null;
+  relay: { stop(): Promise<void> } | null;
   server: { close(): Promise<unknown> } | null;
   watchers: MailboxWatcher[];
   workers: BullWorkers | null;
@@ -229,6 +239,7 @@ function stopper(log: Logger, r: Running): () => Promise<void> {
       };
       await step('http', () => r.server?.close());
       await step('watchers', () => Promise.all(r.watchers.map((w) => w.stop())));
+      await step('event-relay', () => r.relay?.stop());
       await step('workers', () => r.workers?.close(STOP_JOBS_WITHIN_MS));
       // Our own pooled SMTP connection to the development server would hold its close open.
       r.transport.close();

@@ -109,6 +109,15 @@ const schema = z.object({
   /** Optional folder processed messages are moved to; unset keeps them in place, flagged \Seen. */
   IMAP_PROCESSED_FOLDER: z.string().optional(),
   MATCH_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  /** Webhook streams delivered at once per worker process (each stream is one at a time, in order). */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** An attempt with no answer by then has failed. */
+  WEBHOOK_TIMEOUT: duration('10s'),
+  /** The first retry of a failed delivery waits this long; each further one twice as long, up to WEBHOOK_RETRY_MAX. */
+  WEBHOOK_RETRY_FIRST: duration('5s'),
+  WEBHOOK_RETRY_MAX: duration('1h'),
+  /** A delivery is retried this long after its first failure, then marked failed. */
+  WEBHOOK_RETRY_FOR: duration('24h'),
   QUEUE_PREFIX: z.string().min(1).default('case-intake'),
   /** host:port for the embedded development SMTP server (demo); unset in production. */
   DEV_SMTP_LISTEN: z.string().regex(/^[^:]+:\d+$/, { message: 'must be host:port' }).optional(),
@@ -173,6 +182,8 @@ export interface Config {
   metricsToken: string | null;
   logLevel: RawConfig['LOG_LEVEL'];
   matchConcurrency: number;
+  /** WEBHOOK_*: how webhooks are delivered and retried. */
+  webhooks: { concurrency: number; timeoutMs: number; retry: { firstMs: number; maxMs: number; forMs: number } };
   queuePrefix: string;
   devSmtp: { host: string; port: number } | null;
 }
@@ -247,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: c.METRICS_TOKEN ?? null,
     logLevel: c.LOG_LEVEL,
     matchConcurrency: c.MATCH_CONCURRENCY,
+    webhooks: { concurrency: c.WEBHOOK_CONCURRENCY, timeoutMs: c.WEBHOOK_TIMEOUT, retry: { firstMs: c.WEBHOOK_RETRY_FIRST, maxMs: c.WEBHOOK_RETRY_MAX, forMs: c.WEBHOOK_RETRY_FOR } },
     queuePrefix: c.QUEUE_PREFIX,
     devSmtp,
   };

@@ -1,6 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { EventsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema-events';
 import type { MailboxWatchersTable, PortalLinksTable, PortalSessionsTable, RateEventsTable, StaffAccountsTable, StaffSessionsTable } from './schema-sessions';
 
+export type { EventsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema-events';
 export type { MailboxWatchersTable, PortalLinksTable, PortalSessionsTable, RateEventsTable, StaffAccountsTable, StaffSessionsTable } from './schema-sessions';
 
 /** Column types as kysely sees them; one interface per table, named after it. */
@@ -285,17 +287,6 @@ export interface AuditLogTable {
 }
 
 /** What a help desk hears of (docs/events.md): written by the relay alone, in commit order. */
-export interface EventsTable {
-  id: Id;
-  type: string;
-  /** The ordering stream: case:<id>, approval:<id>, company:<id>. */
-  stream: string;
-  case_id: Int8 | null;
-  occurred_at: Timestamp;
-  data: ColumnType<Record<string, unknown>, string, string>;
-  created_at: Generated<Date>;
-}
-
 export interface CaseParticipantsTable {
   case_id: Int8;
   email: string;
@@ -317,6 +308,8 @@ export interface Database {
   case_notes: CaseNotesTable;
   staff_case_views: StaffCaseViewsTable;
   events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   mailbox_state: MailboxStateTable;
   approvals: ApprovalsTable;
   approval_approvers: ApprovalApproversTable;

@@ -21,5 +21,10 @@ export async function eventsAfter(db: DbOrTx, cursor: string | null, limit: numb
     .orderBy('id')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ id: eventId(r.id), type: r.type, timestamp: r.occurred_at.toISOString(), cursor: r.id, data: r.data }));
+  return rows.map(toPublicEvent);
+}
+
+/** An `events` row as the feed and a webhook's body show it. */
+export function toPublicEvent(r: { id: string; type: string; occurred_at: Date; data: Record<string, unknown> }): PublicEvent {
+  return { id: eventId(r.id), type: r.type, timestamp: r.occurred_at.toISOString(), cursor: r.id, data: r.data };
 }

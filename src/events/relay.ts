@@ -6,10 +6,22 @@
  */
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/connection';
+import { fanOut, type StreamHead } from '../webhooks/deliveries';
 import { publicEventOf, type EventDraft, type RecordedChange } from './catalog';
 
-const RELAY_LOCK = sql`pg_advisory_xact_lock(hashtextextended('case-intake:events-relay', 0))`;
+const RELAY_KEY = sql`hashtextextended('case-intake:events-relay', 0)`;
 const BATCH = 500;
+
+export interface RelayResult {
+  /** Source rows read (public or not): none means the relay is up to date. */
+  read: number;
+  /** Events written. */
+  events: number;
+  /** The webhook streams that got deliveries, for their jobs. */
+  streams: StreamHead[];
+}
+
+const NOTHING: RelayResult = { read: 0, events: 0, streams: [] };
 
 interface Source {
   table: 'case_events' | 'audit_log';
@@ -60,15 +72,17 @@ async function caseFacts(tx: Tx, caseIds: string[]): Promise<Map<string, Record<
 }
 
 /**
- * Relays up to `limit` rows of each source table; returns the events written. A change and what
- * follows from it share a transaction (and its `now()`): among rows of one time, case events
- * first, then by id, as the case page orders them.
+ * Relays up to `limit` rows of each source table, and fans the events out to the webhook
+ * endpoints that take them, in one transaction. A change and what follows from it share a
+ * transaction (and its `now()`): among rows of one time, case events first, then by id, as the
+ * case page orders them. `wait: false` (a periodic caller) skips when another relay is running.
  */
-export async function relayEvents(db: DbOrTx, limit = BATCH): Promise<number> {
+export async function relayEvents(db: DbOrTx, { limit = BATCH, wait = true }: { limit?: number; wait?: boolean } = {}): Promise<RelayResult> {
   return db.transaction().execute(async (tx) => {
-    await sql`select ${RELAY_LOCK}`.execute(tx);
+    if (wait) await sql`select pg_advisory_xact_lock(${RELAY_KEY})`.execute(tx);
+    else if (!(await sql<{ got: boolean }>`select pg_try_advisory_xact_lock(${RELAY_KEY}) as got`.execute(tx)).rows[0]?.got) return NOTHING;
     const sources = (await unrelayed(tx, limit)).sort((a, b) => a.at.getTime() - b.at.getTime() || (a.table === b.table ? Number(BigInt(a.id) - BigInt(b.id)) : a.table === 'case_events' ? -1 : 1));
-    if (!sources.length) return 0;
+    if (!sources.length) return NOTHING;
     const drafts = sources.map((s) => publicEventOf(s.change));
     const facts = await caseFacts(tx, drafts.flatMap((d) => (d?.caseId ? [d.caseId] : [])));
     const rows = sources.flatMap((s, i) => {
@@ -82,7 +96,7 @@ export async function relayEvents(db: DbOrTx, limit = BATCH): Promise<number> {
       if (!mine.length) continue;
       await sql`update ${sql.table(table)} t set event_id = v.e from unnest(${mine.map((s) => s.id)}::bigint[], ${mine.map((s) => eventOf.get(s) ?? '0')}::bigint[]) as v(id, e) where t.id = v.id`.execute(tx);
     }
-    return rows.length;
+    return { read: sources.length, events: rows.length, streams: await fanOut(tx, ids.map((r) => r.id)) };
   });
 }
 

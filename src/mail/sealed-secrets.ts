@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import Handlebars from 'handlebars';
+import { SecretBox } from '../security/secret-box';
 
 /*
  * The secret parts of a mail at rest. A portal sign-in or invitation link, and an approval's
@@ -10,9 +10,7 @@ import Handlebars from 'handlebars';
  * values are dropped. A copy of the database then holds no working link.
  */
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const INFO = 'case-intake/outbox-secrets/v1';
+const PURPOSE = 'case-intake/outbox-secrets/v1';
 
 /** A sealed row's secrets: the placeholders' nonce and the values, in placeholder order. */
 export interface OpenedSecrets {
@@ -26,36 +24,20 @@ export function placeholder(nonce: string, i: number): string {
 }
 
 export class OutboxSealer {
-  private readonly keys: Buffer[];
+  private readonly box: SecretBox;
 
   /** `secrets`: LINK_SECRET first, then LINK_SECRET_PREVIOUS (rows queued before a rotation still open). */
   constructor(secrets: Array<string | null>) {
-    this.keys = secrets.filter((s): s is string => Boolean(s)).map((s) => Buffer.from(hkdfSync('sha256', s, Buffer.alloc(0), INFO, 32)));
-    if (!this.keys.length) throw new Error('OutboxSealer needs LINK_SECRET');
+    this.box = new SecretBox(secrets, PURPOSE);
   }
 
   seal(secrets: OpenedSecrets): Buffer {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.keys[0]!, iv);
-    const body = Buffer.concat([cipher.update(JSON.stringify(secrets), 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), body]);
+    return this.box.seal(JSON.stringify(secrets));
   }
 
   /** Throws when no key opens it (sealed under a secret no longer configured, or altered). */
   open(sealed: Buffer): OpenedSecrets {
-    const iv = sealed.subarray(0, IV_BYTES);
-    const tag = sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
-    const body = sealed.subarray(IV_BYTES + TAG_BYTES);
-    for (const key of this.keys) {
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv);
-        decipher.setAuthTag(tag);
-        return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')) as OpenedSecrets;
-      } catch {
-        // The next key, if any.
-      }
-    }
-    throw new Error('the mail\'s sealed links cannot be opened with LINK_SECRET or LINK_SECRET_PREVIOUS');
+    return JSON.parse(this.box.open(sealed, "the mail's sealed links")) as OpenedSecrets;
   }
 }
 

@@ -73,6 +73,11 @@ export class BullQueues implements JobSink {
     await withTimeout(this.queue(name).addBulk(jobs), PRODUCER_TIMEOUT_MS, `queue ${name}`);
   }
 
+  /** Like `enqueueMany`, the job run no sooner than `delayMs` from now (a webhook's retry). */
+  async enqueueLater<N extends QueueName>(name: N, data: JobPayloads[N], delayMs: number): Promise<void> {
+    await withTimeout(this.queue(name).add(name, data, { ...jobOptions(name), jobId: jobIdFor(name, data), delay: Math.max(0, Math.ceil(delayMs)) }), PRODUCER_TIMEOUT_MS, `queue ${name}`);
+  }
+
   async requeueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void> {
     await this.enqueueMany(name, data);
     const queue = this.queue(name);

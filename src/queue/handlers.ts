@@ -8,7 +8,6 @@ import { handleApprovalReply } from '../approvals/reply';
 import { onCasesDecided } from '../approvals/on-decided';
 import type { CcMemberLists } from '../directory/cc-members';
 import { closeSolvedCases } from '../cases/customer-side';
-import { relayEvents } from '../events/relay';
 import { matchCases } from '../directory/match-case';
 import type { IntakeBacklog } from '../intake/backlog';
 import { recoverInterrupted } from '../intake/recovery';
@@ -22,6 +21,7 @@ import { pruneAttempts } from '../security/rate-limit';
 import { pruneStaffSessions } from '../staff/sessions';
 import type { JobHandlers, QueueName } from './jobs';
 import { errorMessage } from '../errors';
+import { relayAndDeliver, sweepWebhookStreams, webhookHandler } from './webhooks';
 
 /** Queues delivery of outbox rows written by a committed transaction, in send batches. */
 export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
@@ -80,6 +80,7 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
       await sendLater(ctx, outcome.outboxIds);
       return outcome;
     },
+    webhook: webhookHandler(ctx, stopping),
   };
   // A job's duration is its own work: a send's wait for intake comes before its timing starts.
   const timed =
@@ -94,6 +95,7 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
       return send(data);
     },
     'approval-reply': timed('approval-reply', handlers['approval-reply']),
+    webhook: timed('webhook', handlers.webhook),
   };
 }
 
@@ -111,7 +113,8 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   await pruneSignInLinks(ctx.db);
   await dropSealedSecretsOfDoneRows(ctx.db);
   await pruneAttempts(ctx.db);
-  await relayEvents(ctx.db);
+  await relayAndDeliver(ctx, { wait: true });
+  await sweepWebhookStreams(ctx, graceMs);
   const closed = await closeSolvedCases(ctx.db, ctx.casework.reopenWindowMs);
   if (closed) ctx.log.info({ closed }, 'solved cases closed after the reopen window');
   const clock = await runApprovalClock(ctx.approvals);

@@ -15,10 +15,16 @@ export interface JobPayloads {
   send: { batch: string; outboxIds: string[] };
   /** Act on a kept reply to an approval request (decide, or record why not). */
   'approval-reply': { rawId: string };
+  /**
+   * Deliver one webhook endpoint's stream (a case, an approval, a company's members) in order.
+   * `wake` names the stream's head row and its attempts when the job was asked for
+   * (`<deliveryId>.<attempts>`): each retry is a job of its own, and asking twice is one job.
+   */
+  webhook: { endpointId: string; stream: string; wake: string };
 }
 
 export type QueueName = keyof JobPayloads;
-export const QUEUE_NAMES: readonly QueueName[] = ['match', 'send', 'approval-reply'];
+export const QUEUE_NAMES: readonly QueueName[] = ['match', 'send', 'approval-reply', 'webhook'];
 
 export interface RetryPolicy {
   attempts: number;
@@ -31,6 +37,9 @@ export const RETRY: Record<QueueName, RetryPolicy> = {
   // SMTP outages last minutes: 10 attempts from 5 s span about 40 minutes (MAX_SEND_ATTEMPTS).
   send: { attempts: 10, backoffMs: 5000 },
   'approval-reply': { attempts: 8, backoffMs: 1000 },
+  // A receiver's failures are retried by the rows' own schedule (webhooks/retry.ts), each retry
+  // a delayed job; these attempts are for our own trouble (the database away).
+  webhook: { attempts: 8, backoffMs: 1000 },
 };
 
 /** One job per entity: re-adding a job whose id exists is a no-op, so retries never double work. */
@@ -47,6 +56,11 @@ export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): st
       return `send-${(d as JobPayloads['send']).batch}`;
     case 'approval-reply':
       return `approval-reply-${(d as JobPayloads['approval-reply']).rawId}`;
+    case 'webhook': {
+      const w = d as JobPayloads['webhook'];
+      // BullMQ refuses ':' in a job id; streams are `case:<id>` and the like.
+      return `webhook-${w.endpointId}-${w.stream.replace(/:/g, '_')}-${w.wake}`;
+    }
     default:
       throw new Error(`no job id rule for queue ${String(name)}`);
   }

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApprovalDeps } from '../approvals/context';
 import type { CaseworkDeps } from '../cases/work-common';
 import type { Logger } from 'pino';
+import type { StreamHead } from '../webhooks/deliveries';
 import type { TrustProxy } from '../config/trust-proxy';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
@@ -65,6 +66,13 @@ export interface WebDeps {
   trustProxy?: TrustProxy;
   /** The job queues, for the overview's counts and Bull Board; absent in tests of the web alone. */
   queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
+  /**
+   * Brings the event feed up to date before a read, queueing the webhooks' new deliveries; the
+   * events module's relay alone when absent (tests of the web).
+   */
+  relayEvents?: () => Promise<unknown>;
+  /** Queues delivery of webhook streams (a redelivery from the dashboard); the sweep does it when absent. */
+  deliverWebhooks?: (heads: StreamHead[]) => Promise<void>;
 }
 
 /**

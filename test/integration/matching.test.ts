@@ -40,7 +40,7 @@ describe('matching through the match queue', () => {
     app = await createTestApp();
     const directory = parseDirectoryFile(JSON.parse(await readFile(join(FIXTURES, 'directory.json'), 'utf8')));
     await importDirectory(app.ctx.db, directory, { replace: false, effects: NO_DIRECTORY_EFFECTS });
-    workers = new BullWorkers(TEST_REDIS, app.ctx.config.queuePrefix, jobHandlers(app.ctx), { concurrency: { match: 4, send: 2, 'approval-reply': 1 }, log: app.ctx.log });
+    workers = new BullWorkers(TEST_REDIS, app.ctx.config.queuePrefix, jobHandlers(app.ctx), { concurrency: { match: 4, send: 2, 'approval-reply': 1, webhook: 1 }, log: app.ctx.log });
   });
 
   afterAll(async () => {

@@ -16,11 +16,11 @@ const query = z
   })
   .strict();
 
-export function registerEventsApi(api: FastifyInstance, db: Db): void {
+export function registerEventsApi(api: FastifyInstance, db: Db, relay: () => Promise<unknown> = () => relayEvents(db)): void {
   api.get('/events', async (request) => {
     const parsed = query.safeParse(request.query);
     if (!parsed.success) throw new DomainError('invalid_input', 'invalid query', parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`));
-    await relayEvents(db);
+    await relay();
     const after = parsed.data.after ?? null;
     const events = await eventsAfter(db, after, parsed.data.limit);
     // `next` is where to ask from next time: the last event's cursor, or the same place when none came.

@@ -43,7 +43,7 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
 
   // Replies, notes, assignment and status (api-casework.ts), behind the same token.
   registerCaseworkApi(api, deps);
-  registerEventsApi(api, deps.db);
+  registerEventsApi(api, deps.db, deps.relayEvents);
 
   // Messages that could not become a case, newest first; `before` (an id) pages on.
   api.get('/quarantine', async (request) => {
