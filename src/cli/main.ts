@@ -13,6 +13,7 @@ import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
 import { staffCommand, STAFF_USAGE } from './staff';
+import { webhooksCommand, WEBHOOKS_USAGE } from './webhooks';
 import { UsageError } from './usage-error';
 
 /** sysexits(3) codes: an MTA piping into `ingest` retries on 75 and bounces on the others. */
@@ -33,6 +34,7 @@ Commands:
   quarantine retry ID              take a quarantined message in again; exits 0 when it became
                                    a case (or was kept), 65 when it is still quarantined
 ${STAFF_USAGE}
+${WEBHOOKS_USAGE}
 
 Configuration comes from the environment (and a .env file); see README.md.`;
 
@@ -166,6 +168,8 @@ async function run(command: string, args: string[], config: Config): Promise<num
       return quarantineCommand(args, config);
     case 'staff':
       return staffCommand(args, config);
+    case 'webhooks':
+      return webhooksCommand(args, config);
     case 'start': {
       const roles = parseRoles(args);
       // Listen for signals before anything starts: a SIGTERM during start-up waits for start-up

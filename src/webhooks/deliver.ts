@@ -4,6 +4,7 @@
  * session advisory lock, let go if the process dies); a row whose attempt fails holds its stream
  * until its retry, or until it is given up.
  */
+import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db, DbOrTx } from '../db/connection';
@@ -111,4 +112,17 @@ async function attempt(deps: WebhookDeliveryDeps, target: EndpointTarget, head: 
   // Cut off by our own stop, not by the receiver: not an attempt to count. It may have arrived;
   // the next deliverer sends it again with the same webhook-id.
   return deps.stopping?.aborted && !outcome.ok ? 'stopped' : outcome;
+}
+
+/**
+ * `webhooks test`: one signed `webhook.test` event to the endpoint, now, outside any stream and
+ * the feed (it reports no change); what the receiver answered. Null when there is no such endpoint.
+ */
+export async function sendTestEvent(db: Db, box: SecretBox, endpointId: string, timeoutMs: number): Promise<(AttemptOutcome & { ok: boolean; ms: number }) | null> {
+  const target = await endpointTarget(db, box, endpointId);
+  if (!target) return null;
+  const event = { id: `evt_test_${randomBytes(8).toString('hex')}`, type: 'webhook.test', timestamp: new Date().toISOString(), data: { endpoint: target.id, url: target.url } };
+  const started = performance.now();
+  const outcome = await postEvent(target, event.id, JSON.stringify(event), timeoutMs);
+  return { ...outcome, ms: Math.round(performance.now() - started) };
 }
