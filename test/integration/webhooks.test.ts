@@ -2,18 +2,12 @@ import { addEndpoint } from '../../src/webhooks/endpoints';
 import { apiOk } from '../support/api';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
-import { arrivalsByCase, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver';
+import { arrivalsByCase, inOrder, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver';
 
 const TOKEN = 'webhooks-test-token-0123456789abcdef';
 const TO = { to: 'acme-prod@support.example.com' };
 
 type FeedEvent = ReceivedWebhook['event'];
-
-/** Arrival order with a redelivery's repeat folded: each event after the one before it. */
-export function inOrder(cursors: string[]): boolean {
-  const folded = cursors.filter((c, i) => c !== cursors[i - 1]);
-  return folded.every((c, i) => i === 0 || BigInt(c) > BigInt(folded[i - 1]!));
-}
 
 // Webhooks through the whole service (relay, queue, workers) on real PostgreSQL and Redis, to a
 // real HTTP server on loopback that checks every signature with the standardwebhooks library.

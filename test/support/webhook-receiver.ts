@@ -98,3 +98,9 @@ export function arrivalsByCase(received: ReceivedWebhook[]): Map<string, string[
   }
   return byCase;
 }
+
+/** Arrival order with a redelivery's repeat folded: each event after the one before it. */
+export function inOrder(cursors: string[]): boolean {
+  const folded = cursors.filter((c, i) => c !== cursors[i - 1]);
+  return folded.every((c, i) => i === 0 || BigInt(c) > BigInt(folded[i - 1]!));
+}
