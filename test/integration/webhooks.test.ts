@@ -15,6 +15,7 @@ describe('webhooks', () => {
   let t: TestService;
   let hooks: WebhookReceiver;
   let endpointId: string;
+  const logLines: string[] = [];
   const feed = async () => ((await apiOk(t.base, TOKEN, 'GET', '/api/events?limit=1000', undefined)) as unknown as { events: FeedEvent[] }).events;
   const ofCase = (ref: string) => hooks.received.filter((r) => r.event.data.case?.reference === ref);
   const caseId = async (ref: string) => (await t.app.ctx.db.selectFrom('cases').select('id').where('reference', '=', ref).executeTakeFirstOrThrow()).id;
@@ -23,7 +24,7 @@ describe('webhooks', () => {
 
   beforeAll(async () => {
     hooks = await startWebhookReceiver();
-    t = await startTestService({ API_TOKEN: TOKEN, WEBHOOK_TIMEOUT: '1s', WEBHOOK_RETRY_FIRST: '0.2s', WEBHOOK_RETRY_MAX: '1s' });
+    t = await startTestService({ API_TOKEN: TOKEN, WEBHOOK_TIMEOUT: '1s', WEBHOOK_RETRY_FIRST: '0.2s', WEBHOOK_RETRY_MAX: '1s' }, logLines);
     const added = await addEndpoint(t.app.ctx.db, t.app.ctx.webhooks.box, { url: hooks.url, eventTypes: null });
     endpointId = added.id;
     hooks.secret = added.secret;
@@ -130,5 +131,15 @@ describe('webhooks', () => {
     const arrivals = arrivalsByCase(hooks.received);
     for (const ref of refs) expect(inOrder(arrivals.get(ref)!)).toBe(true);
     hooks.answer = () => ({ status: 200 });
+  });
+
+  it('logs failed deliveries by endpoint and event, never the secret, the URL or a body', async () => {
+    const failures = logLines.filter((l) => l.includes('webhook delivery failed'));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(JSON.parse(failures[0]!)).toMatchObject({ endpoint: endpointId, event: expect.stringMatching(/^evt_\d+$/) });
+    const all = logLines.join('\n');
+    expect(all).not.toContain(hooks.secret!.slice(6));
+    expect(all).not.toContain('/hooks/case-intake');
+    expect(all).not.toContain('Printer on fire');
   });
 });
