@@ -92,6 +92,11 @@ export class Metrics {
       const rows = await db.selectFrom('outbox').select(['status', 'kind', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'kind']).execute();
       return rows.map((r) => ({ labels: { status: r.status, kind: r.kind }, n: Number(r.n) }));
     });
+    // By endpoint id, never its URL (a URL may carry the receiver's own token).
+    fromDatabase('case_intake_webhook_deliveries', 'Webhook deliveries by endpoint id and status (pending, delivered, failed)', ['endpoint', 'status'], async () => {
+      const rows = await db.selectFrom('webhook_deliveries').select(['endpoint_id', 'status', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['endpoint_id', 'status']).execute();
+      return rows.map((r) => ({ labels: { endpoint: r.endpoint_id, status: r.status }, n: Number(r.n) }));
+    });
   }
 
   /** Times one job and counts its failure; the job's own result or error passes through. */

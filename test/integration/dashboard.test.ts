@@ -236,7 +236,7 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
     expect(board.text).toMatch(/case-intake queues|Bull/);
     const api = await staff.get('/dashboard/queues/api/queues');
     expect(api.status).toBe(200);
-    expect(JSON.parse(api.text).queues.map((x: { name: string }) => x.name).sort()).toEqual(['approval-reply', 'match', 'send']);
+    expect(JSON.parse(api.text).queues.map((x: { name: string }) => x.name).sort()).toEqual(['approval-reply', 'match', 'send', 'webhook']);
     const crossSite = await staff.request('/dashboard/queues/api/queues/match/retry/failed', { method: 'PUT', headers: { origin: 'https://evil.example' } });
     expect(crossSite.status).toBe(403);
   });

@@ -115,6 +115,9 @@ describe('webhooks', () => {
     await eventually(async () => (await deliveryOf(created)).status === 'failed', 20000, 'given up');
     await eventually(async () => ofCase(ref).some((r) => r.event.type === 'case.decided'), 20000, 'the next event');
     expect(await deliveryOf(created)).toMatchObject({ status: 'failed', last_status: 503, last_error: 'HTTP 503: receiver trouble' });
+    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    expect(metrics).toContain(`case_intake_webhook_deliveries{endpoint="${endpointId}",status="failed"} 1`);
+    expect(metrics).not.toContain(hooks.url);
     hooks.answer = () => ({ status: 200 });
   });
 
