@@ -12,7 +12,7 @@ export const DELIVERY_PAGE = 100;
 
 /** What a redelivery's redirect may say; anything else in `?notice=` is ignored. */
 export const WEBHOOK_NOTICES: Record<string, { ok: boolean; text: string }> = {
-  redelivered: { ok: true, text: 'The delivery is pending again: it is sent now, ahead of its stream’s later events, with the same event id (a receiver that kept it sees a duplicate).' },
+  redelivered: { ok: true, text: 'The delivery is pending again: it is sent now, ahead of its stream’s later events, with the same event id (a receiver that kept it sees a duplicate). It is listed under Pending until it goes.' },
   already_pending: { ok: false, text: 'That delivery is already pending: it is sent, or retried, on its own. Nothing was changed.' },
 };
 
