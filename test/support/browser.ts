@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (scripts/ensure-chromium.sh installs it); Playwright's own download is not used. */
 export function chromiumPath(): string {
@@ -52,4 +52,21 @@ export async function withPage<T>(fn: (page: Page) => Promise<T>, browser?: Brow
   } finally {
     if (owned) await b.close();
   }
+}
+
+/** How wide the page's content is: more than the viewport means it scrolls sideways. */
+export function scrollWidth(page: Page): Promise<number> {
+  return page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+}
+
+/** A 1280 px context signed in as `email` through the real sign-in form, its page on `next`. */
+export async function signedInPage(browser: Browser, base: string, email: string, password: string, next: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL(`${base}${next}`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  return { context, page };
 }

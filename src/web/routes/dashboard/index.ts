@@ -7,6 +7,7 @@ import { registerCaseworkRoutes } from './casework';
 import { registerDirectoryRoutes } from './directory';
 import { registerIntakeRoutes } from './intake';
 import { registerOverviewRoutes } from './overview';
+import { registerWebhookRoutes } from './webhooks';
 
 /** The staff dashboard's pages; the caller mounts them inside the staff-only scope. */
 export function registerDashboardRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
@@ -16,4 +17,5 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: WebDeps, aut
   registerCaseworkRoutes(app, deps);
   registerIntakeRoutes(app, deps, auth);
   registerDirectoryRoutes(app, deps, auth);
+  registerWebhookRoutes(app, deps, auth);
 }
