@@ -128,6 +128,13 @@ export async function redeliver(db: Db, endpointId: string, deliveryId: string):
   return row ? { endpointId: row.endpoint_id, stream: row.stream, deliveryId: row.id, attempts: row.attempts } : null;
 }
 
+/** A delivery's status, or null when the endpoint has no such delivery. */
+export async function deliveryStatus(db: Db, endpointId: string, deliveryId: string): Promise<DeliveryStatus | null> {
+  if (!/^\d{1,18}$/.test(deliveryId) || !/^\d{1,18}$/.test(endpointId)) return null;
+  const row = await db.selectFrom('webhook_deliveries').select('status').where('id', '=', deliveryId).where('endpoint_id', '=', endpointId).executeTakeFirst();
+  return row?.status ?? null;
+}
+
 export interface DeliveryRow {
   id: string;
   eventId: string;

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { DomainError } from '../../../errors';
-import { redeliver, listDeliveries } from '../../../webhooks/deliveries';
+import { deliveryStatus, listDeliveries, redeliver } from '../../../webhooks/deliveries';
 import { listEndpoints, type EndpointSummary } from '../../../webhooks/endpoints';
 import { parseInput } from '../../casework';
 import { DELIVERY_PAGE, DELIVERY_STATUSES, endpointPageData, endpointsData } from '../../dashboard/webhooks-view';
@@ -56,8 +56,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, auth: Pi
       await deps.deliverWebhooks?.([head]);
     } else {
       // Nothing changed: the row is pending already, or there is no such row on this endpoint.
-      const row = rowId.test(id) && rowId.test(deliveryId) ? await deps.db.selectFrom('webhook_deliveries').select('status').where('id', '=', deliveryId).where('endpoint_id', '=', id).executeTakeFirst() : undefined;
-      if (!row) throw new DomainError('not_found', `no delivery ${deliveryId} of webhook endpoint ${id}`);
+      if (!(await deliveryStatus(deps.db, id, deliveryId))) throw new DomainError('not_found', `no delivery ${deliveryId} of webhook endpoint ${id}`);
       notice = 'already_pending';
     }
     deps.log.info({ event: 'webhook_redelivered', endpoint: id, delivery: deliveryId, staff: request.staff?.email, outcome: notice }, 'staff redelivered a webhook');
