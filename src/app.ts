@@ -154,7 +154,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     recoveryTimer = setInterval(() => void recover(RECOVERY_GRACE_MS), RECOVERY_INTERVAL_MS);
   }
 
-  const relay = workers ? startEventRelay(ctx, backlog) : null;
+  const relay = workers ? startEventRelay(ctx, backlog, config.sendYieldMs) : null;
   for (const w of watchers) w.start();
   const devSmtp = roles.has('watcher') && config.devSmtp ? startDevSmtp(ctx.intake, { ...config.devSmtp, supportAddress: config.supportAddress }) : null;
   await devSmtp?.listening;

@@ -21,7 +21,7 @@ import { pruneAttempts } from '../security/rate-limit';
 import { pruneStaffSessions } from '../staff/sessions';
 import type { JobHandlers, QueueName } from './jobs';
 import { errorMessage } from '../errors';
-import { relayAndDeliver, sweepWebhookStreams, webhookHandler } from './webhooks';
+import { sweepWebhookStreams, webhookHandler } from './webhooks';
 
 /** Queues delivery of outbox rows written by a committed transaction, in send batches. */
 export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
@@ -113,7 +113,6 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   await pruneSignInLinks(ctx.db);
   await dropSealedSecretsOfDoneRows(ctx.db);
   await pruneAttempts(ctx.db);
-  await relayAndDeliver(ctx, { wait: true });
   await sweepWebhookStreams(ctx, graceMs);
   const closed = await closeSolvedCases(ctx.db, ctx.casework.reopenWindowMs);
   if (closed) ctx.log.info({ closed }, 'solved cases closed after the reopen window');

@@ -56,26 +56,24 @@ export async function sweepWebhookStreams(ctx: AppContext, graceMs: number): Pro
 }
 
 const RELAY_EVERY_MS = 1000;
-/** While this process's watchers are behind (a burst), the relay runs this seldom. */
-const RELAY_EVERY_MS_BEHIND = 10_000;
 
 /**
  * The relay's heartbeat in a worker process: events reach the feed and the webhooks within about
  * a second of their change, without any path that changes a case having to ask. An idle run is
- * one indexed read of each source table. During an intake burst it steps aside as mail does:
- * relaying every second then cost the bench about 40 % of its intake speed (many small batches,
- * each updating the rows it read); every ten seconds, the bench measured no fall (docs/benchmarks.md); the
- * events come at most ten seconds late.
+ * one indexed read of each source table. During an intake burst (this process's watchers more
+ * than a fetch behind) it steps aside as mail does, for at most `maxHoldMs` (SEND_YIELD_SECONDS)
+ * since its last run: relaying while intake is behind cost the bench 15-40 % of its intake speed
+ * (docs/benchmarks.md), and a burst's events are then late by the burst, not lost.
  */
-export function startEventRelay(ctx: AppContext, intake: { behind(): boolean }): { stop(): Promise<void> } {
+export function startEventRelay(ctx: AppContext, intake: { behind(): boolean }, maxHoldMs: number): { stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  let lastRun = 0;
+  let lastRun = Date.now();
   const run = async () => {
-    if (!intake.behind() || Date.now() - lastRun >= RELAY_EVERY_MS_BEHIND) {
-      lastRun = Date.now();
+    if (!intake.behind() || Date.now() - lastRun >= maxHoldMs) {
       await relayAndDeliver(ctx, { wait: false }).catch((err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'event relay failed; will retry'));
+      lastRun = Date.now();
     }
     if (!stopped) timer = setTimeout(() => (running = run()), RELAY_EVERY_MS);
   };
