@@ -39,6 +39,12 @@ describe('password logins, as before OAuth', () => {
     expect(explicit.smtpUrl).toBe('smtp://u:p@relay.test:587');
     expect(explicit.smtpOAuth).toBeNull();
   });
+
+  it('takes blank variables for unset ones, as compose files pass them', () => {
+    const c = loadConfig({ IMAP_AUTH: '', SMTP_AUTH: ' ', MAILBOXES_FILE: '', OAUTH_PROVIDER: '', OAUTH_CLIENT_SECRET: '', GOOGLE_SERVICE_ACCOUNT_FILE: '' });
+    expect(c.mailboxes.map((m) => m.auth.method)).toEqual(['password']);
+    expect(c.smtpOAuth).toBeNull();
+  });
 });
 
 describe('oauth2 credentials from the OAUTH_* variables', () => {
@@ -193,6 +199,7 @@ describe('problems, every one listed at once', () => {
     expect(check(JSON.stringify({ type: 'authorized_user', client_id: 'x', client_secret: SECRET, refresh_token: REFRESH }))).toMatch(/its "type" is "authorized_user", expected "service_account"/);
     expect(check(JSON.stringify({ type: 'service_account', private_key_id: 'k' }))).toMatch(/lacks client_email and private_key/);
     expect(check(JSON.stringify({ ...keys.serviceAccount, type: 'service_account', private_key: `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n` }))).toMatch(/private_key in .* is not a readable RSA private key/);
+    expect(check(JSON.stringify({ ...keys.serviceAccount, type: 'service_account', private_key: readFileSync(keys.ecKeyFile, 'utf8') }))).toMatch(/private_key in .* is not a readable RSA private key/);
   });
 
   it('never repeats a secret, a password or a key file\'s content, whichever setting is wrong', () => {
