@@ -76,7 +76,7 @@ describe('loadConfig', () => {
 describe('parseImapUrl', () => {
   it('decodes user and password and keeps the password out of the id', () => {
     const t = parseImapUrl('imaps://help%40acme.test:p%40ss%3Aword@mail.acme.test/Support%20Inbox');
-    expect(t).toMatchObject({ secure: true, port: 993, user: 'help@acme.test', password: 'p@ss:word', mailbox: 'Support Inbox' });
+    expect(t).toMatchObject({ secure: true, port: 993, mailbox: 'Support Inbox', auth: { method: 'password', user: 'help@acme.test', password: 'p@ss:word' } });
     expect(t.id).not.toContain('p%40ss');
   });
 });

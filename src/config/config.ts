@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { ImapTarget } from './imap-target';
+import { readMailAuth, type MailAuthConfig } from './mail-auth';
 import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-secrets';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 
@@ -43,18 +45,19 @@ const url = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+const DEFAULT_IMAP_URL = 'imap://support:support@127.0.0.1:143/INBOX';
+const DEFAULT_SMTP_URL = 'smtp://127.0.0.1:2525';
+const splitUrls = (value: string) => value.split(/[\s,]+/).filter(Boolean);
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/case_intake'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   // Empty disables the watcher (the MTA pipe or the development SMTP server feed intake instead);
   // several URLs, separated by commas or spaces, are watched at once.
-  IMAP_URL: z
-    .string()
-    .default('imap://support:support@127.0.0.1:143/INBOX')
-    .transform((v) => v.split(/[\s,]+/).filter(Boolean))
-    .pipe(z.array(url(['imap:', 'imaps:']))),
-  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:2525'),
+  // How they log in (IMAP_AUTH, SMTP_AUTH, OAUTH_*, or MAILBOXES_FILE instead) is read by mail-auth.ts.
+  IMAP_URL: z.string().default(DEFAULT_IMAP_URL).transform(splitUrls).pipe(z.array(url(['imap:', 'imaps:']))),
+  SMTP_URL: url(['smtp:', 'smtps:']).default(DEFAULT_SMTP_URL),
   SUPPORT_ADDRESS: z.email({ message: 'must be an email address' }).default('support@example.com'),
   PUBLIC_URL: url(['http:', 'https:']).default('http://127.0.0.1:3000'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -125,28 +128,22 @@ const schema = z.object({
 
 type RawConfig = z.infer<typeof schema>;
 
-export interface ImapTarget {
-  /** Stable name for checkpoints and leases: the URL without its password. */
-  id: string;
-  secure: boolean;
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  mailbox: string;
-}
+export type { ImapTarget } from './imap-target';
+export { parseImapUrl } from './imap-target';
 
 export interface Config {
   env: RawConfig['NODE_ENV'];
   databaseUrl: string;
   redisUrl: string;
-  /** Every mailbox to watch (IMAP_URL lists them); empty when none. */
+  /** Every mailbox to watch (IMAP_URL or MAILBOXES_FILE lists them) and how each logs in; empty when none. */
   mailboxes: ImapTarget[];
   imapPollMs: number;
   /** IMAP_IDLE: wait on IDLE for new mail; false polls only. */
   imapIdle: boolean;
   imapProcessedFolder: string | null;
   smtpUrl: string;
+  /** SMTP_AUTH=oauth2: SMTP_URL's user logs in with this credential; null for SMTP_AUTH=password. */
+  smtpOAuth: MailAuthConfig['smtpOAuth'];
   supportAddress: string;
   publicUrl: string;
   host: string;
@@ -188,23 +185,6 @@ export interface Config {
   devSmtp: { host: string; port: number } | null;
 }
 
-export function parseImapUrl(value: string): ImapTarget {
-  const u = new URL(value);
-  const secure = u.protocol === 'imaps:';
-  const mailbox = decodeURIComponent(u.pathname.replace(/^\//, '')) || 'INBOX';
-  const user = decodeURIComponent(u.username);
-  const port = u.port ? Number(u.port) : secure ? 993 : 143;
-  return {
-    id: `${u.protocol}//${encodeURIComponent(user)}@${u.hostname}:${port}/${mailbox}`,
-    secure,
-    host: u.hostname,
-    port,
-    user,
-    password: decodeURIComponent(u.password),
-    mailbox,
-  };
-}
-
 /**
  * Reads and validates the environment once. Every problem is reported, not just the first,
  * so an operator fixes a deployment in one go.
@@ -214,6 +194,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   // Read from the raw environment, so these are listed with the schema's problems, not after a second start.
   if (env.NODE_ENV === 'production') problems.push(...productionSecretProblems(env));
+  const mail = readMailAuth(env, { imap: splitUrls(env.IMAP_URL ?? DEFAULT_IMAP_URL), smtp: env.SMTP_URL ?? DEFAULT_SMTP_URL });
+  problems.push(...mail.problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;
 
@@ -226,11 +208,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: c.NODE_ENV,
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
-    mailboxes: c.IMAP_URL.map(parseImapUrl),
+    mailboxes: mail.config.mailboxes,
     imapPollMs: c.IMAP_POLL_SECONDS * 1000,
     imapIdle: c.IMAP_IDLE === 'true',
     imapProcessedFolder: c.IMAP_PROCESSED_FOLDER || null,
     smtpUrl: c.SMTP_URL,
+    smtpOAuth: mail.config.smtpOAuth,
     supportAddress: c.SUPPORT_ADDRESS.toLowerCase(),
     publicUrl: c.PUBLIC_URL.replace(/\/$/, ''),
     host: c.HOST,

@@ -158,7 +158,7 @@ export class MailboxWatcher {
       host: t.host,
       port: t.port,
       secure: t.secure,
-      auth: { user: t.user, pass: t.password },
+      auth: t.auth.method === 'password' ? { user: t.auth.user, pass: t.auth.password } : ((): never => { throw new Error(`${t.id}: oauth2 logins are not yet supported by the watcher`); })(),
       logger: false,
       // imapflow waits 15 s of quiet before it enters IDLE; new mail would wait as long.
       autoIdleDelay: IDLE_AFTER_MS,
