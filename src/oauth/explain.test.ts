@@ -56,6 +56,13 @@ describe('explainTokenFailure: Microsoft', () => {
   it('finds the code in the description when error_codes is missing (older endpoints)', () => {
     const failure: TokenEndpointFailure = { provider: 'microsoft', status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000222: The provided client secret keys are expired.\r\nTrace ID: x' } };
     expect(explainTokenFailure(failure, MS_NAMES).code).toBe('AADSTS7000222');
+    // And in error_codes when the description does not say it.
+    expect(explainTokenFailure({ provider: 'microsoft', status: 401, body: { error: 'invalid_client', error_codes: [7000215] } }, MS_NAMES).code).toBe('AADSTS7000215');
+  });
+
+  it('quotes a description without a full stop only up to Microsoft\'s trace lines', () => {
+    const failure = microsoft(500, 'server_error', 50000, 'There was an error issuing a token or an issue with our sign-in service');
+    expect(explainTokenFailure(failure, MS_NAMES).reason).toBe('Microsoft refused the token request (AADSTS50000): There was an error issuing a token or an issue with our sign-in service');
   });
 });
 
