@@ -10,7 +10,7 @@ module.exports = {
     '^.+\\.ts$': 'ts-jest',
     '^.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie|openid-client|oauth4webapi|jose)/)'],
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 30000,
   // Every integration test owns its own database and Redis prefix, so files can run in parallel.

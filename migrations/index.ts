@@ -21,6 +21,7 @@ import * as heldReplies from './2026_12_02_019_held_replies';
 import * as casework from './2026_12_02_020_casework';
 import * as events from './2026_12_02_021_events';
 import * as webhooks from './2026_12_02_022_webhooks';
+import * as mailboxAuthReason from './2026_12_03_023_mailbox_auth_reason';
 
 /**
  * Every migration, by name. Listed explicitly (not read from disk) so the same code runs from
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_020_casework': casework,
   '2026_12_02_021_events': events,
   '2026_12_02_022_webhooks': webhooks,
+  '2026_12_03_023_mailbox_auth_reason': mailboxAuthReason,
 };

@@ -14,6 +14,7 @@ import { readWatcherStatuses } from './intake/watcher-status';
 import { OutboxSealer } from './mail/sealed-secrets';
 import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
+import { mailTokens, type MailTokens } from './oauth/mail-tokens';
 import { BullQueues, BullWorkers } from './queue/bullmq';
 import { jobHandlers, runMaintenance, sendLater } from './queue/handlers';
 import { Metrics } from './ops/metrics';
@@ -39,6 +40,8 @@ export interface AppContext {
   /** Staff and customers working cases (cases/work.ts, cases/customer-side.ts). */
   casework: CaseworkDeps;
   transport: MailTransport;
+  /** OAuth access tokens of the mailboxes and the SMTP relay, one cache per credential. */
+  tokens: MailTokens;
   /** Webhook delivery: the endpoints' secrets' box, the retry schedule, the attempt timeout. */
   webhooks: { box: SecretBox; retry: WebhookRetryPolicy; timeoutMs: number };
 }
@@ -63,7 +66,9 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       maxMessageBytes: config.maxMessageBytes,
     },
   };
-  const transport = createSmtpTransport(config.smtpUrl, config.supportAddress);
+  const tokens = mailTokens();
+  const smtpLogin = config.smtpOAuth ? { user: config.smtpOAuth.user, provider: config.smtpOAuth.credential.provider, tokens: tokens({ method: 'oauth2', ...config.smtpOAuth })! } : null;
+  const transport = createSmtpTransport(config.smtpUrl, config.supportAddress, { oauth: smtpLogin });
   return { config, log, db, commitPool, jobs, intake: {
       db,
       jobs,
@@ -73,7 +78,7 @@ export async function createContext(config: Config, log: Logger): Promise<AppCon
       inboundAuthservId: config.inboundAuthservId,
       maxMessageBytes: config.maxMessageBytes,
       reopenWindowMs: config.reopenWindowMs,
-    }, approvals, transport, casework: {
+    }, approvals, transport, tokens, casework: {
       db,
       outbox: approvals.outbox,
       replySecret: config.linkSecret,
@@ -126,11 +131,12 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
             processedFolder: config.imapProcessedFolder,
             maxMessageBytes: config.maxMessageBytes,
             backlog,
+            tokens: ctx.tokens(target.auth),
           }),
       )
     : [];
   const stopping = new AbortController();
-  const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0), () => backlog.waiting());
+  const metrics = new Metrics(ctx.db, () => watchers.reduce((n, w) => n + w.status().reconnects, 0), () => backlog.waiting(), config.mailboxes.map((m) => m.id));
   ctx.approvals.onDecided = (d) => metrics.approvalDecisionSeconds.observe({ channel: d.channel, outcome: d.outcome }, d.secondsToDecision);
   const workers = roles.has('worker')
     ? new BullWorkers(config.redisUrl, config.queuePrefix, jobHandlers(ctx, { metrics, stopping: stopping.signal, backlog }), {
@@ -206,7 +212,7 @@ const MAILBOX_OK: ReadonlySet<string> = new Set(['connected', 'standby']);
 export function healthReport(database: 'up' | 'down', redis: 'up' | 'down', mailboxes: WatcherStatus[], configured: number): HealthReport {
   const troubled = mailboxes.find((m) => !MAILBOX_OK.has(m.state));
   const unknown = configured > 0 && mailboxes.length === 0;
-  const mailbox = configured === 0 ? ({ state: 'disabled' } as const) : (troubled ?? mailboxes[0] ?? { mailbox: '', state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'cannot read the watchers\' reports', reconnects: 0, stateSince: new Date().toISOString() });
+  const mailbox = configured === 0 ? ({ state: 'disabled' } as const) : (troubled ?? mailboxes[0] ?? { mailbox: '', state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'cannot read the watchers\' reports', reasonCode: null, reconnects: 0, stateSince: new Date().toISOString() });
   const ok = database === 'up' && redis === 'up' && !troubled && !unknown;
   return { status: ok ? 'ok' : 'degraded', database, redis, mailbox, mailboxes };
 }

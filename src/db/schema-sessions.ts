@@ -56,6 +56,8 @@ export interface MailboxWatchersTable {
   last_sync_at: Timestamp | null;
   last_message_at: Timestamp | null;
   last_error: string | null;
+  /** With state auth_failed: the failure's short code (AADSTS7000215, invalid_grant, ...). */
+  reason_code: string | null;
   reconnects: Generated<number>;
   heartbeat_at: Timestamp;
 }

@@ -19,6 +19,7 @@ export async function publishWatcherStatus(db: DbOrTx, s: WatcherStatus): Promis
     last_sync_at: s.lastSyncAt,
     last_message_at: s.lastMessageAt,
     last_error: s.lastError,
+    reason_code: s.reasonCode,
     reconnects: s.reconnects,
     heartbeat_at: sql<Date>`now()`,
   };
@@ -41,9 +42,9 @@ export async function readWatcherStatuses(db: DbOrTx, mailboxes: string[]): Prom
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return mailboxes.map((mailbox) => {
     const r = byMailbox.get(mailbox);
-    if (!r) return { mailbox, state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'no watcher has reported yet', reconnects: 0, stateSince: new Date(0).toISOString() };
-    const base = { mailbox, mode: r.mode as WatcherStatus['mode'], lastSyncAt: iso(r.last_sync_at), lastMessageAt: iso(r.last_message_at), reconnects: r.reconnects };
+    if (!r) return { mailbox, state: 'unwatched', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: 'no watcher has reported yet', reasonCode: null, reconnects: 0, stateSince: new Date(0).toISOString() };
+    const base = { mailbox, mode: r.mode as WatcherStatus['mode'], lastSyncAt: iso(r.last_sync_at), lastMessageAt: iso(r.last_message_at), reconnects: r.reconnects, reasonCode: null };
     if (r.stale) return { ...base, state: 'unwatched', lastError: `no report from its watcher (${r.holder}) since ${r.heartbeat_at.toISOString()}`, stateSince: r.heartbeat_at.toISOString() };
-    return { ...base, state: r.state as WatcherStatus['state'], lastError: r.last_error, stateSince: r.state_since.toISOString() };
+    return { ...base, state: r.state as WatcherStatus['state'], lastError: r.last_error, reasonCode: r.reason_code, stateSince: r.state_since.toISOString() };
   });
 }

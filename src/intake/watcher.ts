@@ -1,15 +1,22 @@
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { ImapTarget } from '../config/config';
+import type { TokenSource } from '../oauth/token-cache';
 import { Backoff } from './backoff';
 import type { IntakeBacklog } from './backlog';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
 import { takeInBatch, takeInStream, type BatchItem, type IntakeDeps } from './ingest';
 import { MailboxLease } from './lease';
+import { connectMailbox, MailboxAuthError } from './mailbox-login';
+import { sleep, unlessAborted } from './abortable';
 import { HEARTBEAT_MS, publishWatcherStatus } from './watcher-status';
 import { errorMessage } from '../errors';
 
-/** `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox. */
-export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'stopped' | 'unwatched';
+/**
+ * `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox.
+ * `auth_failed`: the credentials do not work (the provider will not issue a token, or the server
+ * refuses it twice); retried with the same backoff, it recovers by itself once they work again.
+ */
+export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'auth_failed' | 'stopped' | 'unwatched';
 
 export interface WatcherStatus {
   mailbox: string;
@@ -19,6 +26,8 @@ export interface WatcherStatus {
   lastSyncAt: string | null;
   lastMessageAt: string | null;
   lastError: string | null;
+  /** With `auth_failed`: the failure's short code (AADSTS7000215, invalid_grant, ...), for /metrics. */
+  reasonCode: string | null;
   reconnects: number;
   /** When the state last changed: how long the mailbox has been disconnected, for the dashboard. */
   stateSince: string;
@@ -39,6 +48,8 @@ export interface WatcherOptions {
   maxMessageBytes?: number;
   /** Told how many listed messages are still to be stored, so outbound mail can step aside. */
   backlog?: IntakeBacklog;
+  /** The access tokens of an OAuth mailbox (`target.auth.method` oauth2); null for a password. */
+  tokens?: TokenSource | null;
 }
 
 const IDLE_AFTER_MS = 300;
@@ -46,24 +57,6 @@ const IDLE_AFTER_MS = 300;
 export const FETCH_BATCH = 50;
 /** Message bytes fetched and processed at once: what bounds memory when large messages arrive. */
 const MAX_BATCH_BYTES = 32 * 1024 * 1024;
-
-/**
- * Waits `ms` or until the signal aborts, whichever comes first; at once if it already has
- * aborted (the event never fires twice). Removes its listener, so a standby that waits for days
- * does not pile listeners on the signal.
- */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Watches one mailbox: holds the lease, keeps an IMAP connection in IDLE (with a periodic poll as
@@ -85,7 +78,7 @@ export class MailboxWatcher {
   constructor(private readonly deps: IntakeDeps, private readonly opts: WatcherOptions) {
     this.lease = new MailboxLease(opts.databaseUrl, opts.target.id);
     this.maxMessageBytes = opts.maxMessageBytes ?? 25 * 1024 * 1024;
-    this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reconnects: 0, stateSince: new Date().toISOString() };
+    this.s = { mailbox: opts.target.id, state: 'starting', mode: null, lastSyncAt: null, lastMessageAt: null, lastError: null, reasonCode: null, reconnects: 0, stateSince: new Date().toISOString() };
   }
 
   private heartbeat: NodeJS.Timeout | null = null;
@@ -140,8 +133,9 @@ export class MailboxWatcher {
         await this.session();
       } catch (err) {
         if (this.stopped) break;
-        this.setState('disconnected');
         this.s.lastError = errorMessage(err);
+        this.s.reasonCode = err instanceof MailboxAuthError ? err.code : null;
+        this.setState(err instanceof MailboxAuthError ? 'auth_failed' : 'disconnected');
         this.s.reconnects++;
         const wait = this.backoff.next();
         log.warn({ err: this.s.lastError, retryInMs: wait }, 'mailbox connection lost');
@@ -154,16 +148,20 @@ export class MailboxWatcher {
   private async session(): Promise<void> {
     const t = this.opts.target;
     this.setState('connecting');
-    const client = new ImapFlow({
-      host: t.host,
-      port: t.port,
-      secure: t.secure,
-      auth: t.auth.method === 'password' ? { user: t.auth.user, pass: t.auth.password } : ((): never => { throw new Error(`${t.id}: oauth2 logins are not yet supported by the watcher`); })(),
+    // A token is fetched (or taken from the cache while it has time left) before every connect;
+    // the lease stays ours meanwhile: it is a lock on a connection of its own, whatever the wait.
+    const connecting = connectMailbox(t, this.opts.tokens ?? null, {
       logger: false,
       // imapflow waits 15 s of quiet before it enters IDLE; new mail would wait as long.
       autoIdleDelay: IDLE_AFTER_MS,
       disableAutoIdle: this.opts.idle === false,
     });
+    // A stop does not wait for a slow token endpoint or server: the late connection is closed.
+    const client = await unlessAborted(connecting, this.abort.signal);
+    if (!client) {
+      void connecting.then((late) => late.close(), () => undefined);
+      return;
+    }
     this.client = client;
     // The session ends on stop (resolve) or on the first failure of the connection or the lease
     // (reject); whichever comes first wins, later ones are ignored.
@@ -180,10 +178,10 @@ export class MailboxWatcher {
 
     const timers: NodeJS.Timeout[] = [];
     try {
-      await client.connect();
       await client.mailboxOpen(t.mailbox);
       this.s.mode = client.capabilities.has('IDLE') && this.opts.idle !== false ? 'idle' : 'polling';
       this.s.lastError = null;
+      this.s.reasonCode = null;
       this.setState('connected');
       this.backoff.reset();
       timers.push(setInterval(() => this.requestSync(), this.opts.pollMs));

@@ -5,6 +5,9 @@ import type { MailAttachment } from './attachments';
 import { compose } from './compose';
 import type { OutboxRow } from './outbox';
 import { errorMessage } from '../errors';
+import type { OAuthProvider } from '../oauth/credentials';
+import { explainServerRefusal, tokenClaims } from '../oauth/explain';
+import type { TokenSource } from '../oauth/token-cache';
 
 /**
  * The commit point of a send: the row is taken (in a transaction not yet committed) before the
@@ -161,14 +164,51 @@ function step<T>(conn: SMTPConnection, start: (done: (err: Error | null | undefi
   });
 }
 
-async function openConnection(options: Options): Promise<SMTPConnection> {
+/** SMTP_AUTH=oauth2: the relay's user and where its access tokens come from. */
+export interface SmtpOAuth {
+  user: string;
+  provider: OAuthProvider;
+  tokens: TokenSource;
+}
+
+/**
+ * Logs in with XOAUTH2 through nodemailer's own token hook: a token the server refuses (its 334
+ * continuation) makes nodemailer ask once more with `renew`, which takes a fresh one from the
+ * provider. A second refusal is explained in the operator's words.
+ */
+async function loginWithToken(conn: SMTPConnection, oauth: SmtpOAuth): Promise<void> {
+  let last = '';
+  const oauth2 = {
+    getToken(renew: boolean, callback: (err: Error | null, token?: string) => void) {
+      oauth.tokens.token({ fresh: renew }).then(
+        (token) => callback(null, (last = token)),
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+    buildXOAuth2Token(token: string) {
+      return Buffer.from(`user=${oauth.user}\x01auth=Bearer ${token}\x01\x01`, 'utf8').toString('base64');
+    },
+  };
+  try {
+    await step<void>(conn, (done) => conn.login({ user: oauth.user, method: 'XOAUTH2', oauth2 } as unknown as SMTPConnection.Credentials, (err) => done(err)));
+  } catch (err) {
+    const response = (err as { response?: unknown }).response;
+    if (typeof response !== 'string') throw err;
+    const explained = explainServerRefusal({ provider: oauth.provider, protocol: 'smtp', user: oauth.user, response, tokenClaims: last ? tokenClaims(last) : null });
+    // Not a refusal of the message: the mail waits in the outbox for credentials that work.
+    throw new Error(explained.reason);
+  }
+}
+
+async function openConnection(options: Options, oauth: SmtpOAuth | null): Promise<SMTPConnection> {
   const conn = new SMTPConnection(options);
   // Errors also reach the step in progress; without a listener an 'error' event would crash the process.
   conn.on('error', () => undefined);
   try {
     await step<void>(conn, (done) => conn.connect((err) => done(err)));
     const auth = options.auth;
-    if (auth && (conn.allowsAuth || options.forceAuth)) {
+    if (oauth) await loginWithToken(conn, oauth);
+    else if (auth && (conn.allowsAuth || options.forceAuth)) {
       const method = typeof options.authMethod === 'string' ? options.authMethod : false;
       await step<void>(conn, (done) => conn.login({ user: auth.user, credentials: { user: auth.user, pass: auth.pass }, method }, (err) => done(err)));
     }
@@ -187,7 +227,7 @@ async function openConnection(options: Options): Promise<SMTPConnection> {
  * read only after the 354, and a connection is reused only after a send that ended with the
  * server's 250; any other outcome closes it, so an abandoned DATA is never continued.
  */
-export function createSmtpTransport(smtpUrl: string, supportAddress: string, fromName = 'Support'): MailTransport {
+export function createSmtpTransport(smtpUrl: string, supportAddress: string, { fromName = 'Support', oauth = null }: { fromName?: string; oauth?: SmtpOAuth | null } = {}): MailTransport {
   const options = parseConnectionUrl(smtpUrl);
   const idle: Array<{ conn: SMTPConnection; timer: NodeJS.Timeout }> = [];
   let closed = false;
@@ -250,7 +290,7 @@ export function createSmtpTransport(smtpUrl: string, supportAddress: string, fro
             if (stream.started || (code !== undefined && code !== 421)) throw err;
           }
         }
-        const fresh = await openConnection(options);
+        const fresh = await openConnection(options, oauth);
         return await attempt(fresh, envelope, new CommitPointStream(message, point, socketOf(fresh)));
       } catch (err) {
         const code = (err as { responseCode?: number }).responseCode;

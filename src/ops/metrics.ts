@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/connection';
+import { readWatcherStatuses } from '../intake/watcher-status';
 
 /**
  * The Prometheus metrics of one process, in a registry of its own (no global state, so tests
@@ -49,7 +50,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Db, mailboxReconnects: () => number, intakeBacklog: () => number) {
+  constructor(db: Db, mailboxReconnects: () => number, intakeBacklog: () => number, mailboxes: readonly string[] = []) {
     const perProcess = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -91,6 +92,12 @@ export class Metrics {
     fromDatabase('case_intake_outbox', 'Outbound mail by status (pending, sent, failed, bounced) and kind', ['status', 'kind'], async () => {
       const rows = await db.selectFrom('outbox').select(['status', 'kind', (eb) => eb.fn.countAll<string>().as('n')]).groupBy(['status', 'kind']).execute();
       return rows.map((r) => ({ labels: { status: r.status, kind: r.kind }, n: Number(r.n) }));
+    });
+    // As the live watchers report them (any process's), so every process says the same; `reason` is
+    // a short code (AADSTS7000215, invalid_grant, ...) while the credentials fail, never the sentence.
+    fromDatabase('case_intake_mailbox_state', 'Each mailbox in its current state (1): connected, standby, disconnected, auth_failed, unwatched...', ['mailbox', 'state', 'reason'], async () => {
+      const statuses = await readWatcherStatuses(db, [...mailboxes]);
+      return statuses.map((s) => ({ labels: { mailbox: s.mailbox, state: s.state, reason: s.state === 'auth_failed' ? (s.reasonCode ?? '') : '' }, n: 1 }));
     });
     // By endpoint id, never its URL (a URL may carry the receiver's own token).
     fromDatabase('case_intake_webhook_deliveries', 'Webhook deliveries by endpoint id and status (pending, delivered, failed)', ['endpoint', 'status'], async () => {

@@ -34,6 +34,14 @@ describe('intakeAlert', () => {
     expect(alert.reasons[0]).toMatch(/^the mailbox has been disconnected since 23 Nov, 11:54:59 UTC \(ECONNREFUSED\)$/);
   });
 
+  it('turns red at once when the mailbox cannot log in, with the reason in words', () => {
+    const report = health('auth_failed', 1000);
+    if ('mode' in report.mailbox) report.mailbox.lastError = 'Microsoft refused the client secret (AADSTS7000215): set OAUTH_CLIENT_SECRET to the secret\'s Value';
+    const alert = intakeAlert(report, overview(1), FIVE_MIN, NOW);
+    expect(alert.red).toBe(true);
+    expect(alert.reasons[0]).toMatch(/^the mailbox cannot log in \(since 23 Nov, 11:59:59 UTC\): Microsoft refused the client secret \(AADSTS7000215\)/);
+  });
+
   it('turns red when decisions lag past the threshold, or PostgreSQL or Redis is down', () => {
     expect(intakeAlert(health('connected', 0), overview(299), FIVE_MIN, NOW).red).toBe(false);
     expect(intakeAlert(health('connected', 0), overview(301), FIVE_MIN, NOW).reasons).toEqual(["decisions lag: 95% of the last hour's cases took up to 5 min"]);

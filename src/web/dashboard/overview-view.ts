@@ -18,7 +18,8 @@ export interface IntakeAlert {
  * When intake needs a person: the mailbox (when there is one) disconnected for longer than the
  * threshold, the database or Redis down, or intake deciding cases more slowly than the threshold
  * (its own decision: administrators answering an approval later is people's time, not lag). A
- * mailbox that just reconnected, or one in standby behind another process's lease, is fine.
+ * mailbox that just reconnected, or one in standby behind another process's lease, is fine; one
+ * whose credentials fail (`auth_failed`) is not, from the first failure.
  */
 export function intakeAlert(health: HealthReport, overview: Overview, thresholdMs: number, now: Date): IntakeAlert {
   const reasons: string[] = [];
@@ -27,7 +28,9 @@ export function intakeAlert(health: HealthReport, overview: Overview, thresholdM
   const m = 'mode' in health.mailbox ? health.mailbox : null;
   if (m && m.state !== 'connected' && m.state !== 'standby') {
     const since = m.stateSince ? new Date(m.stateSince) : null;
-    if (!since || now.getTime() - since.getTime() >= thresholdMs) reasons.push(`the mailbox has been ${m.state} since ${since ? when(since) : 'start-up'}${m.lastError ? ` (${m.lastError})` : ''}`);
+    // Credentials that do not work will not mend by waiting: that alarm is raised at once.
+    if (m.state === 'auth_failed') reasons.push(`the mailbox cannot log in (since ${since ? when(since) : 'start-up'}): ${m.lastError ?? 'its credentials are refused'}`);
+    else if (!since || now.getTime() - since.getTime() >= thresholdMs) reasons.push(`the mailbox has been ${m.state} since ${since ? when(since) : 'start-up'}${m.lastError ? ` (${m.lastError})` : ''}`);
   }
   const lag = overview.intake.lagLastHour.p95Seconds;
   if (lag !== null && lag * 1000 >= thresholdMs) reasons.push(`decisions lag: 95% of the last hour's cases took up to ${ago(lag)}`);
