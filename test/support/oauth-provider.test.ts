@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
@@ -13,6 +14,14 @@ const OTHER = 'other@example.test';
 function getWithDefaultTrust(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     https.get(url, { agent: false }, (res) => resolve(res.statusCode ?? 0)).on('error', reject);
+  });
+}
+
+/** What a child process like `node bin/case-intake.js start` gets from a GET, trusting the CA only through the environment. */
+function childFetchStatus(url: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}).then((r) => console.log(r.status), (e) => console.log(e.cause?.code ?? e.message))`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { env, timeout: 10_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
   });
 }
 
@@ -35,6 +44,12 @@ describe('OAuth harness: TLS, generic provider, lifetimes and outages', () => {
     expect((await httpsRequest(`${p.url}/nowhere`, { ca: p.tls.caPem })).status).toBe(404);
     expect((await httpsRequest(`https://localhost:${p.port}/nowhere`, { ca: p.tls.caPem })).status).toBe(404);
     await expect(getWithDefaultTrust(`${p.url}/nowhere`)).rejects.toMatchObject({ code: expect.stringMatching(/SELF_SIGNED|UNABLE_TO_VERIFY/) });
+  });
+
+  it('is trusted by a child process through NODE_EXTRA_CA_CERTS, and only so', async () => {
+    const { NODE_EXTRA_CA_CERTS: _inherited, ...env } = process.env;
+    expect(await childFetchStatus(p.microsoft.openidConfigurationUrl, { ...env, NODE_EXTRA_CA_CERTS: p.caFile })).toBe('200');
+    expect(await childFetchStatus(p.microsoft.openidConfigurationUrl, env)).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
   });
 
   it('makeHarnessTls cleans its directory up', async () => {
