@@ -18,6 +18,8 @@ const SHUTDOWN_TIMEOUT_MS = 5_000;
 const LOG_TAIL_LINES = 30;
 /** Process titles of IMAP sessions, as opposed to Dovecot's own services (log, auth, anvil, ...). */
 const MAIL_PROCESS_TITLE = /\/imap(\s|\0|$)/;
+/** doveadm's exit code when there was nothing to act on (DOVEADM_EX_NOTFOUND): here, no session. */
+const DOVEADM_NOT_FOUND = 68;
 const run = promisify(execFile);
 
 export class DovecotStartError extends Error {
@@ -158,12 +160,14 @@ export class DovecotInstance {
   }
 
   /** doveadm finds the sessions through this instance's anvil, so it needs the instance's config. */
-  async kick(user: string): Promise<void> {
+  async kick(user: string): Promise<boolean> {
     if (this.stopped) throw new Error('kick() called after stop()');
     try {
       await run(DOVEADM_BINARY, ['-c', path.join(this.dir, 'dovecot.conf'), 'kick', user]);
+      return true;
     } catch (err) {
       const { code, stderr } = err as { code?: number; stderr?: string };
+      if (code === DOVEADM_NOT_FOUND) return false;
       throw new Error(`doveadm kick ${user} failed (exit ${code}): ${(stderr ?? '').trim()}`);
     }
   }

@@ -38,9 +38,10 @@ export interface DovecotServer {
   restart(): Promise<void>;
   /**
    * Drops every live IMAP session of `user` (default: the server's user) with `doveadm kick`, as
-   * a provider does when it revokes access mid-session. Resolves once doveadm has signalled them.
+   * a provider does when it revokes access mid-session. Resolves once doveadm has signalled them:
+   * true, or false when the user had no session.
    */
-  kick(user?: string): Promise<void>;
+  kick(user?: string): Promise<boolean>;
   /** With OAuth: a token for the harness's own logins (appendMessage), when `oauth.mint` was given. */
   harnessToken?: () => string;
 }

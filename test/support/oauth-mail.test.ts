@@ -117,11 +117,18 @@ describe('OAuth harness: Dovecot and the SMTP sink take tokens only', () => {
     const idling = client.idle().catch(() => undefined);
     await new Promise((r) => setTimeout(r, 200));
     expect(client.idling).toBe(true);
-    await dovecot.kick();
+    expect(await dovecot.kick()).toBe(true);
     expect(await closed).toBe('closed');
     clearTimeout(timer);
     await idling;
     expect(client.usable).toBe(false);
+    // Anvil may list the dying session a moment longer; then there is nothing left to kick.
+    let again = true;
+    for (let i = 0; i < 20 && again; i++) {
+      again = await dovecot.kick();
+      if (again) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(again).toBe(false);
   });
 
   it('keeps tokens out of its log', async () => {
