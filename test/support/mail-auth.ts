@@ -88,6 +88,8 @@ function decodeChallenge(b64: string): Record<string, unknown> | null {
 class LineConnection {
   readonly lines: string[] = [];
   private buffered = '';
+  /** Index of the first line `until` has not looked at. */
+  private read = 0;
   private waiter: (() => void) | null = null;
   private ended: Error | null = null;
 
@@ -143,8 +145,6 @@ class LineConnection {
       });
     }
   }
-
-  private read = 0;
 
   close(): void {
     this.socket.destroy();

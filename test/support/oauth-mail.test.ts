@@ -217,3 +217,18 @@ describe('startDovecot with oauth: what it makes of the introspection answer', (
     await expect(appendMessage(dovecot, rawMessage('No token'))).rejects.toThrow(/accessToken/);
   });
 });
+
+describe('startSmtpSink without oauth, as before', () => {
+  it('offers no AUTH and takes mail from anyone', async () => {
+    const sink = await startSmtpSink();
+    try {
+      const ehlo = (await smtpXoauth2(sink.port, USER, 'irrelevant')).ehlo;
+      expect(ehlo.some((l) => /AUTH/.test(l))).toBe(false);
+      await nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true }).sendMail({ from: USER, to: 'customer@example.test', subject: 'Plain', text: 'x' });
+      expect(sink.to('customer@example.test', /Plain/).map((m) => m.authUser)).toEqual([null]);
+      expect(sink.authAttempts).toEqual([]);
+    } finally {
+      await sink.stop();
+    }
+  });
+});

@@ -157,7 +157,6 @@ export async function startOAuthProvider(opts: StartOAuthProviderOptions = {}): 
       for (const socket of sockets) socket.destroy();
       await closed;
     };
-    const msTokenUrl = () => `${state.url}/${microsoft.tenantId}/oauth2/v2.0/token`;
     const provider: OAuthProvider = {
       url: state.url,
       port,
@@ -172,7 +171,7 @@ export async function startOAuthProvider(opts: StartOAuthProviderOptions = {}): 
         get clientSecret() { return microsoft.clientSecret; },
         get certificatePem() { return microsoft.certificatePem; },
         get privateKeyPem() { return microsoft.privateKeyPem; },
-        tokenUrl: msTokenUrl(),
+        tokenUrl: `${state.url}/${microsoft.tenantId}/oauth2/v2.0/token`,
         openidConfigurationUrl: `${state.url}/${microsoft.tenantId}/v2.0/.well-known/openid-configuration`,
       },
       google: {
