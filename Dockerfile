@@ -1,18 +1,20 @@
 # case-intake: build the TypeScript, then a runtime image with production dependencies only.
 
-FROM node:20-bookworm-slim AS build
+# Node 26, the current LTS: the same major as package.json's `engines` and its `node`
+# devDependency (test/integration/runtime.test.ts keeps the three in step).
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` (the build) needs the sources, which are copied next.
-# `npm install` is the fallback while package-lock.json lacks the other platforms' optional
-# binaries (npm ci then refuses it as out of sync); it installs the locked versions all the same.
-RUN npm ci --ignore-scripts --no-audit --no-fund || npm install --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: `prepare` (the build) needs the sources, which are copied next; and the
+# `node` devDependency's install script would download a second Node 26 the image already has
+# (without its script the package installs no binary, so `node` stays the image's own).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 # MALLOC_ARENA_MAX: glibc gives each thread that allocates (V8's compiler and GC helpers, libuv's
 # pool) an arena of its own, up to eight per core, and freed memory stays in them. Two arenas
 # took 20-30 MB off the bench's peak RSS (see docs/benchmarks.md).
@@ -22,8 +24,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN (npm ci --omit=dev --ignore-scripts --no-audit --no-fund || npm install --omit=dev --ignore-scripts --no-audit --no-fund) \
- && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY templates ./templates
 COPY bin ./bin

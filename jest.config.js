@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.test.ts'],
   // With isolatedModules (tsconfig) ts-jest only transpiles; type checking is `npm run typecheck`'s job.
-  // A few dependencies ship ESM only (Node 20 `require`s them natively, jest's loader cannot):
+  // A few dependencies ship ESM only (Node `require`s them natively, jest's loader cannot):
   // ts-jest turns just those into CommonJS.
   transform: {
     '^.+\\.ts$': 'ts-jest',

@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # `npm run demo`: runs case-intake against the machine's PostgreSQL and Redis with the demo
-# directory and the embedded development SMTP server (no mailbox), sends a few sample messages,
-# shows the resulting cases, then keeps the service running until Ctrl-C.
+# directory and the embedded development SMTP server (no mailbox), on a database and Redis
+# prefix made afresh for each run, sends a few sample messages, shows the resulting cases and a
+# tour, then keeps the service running until Ctrl-C (or SIGTERM/SIGINT to npm or this script).
+#
+# Environment (the defaults are what the README describes; tests run a demo of their own):
+#   DEMO_PORT (3000), DEMO_SMTP_PORT (2525), DEMO_DATABASE (case_intake_demo),
+#   DEMO_QUEUE_PREFIX (case-intake-demo), DEMO_LOG_FILE (.tmp/demo.log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEMO_DB=case_intake_demo
+DEMO_DB=${DEMO_DATABASE:-case_intake_demo}
+DEMO_PORT=${DEMO_PORT:-3000}
+DEMO_SMTP_PORT=${DEMO_SMTP_PORT:-2525}
 DIRECTORY_FILE=fixtures/directory.json
-LOG_DIR=.tmp
-LOG_FILE="$LOG_DIR/demo.log"
+LOG_FILE=${DEMO_LOG_FILE:-.tmp/demo.log}
 
 export NODE_ENV=development
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DEMO_DB"
 export REDIS_URL=redis://127.0.0.1:6379
 export IMAP_URL=
-export DEV_SMTP_LISTEN=127.0.0.1:2525
-export SMTP_URL=smtp://127.0.0.1:2525
+export DEV_SMTP_LISTEN="127.0.0.1:$DEMO_SMTP_PORT"
+export SMTP_URL="smtp://127.0.0.1:$DEMO_SMTP_PORT"
 export SUPPORT_ADDRESS=support@support.example.com
 export HOST=127.0.0.1
-export PORT=3000
-export PUBLIC_URL=http://127.0.0.1:3000
+export PORT=$DEMO_PORT
+export PUBLIC_URL="http://127.0.0.1:$DEMO_PORT"
 export API_TOKEN=demo-api-token-change-me
-export QUEUE_PREFIX=case-intake-demo
+export QUEUE_PREFIX=${DEMO_QUEUE_PREFIX:-case-intake-demo}
 DEMO_STAFF_EMAIL=demo@support.example.com
 DEMO_STAFF_PASSWORD=demo-password-change-me
 
@@ -30,12 +36,7 @@ say() { printf '\n==> %s\n' "$*"; }
 # --- 1. dependencies and build --------------------------------------------------------------
 if [ ! -d node_modules ]; then
   say "installing npm packages (npm ci, which also builds)"
-  if ! npm ci --no-audit --no-fund; then
-    # npm ci refuses a package-lock.json that lacks other platforms' optional binaries;
-    # npm install takes the same locked versions (and builds through `prepare` too).
-    say "npm ci failed; trying npm install"
-    npm install --no-audit --no-fund
-  fi
+  npm ci --no-audit --no-fund
 elif [ ! -f dist/src/cli/main.js ] || [ -n "$(find src migrations -newer dist/.tsbuildinfo -print -quit 2>/dev/null || echo stale)" ]; then
   say "building (npm run build)"
   npm run --silent build
@@ -72,40 +73,28 @@ EOF
 fi
 [ "$missing" -eq 0 ] || exit 1
 
-for port in 3000 2525; do
+source scripts/lib/node.sh
+use_lts_node
+
+for port in "$DEMO_PORT" "$DEMO_SMTP_PORT"; do
   if port_busy "$port"; then
-    echo "Port $port on 127.0.0.1 is already in use (an earlier demo still running?). Stop that process and try again." >&2
+    echo "Port $port on 127.0.0.1 is already in use (an earlier demo still running?). Stop that process and try again, or choose other ports with DEMO_PORT and DEMO_SMTP_PORT." >&2
     exit 1
   fi
 done
 
 # --- 3. the demo database, schema and directory ---------------------------------------------
-say "preparing database $DEMO_DB"
-if command -v psql >/dev/null; then
-  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname = '$DEMO_DB'")" != 1 ]; then
-    psql -h 127.0.0.1 -U postgres -d postgres -qc "create database $DEMO_DB"
-    echo "created database $DEMO_DB"
-  fi
-else
-  node -e '
-    const { Client } = require("pg");
-    const name = process.argv[1];
-    const c = new Client({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
-    (async () => {
-      await c.connect();
-      const r = await c.query("select 1 from pg_database where datname = $1", [name]);
-      if (!r.rowCount) { await c.query(`create database ${name}`); console.log(`created database ${name}`); }
-      await c.end();
-    })().catch((e) => { console.error(`cannot create database ${name}: ${e.message}`); process.exit(1); });
-  ' "$DEMO_DB"
-fi
-node bin/case-intake.js migrate
-node bin/case-intake.js directory import "$DIRECTORY_FILE"
+# Afresh each run: the same sample mail then makes the same held cases and approval requests
+# (the captured mail lives in the service's memory, so an earlier run's links are gone anyway).
+say "preparing database $DEMO_DB and Redis prefix $QUEUE_PREFIX (made afresh for every run)"
+"$NODE" scripts/demo-reset.js "$DEMO_DB" "$QUEUE_PREFIX"
+# `directory import` applies the migrations first.
+"$NODE" bin/case-intake.js directory import "$DIRECTORY_FILE"
 # A staff account for the dashboard (demo only: a fixed password printed below).
-echo "$DEMO_STAFF_PASSWORD" | node bin/case-intake.js staff add "$DEMO_STAFF_EMAIL"
+echo "$DEMO_STAFF_PASSWORD" | "$NODE" bin/case-intake.js staff add "$DEMO_STAFF_EMAIL"
 
 # --- 4. the service, stopped with the demo ----------------------------------------------------
-mkdir -p "$LOG_DIR"
+mkdir -p "$(dirname "$LOG_FILE")"
 : >"$LOG_FILE"
 SERVICE_PID=
 
@@ -129,17 +118,20 @@ stop_service() {
   fi
   wait "$pid" 2>/dev/null || true
 }
+# On Ctrl-C or SIGTERM (to this script, or to npm, which passes it on: package.json's `exec`
+# makes this script npm's child) stop the service, then die of the same signal, as a program
+# stopped by it does: npm then ends quietly instead of reporting a failed script.
 trap 'stop_service' EXIT
-trap 'stop_service; exit 130' INT
-trap 'stop_service; exit 143' TERM
+trap 'stop_service; trap - INT; kill -INT $$' INT
+trap 'stop_service; trap - TERM; kill -TERM $$' TERM
 
 say "starting case-intake (log: $LOG_FILE)"
-node bin/case-intake.js start >>"$LOG_FILE" 2>&1 &
+"$NODE" bin/case-intake.js start >>"$LOG_FILE" 2>&1 &
 SERVICE_PID=$!
 
 healthy() {
-  node -e '
-    fetch("http://127.0.0.1:3000/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));
+  "$NODE" -e '
+    fetch(process.env.PUBLIC_URL + "/healthz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));
   '
 }
 for i in $(seq 1 60); do
@@ -150,7 +142,7 @@ for i in $(seq 1 60); do
   fi
   healthy && break
   if [ "$i" -eq 60 ]; then
-    echo "case-intake did not answer on http://127.0.0.1:3000/healthz within 30 s; see $LOG_FILE" >&2
+    echo "case-intake did not answer on $PUBLIC_URL/healthz within 30 s; see $LOG_FILE" >&2
     exit 1
   fi
   sleep 0.5
@@ -158,39 +150,55 @@ done
 
 # --- 5. sample mail and what to look at -------------------------------------------------------
 say "sending sample messages to $SUPPORT_ADDRESS through SMTP $DEV_SMTP_LISTEN"
-node scripts/send-sample.js
+"$NODE" scripts/send-sample.js
 sleep 1
-newest=$(node -e '
-  fetch("http://127.0.0.1:3000/api/cases?limit=1", { headers: { authorization: "Bearer " + process.env.API_TOKEN } })
+newest=$("$NODE" -e '
+  fetch(process.env.PUBLIC_URL + "/api/cases?limit=1", { headers: { authorization: "Bearer " + process.env.API_TOKEN } })
     .then((r) => r.json()).then((j) => console.log(j.cases[0]?.reference ?? "CASE-000001"), () => console.log("CASE-000001"));
 ')
 
 cat <<EOF
 
-==> case-intake is running (pid $SERVICE_PID)
+==> case-intake is running (pid $SERVICE_PID) on a fresh database: the tour below works on every run
 
-Dashboard:     http://127.0.0.1:3000/dashboard   (sign in as $DEMO_STAFF_EMAIL / $DEMO_STAFF_PASSWORD)
-Outbound mail: http://127.0.0.1:3000/dev/mail   (signed in as staff: the approval requests for the
-               held cases are there; click Authorize in one, then look at the case list again)
-Health:       curl -s http://127.0.0.1:3000/healthz
-Cases:        curl -s -H 'Authorization: Bearer $API_TOKEN' http://127.0.0.1:3000/api/cases
-  held only:  curl -s -H 'Authorization: Bearer $API_TOKEN' 'http://127.0.0.1:3000/api/cases?status=suspended&limit=20'
-One case:     curl -s -H 'Authorization: Bearer $API_TOKEN' http://127.0.0.1:3000/api/cases/$newest
+A tour:
+  1. Dashboard    $PUBLIC_URL/dashboard
+                  sign in as $DEMO_STAFF_EMAIL / $DEMO_STAFF_PASSWORD: the cases, held ones first
+  2. Mail         $PUBLIC_URL/dev/mail   (signed in as in 1)
+                  the mail the service sent, kept by its development SMTP server until it stops
+  3. Authorize    there, open "[CASE-000003] Authorize dave@acme.test to open cases for Acme
+                  Production?" (sent to Bob, Acme Production's administrator), click Authorize,
+                  then Authorize on the page it opens: CASE-000003 opens on the dashboard
+  4. Portal       $PUBLIC_URL/portal/login
+                  sign in as alice@acme.test (Acme's company admin; no password): her link arrives
+                  in the mail of 2 ("Your sign-in link for the support portal"); click "Sign in to
+                  the support portal" in it, then Sign in. She sees every Acme case; a held one
+                  offers Authorize and Ignore on its page
+
+API and log:
+  Health:     curl -s $PUBLIC_URL/healthz
+  Cases:      curl -s -H 'Authorization: Bearer $API_TOKEN' $PUBLIC_URL/api/cases
+    held:     curl -s -H 'Authorization: Bearer $API_TOKEN' '$PUBLIC_URL/api/cases?status=suspended&limit=20'
+  One case:   curl -s -H 'Authorization: Bearer $API_TOKEN' $PUBLIC_URL/api/cases/$newest
               (pipe any of these into jq . to pretty-print)
-Log:          tail -f $LOG_FILE
+  Log:        tail -f $LOG_FILE
 
-Newest cases (earlier demo runs' cases stay in the database; see them with --list --limit 50):
+The cases (the next run starts again from an empty database):
 EOF
-node scripts/send-sample.js --list --limit 5
+"$NODE" scripts/send-sample.js --list --limit 5
 
+sample="node scripts/send-sample.js"
+if [ "$DEMO_PORT" != 3000 ] || [ "$DEMO_SMTP_PORT" != 2525 ]; then
+  sample="DEV_SMTP_LISTEN=$DEV_SMTP_LISTEN PORT=$PORT $sample"
+fi
 cat <<EOF
 
 Send more mail (to $SUPPORT_ADDRESS, through the development SMTP server on $DEV_SMTP_LISTEN):
-  node scripts/send-sample.js --from someone@acme.test --subject "Disk full on prod"
-  node scripts/send-sample.js --from bob@acme.test --cc acme-dev@support.example.com --attach README.md
+  $sample --from someone@acme.test --subject "Disk full on prod"
+  $sample --from bob@acme.test --cc acme-dev@support.example.com --attach README.md
   swaks --server $DEV_SMTP_LISTEN --to $SUPPORT_ADDRESS --from gina@globex.test   (or any SMTP client)
-  DATABASE_URL=$DATABASE_URL QUEUE_PREFIX=$QUEUE_PREFIX node bin/case-intake.js ingest < fixtures/intake/with-attachments.eml
-Then:  node scripts/send-sample.js --list
+  DATABASE_URL=$DATABASE_URL QUEUE_PREFIX=$QUEUE_PREFIX npx case-intake ingest < fixtures/intake/with-attachments.eml
+Then:  $sample --list
 
 Press Ctrl-C to stop.
 EOF

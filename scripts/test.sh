@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # The test suite, from a fresh clone: installs what is missing, starts what is not running,
-# then runs the type check, the linter and jest against real PostgreSQL, Redis, Dovecot,
-# an SMTP capture server and a headless Chromium.
+# then runs the type check, the linter and jest, on the project's Node LTS, against real
+# PostgreSQL, Redis, Dovecot, an SMTP capture server and a headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Dependencies: `npm ci` when node_modules is missing or older than the lock file.
-# The registry reachable here serves only this platform's builds of optional native packages, so
-# the lock file lacks the other platforms' entries and `npm ci` may call it out of sync;
-# `npm install` then installs the same pinned versions from the lock.
+# Dependencies: `npm ci` when node_modules is missing or older than the lock file. `npm ci`
+# installs exactly what package-lock.json says and never writes it; a lock out of step with
+# package.json is an error to fix in the commit that caused it, not something to paper over here.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+  npm ci --no-audit --no-fund
 fi
+
+source scripts/lib/node.sh
+use_lts_node
+echo "node $("$NODE" -v) ($NODE)"
 
 bash scripts/ensure-dovecot.sh
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-services.sh
 
-npx tsc --noEmit -p .
-npx eslint .
-npx jest "$@"
+"$NODE" node_modules/.bin/tsc --noEmit -p .
+"$NODE" node_modules/.bin/eslint .
+"$NODE" node_modules/.bin/jest "$@"

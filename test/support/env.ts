@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
 import { closeContext, createContext, type AppContext } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config/config';
 import { migrateToLatest } from '../../src/db/migrate';
+import { deleteKeysUnder } from '../../src/queue/redis-keys';
 import { createLogger } from '../../src/log';
 
 /** The PostgreSQL server tests create their throwaway databases on (the machine's own, trust auth). */
@@ -106,17 +106,7 @@ export async function within<T, L>(work: Promise<T>, ms: number, late: () => L):
 
 /** Removes every Redis key a test wrote under its own prefix. */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteKeysUnder(TEST_REDIS, prefix);
 }
 
 /** The environment for running the real CLI against a test app's database and Redis prefix. */

@@ -57,7 +57,8 @@ export class WebClient {
   async postMultipart(path: string, fields: Record<string, string>, files: Array<{ field: string; filename: string; type?: string; content: Buffer | string }> = []): Promise<Response> {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    for (const f of files) form.append(f.field, new Blob([f.content], { type: f.type ?? 'application/octet-stream' }), f.filename);
+    // A Buffer may sit on a SharedArrayBuffer, which Blob does not take: its bytes are copied.
+    for (const f of files) form.append(f.field, new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)], { type: f.type ?? 'application/octet-stream' }), f.filename);
     return this.request(path, { multipart: form });
   }
 
