@@ -4,7 +4,8 @@ import { loadOutboxRows, markSent, recordFailure, recordResponses, type OutboxRo
 import { takeForSending, type SendClaim } from './send-claim';
 import { revealRow, type OutboxSealer } from './sealed-secrets';
 import { loadMailAttachments } from './attachments';
-import { SendError, type CommitPoint, type MailTransport, type OutgoingMail, type SendOutcome } from './transport';
+import type { OutgoingMail } from './compose';
+import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */

@@ -1,9 +1,7 @@
 import { Readable, type Writable } from 'node:stream';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { MailAttachment } from './attachments';
-import { compose } from './compose';
-import type { OutboxRow } from './outbox';
+import { compose, type OutgoingMail } from './compose';
 import { errorMessage } from '../errors';
 import type { OAuthProvider } from '../oauth/credentials';
 import { explainServerRefusal, tokenClaims } from '../oauth/explain';
@@ -26,9 +24,6 @@ export interface CommitPoint {
 }
 
 export type SendOutcome = { result: 'delivered'; response: string };
-
-/** An outbox row as it is sent: its links revealed, the attachments of its `message_ref` loaded. */
-export type OutgoingMail = OutboxRow & { attachments: readonly MailAttachment[] };
 
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {

@@ -8,7 +8,7 @@ import type { TrustProxy } from '../config/trust-proxy';
 import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
 import type { CapturedMail } from '../intake/dev-smtp';
-import type { IntakeDeps } from '../intake/ingest';
+import type { IntakeDeps } from '../intake/filing';
 import type { CaseFeedOptions } from './case-feed';
 import { type PageRenderer } from './pages';
 import { PAGE_HEADERS } from './security-headers';
