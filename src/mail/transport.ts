@@ -49,9 +49,9 @@ const TERMINATORS = ['.\r\n', '\n.\r\n', '\r\n.\r\n'].map((t) => Buffer.from(t))
  * socket's writes are held back until the DataStream writes the dot; then the COMMIT is written,
  * and the message with its dot in one write right after it, everything for that write prepared
  * beforehand. A kill -9 between the two loses the mail (the row says `sent`); the time between
- * them is what the commit point leaves open, so nothing is allocated or computed there. (With the
- * COMMIT written some process.nextTick steps ahead of the dot, as it once was, any promise
- * continuation of the process could run in between.)
+ * them is what the commit point leaves open, so nothing is allocated or computed there. Both
+ * writes happen in the one call: were the dot written even a process.nextTick later, any promise
+ * continuation of the process could run in between.
  */
 class CommitPointStream extends Readable {
   started = false;
