@@ -5,7 +5,8 @@ import { takeForSending, type SendClaim } from './send-claim';
 import { revealRow, type OutboxSealer } from './sealed-secrets';
 import { loadMailAttachments } from './attachments';
 import type { OutgoingMail } from './compose';
-import { SendError, type CommitPoint, type MailTransport, type SendOutcome } from './transport';
+import type { CommitPoint } from './commit-point';
+import { SendError, type MailTransport, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
