@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeContext, createContext, ROLES, startService, type Role } from '../app';
+import { ROLES, startService, type Role } from '../app';
+import { closeContext, createContext } from '../context';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/config';
 import { createDb } from '../db/connection';
 import { migrateToLatest } from '../db/migrate';

@@ -3,7 +3,7 @@
  * the webhook endpoints and their deliveries (webhooks/). Part of `Database` (schema.ts).
  */
 import type { ColumnType, Generated } from 'kysely';
-import type { Id, Int8, Timestamp } from './schema';
+import type { Id, Int8, Timestamp } from './columns';
 
 export interface EventsTable {
   id: Id;

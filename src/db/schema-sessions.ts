@@ -3,7 +3,7 @@
  * sign-in attempts, portal links and sessions, the mailbox watchers. Part of `Database` (schema.ts).
  */
 import type { Generated } from 'kysely';
-import type { Id, Int8, Timestamp } from './schema';
+import type { Id, Int8, Timestamp } from './columns';
 
 export interface StaffAccountsTable {
   id: Id;

@@ -1,5 +1,6 @@
 import { SMTPServer } from 'smtp-server';
-import { takeIn, type IntakeDeps } from './ingest';
+import type { IntakeDeps } from './filing';
+import { takeIn } from './ingest';
 import { errorMessage } from '../errors';
 
 export interface CapturedMail {

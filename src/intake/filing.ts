@@ -3,12 +3,13 @@
  * quarantined, approval replies handed on, replies added to their case, anything else a new case
  * queued for matching. Shared by every way a message comes in (ingest.ts).
  */
+import type { Logger } from 'pino';
 import { addParticipants, appendMessage, createCase, type IntakeFindings } from '../cases/repository';
 import { findThread, replyHold, type ThreadMatch } from '../cases/threading';
 import { afterCustomerMessage, replyEffect, startFollowUp } from '../cases/customer-side';
-import type { Tx } from '../db/connection';
+import type { Db, Tx } from '../db/connection';
 import type { MessageHoldReason } from '../db/schema';
-import type { JobPayloads, QueueName } from '../queue/jobs';
+import type { JobPayloads, JobSink, QueueName } from '../queue/jobs';
 import { recordBounce } from '../mail/bounces';
 import { verifySender } from './auth-results';
 import { parseBounce } from './bounce';
@@ -17,8 +18,35 @@ import { derivedMessageId, headerBlock, sha256 } from './headers';
 import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
 import { tokenFromReplyAddress } from '../approvals/tokens';
 import { claimForCase, keep, quarantine } from './raw-store';
-import type { IntakeDeps, IntakeResult } from './ingest';
 import { errorMessage } from '../errors';
+
+export interface IntakeDeps {
+  db: Db;
+  jobs: JobSink;
+  log: Logger;
+  /** Mail to its `+approve-<token>` addresses is a reply to an approval request, never a case. */
+  supportAddress: string;
+  /** Secrets that sign per-case reply addresses (current, and previous during a rotation). */
+  replySecrets: Array<string | null>;
+  /** INBOUND_AUTHSERV_ID: whose Authentication-Results to trust; null trusts the From address. */
+  inboundAuthservId: string | null;
+  /** MAX_MESSAGE_BYTES: larger messages become a held `too_large` case made from their headers. */
+  maxMessageBytes: number;
+  /** REOPEN_WINDOW: a reply to a case resolved longer ago starts a follow-up case. */
+  reopenWindowMs: number;
+}
+
+export type IntakeResult =
+  /** A new case; `follows`: begun by a reply to a case closed longer than REOPEN_WINDOW ago. */
+  | { outcome: 'case'; rawId: string; caseId: string; reference: string; follows?: string }
+  /** A reply, added to the case it continues; with `holdReason`, held from it (nobody added, not in the portal). */
+  | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via']; holdReason: MessageHoldReason | null }
+  | { outcome: 'quarantined'; rawId: string; error: string }
+  /** Stored and never a case: an approval reply, handed to its own queue. */
+  | { outcome: 'kept'; rawId: string; kind: string }
+  | { outcome: 'duplicate' }
+  /** Stored durably; the recovery sweep finishes it (the database failed after the raw copy). */
+  | { outcome: 'stored'; rawId: string };
 
 /**
  * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:

@@ -1,40 +1,8 @@
-import type { Logger } from 'pino';
 import { addParticipantsMany, createCases } from '../cases/repository';
-import { mayContinueCase, type ThreadMatch } from '../cases/threading';
-import type { Db } from '../db/connection';
-import type { MessageHoldReason } from '../db/schema';
-import type { JobSink } from '../queue/jobs';
+import { mayContinueCase } from '../cases/threading';
 import { dedupeKey, derivedMessageId, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
-import { AlreadyProcessed, caseFacts, enqueueOrLeave, fileMessage, isApprovalReply, processRaw, readForCase, replyAddresses, settled, type ReadMessage } from './filing';
+import { AlreadyProcessed, caseFacts, enqueueOrLeave, fileMessage, isApprovalReply, processRaw, readForCase, replyAddresses, settled, type IntakeDeps, type IntakeResult, type ReadMessage } from './filing';
 import { claimAllForCases, insertRaw, insertRaws, insertRawStreamed, loadRaw, type Origin, type RawInsert } from './raw-store';
-
-export interface IntakeDeps {
-  db: Db;
-  jobs: JobSink;
-  log: Logger;
-  /** Mail to its `+approve-<token>` addresses is a reply to an approval request, never a case. */
-  supportAddress: string;
-  /** Secrets that sign per-case reply addresses (current, and previous during a rotation). */
-  replySecrets: Array<string | null>;
-  /** INBOUND_AUTHSERV_ID: whose Authentication-Results to trust; null trusts the From address. */
-  inboundAuthservId: string | null;
-  /** MAX_MESSAGE_BYTES: larger messages become a held `too_large` case made from their headers. */
-  maxMessageBytes: number;
-  /** REOPEN_WINDOW: a reply to a case resolved longer ago starts a follow-up case. */
-  reopenWindowMs: number;
-}
-
-export type IntakeResult =
-  /** A new case; `follows`: begun by a reply to a case closed longer than REOPEN_WINDOW ago. */
-  | { outcome: 'case'; rawId: string; caseId: string; reference: string; follows?: string }
-  /** A reply, added to the case it continues; with `holdReason`, held from it (nobody added, not in the portal). */
-  | { outcome: 'reply'; rawId: string; caseId: string; reference: string; via: ThreadMatch['via']; holdReason: MessageHoldReason | null }
-  | { outcome: 'quarantined'; rawId: string; error: string }
-  /** Stored and never a case: an approval reply, handed to its own queue. */
-  | { outcome: 'kept'; rawId: string; kind: string }
-  | { outcome: 'duplicate' }
-  /** Stored durably; the recovery sweep finishes it (the database failed after the raw copy). */
-  | { outcome: 'stored'; rawId: string };
 
 /**
  * Takes one raw message in, the same way for every source (mailbox, MTA pipe, development SMTP).

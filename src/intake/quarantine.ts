@@ -3,7 +3,7 @@ import type { DbOrTx } from '../db/connection';
 import type { RawSource, RawStatus } from '../db/schema';
 import { headerValue } from './headers';
 import { processRaw } from './filing';
-import type { IntakeDeps, IntakeResult } from './ingest';
+import type { IntakeDeps, IntakeResult } from './filing';
 import { quarantine } from './raw-store';
 import { errorMessage } from '../errors';
 

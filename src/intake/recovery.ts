@@ -1,5 +1,6 @@
 import { findUndecidedCaseIds } from '../cases/decisions';
-import { reprocessRaw, type IntakeDeps } from './ingest';
+import type { IntakeDeps } from './filing';
+import { reprocessRaw } from './ingest';
 import { findUnhandledReplyIds, findUnprocessedRawIds } from './raw-store';
 
 export interface RecoveryCounts {

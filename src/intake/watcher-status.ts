@@ -1,7 +1,29 @@
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
-import type { WatcherStatus } from './watcher';
+
+/**
+ * `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox.
+ * `auth_failed`: the credentials do not work (the provider will not issue a token, or the server
+ * refuses it twice); retried with the same backoff, it recovers by itself once they work again.
+ */
+export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'auth_failed' | 'stopped' | 'unwatched';
+
+/** A mailbox watcher's status: what the live watcher reports, and what its heartbeat row says to other processes. */
+export interface WatcherStatus {
+  mailbox: string;
+  state: WatcherState;
+  /** IDLE when the server offers it, else polling only. */
+  mode: 'idle' | 'polling' | null;
+  lastSyncAt: string | null;
+  lastMessageAt: string | null;
+  lastError: string | null;
+  /** With `auth_failed`: the failure's short code (AADSTS7000215, invalid_grant, ...), for /metrics. */
+  reasonCode: string | null;
+  reconnects: number;
+  /** When the state last changed: how long the mailbox has been disconnected, for the dashboard. */
+  stateSince: string;
+}
 
 /** How often the live watcher reports, and after how long without a report it counts as gone. */
 export const HEARTBEAT_MS = 5000;

@@ -4,34 +4,13 @@ import type { TokenSource } from '../oauth/token-cache';
 import { Backoff } from './backoff';
 import type { IntakeBacklog } from './backlog';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
-import { takeInBatch, takeInStream, type BatchItem, type IntakeDeps } from './ingest';
+import type { IntakeDeps } from './filing';
+import { takeInBatch, takeInStream, type BatchItem } from './ingest';
 import { MailboxLease } from './lease';
 import { connectMailbox, MailboxAuthError } from './mailbox-login';
 import { sleep, unlessAborted } from './abortable';
-import { HEARTBEAT_MS, publishWatcherStatus } from './watcher-status';
+import { HEARTBEAT_MS, publishWatcherStatus, type WatcherState, type WatcherStatus } from './watcher-status';
 import { errorMessage } from '../errors';
-
-/**
- * `unwatched` is never a watcher's own state: readers of the heartbeats say it of a silent mailbox.
- * `auth_failed`: the credentials do not work (the provider will not issue a token, or the server
- * refuses it twice); retried with the same backoff, it recovers by itself once they work again.
- */
-export type WatcherState = 'starting' | 'standby' | 'connecting' | 'connected' | 'disconnected' | 'auth_failed' | 'stopped' | 'unwatched';
-
-export interface WatcherStatus {
-  mailbox: string;
-  state: WatcherState;
-  /** IDLE when the server offers it, else polling only. */
-  mode: 'idle' | 'polling' | null;
-  lastSyncAt: string | null;
-  lastMessageAt: string | null;
-  lastError: string | null;
-  /** With `auth_failed`: the failure's short code (AADSTS7000215, invalid_grant, ...), for /metrics. */
-  reasonCode: string | null;
-  reconnects: number;
-  /** When the state last changed: how long the mailbox has been disconnected, for the dashboard. */
-  stateSince: string;
-}
 
 export interface WatcherOptions {
   target: ImapTarget;

@@ -3,7 +3,8 @@
  * the commit point only writes what this built).
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { OutgoingMail } from './transport';
+import type { MailAttachment } from './attachments';
+import type { OutboxRow } from './outbox';
 
 // Replies to a person's message are auto-replied; mail we start (approval requests, reminders,
 // copies, notices to staff) is auto-generated (RFC 3834). Either way, well-behaved responders
@@ -21,10 +22,12 @@ function automaticHeaders(kind: string): Record<string, string> {
   return { 'Auto-Submitted': AUTO_GENERATED.has(kind) ? 'auto-generated' : 'auto-replied', 'X-Auto-Response-Suppress': 'All' };
 }
 
+/** An outbox row as it is sent: its links revealed, the attachments of its `message_ref` loaded. */
+export type OutgoingMail = OutboxRow & { attachments: readonly MailAttachment[] };
+
 /**
- * The message of an outbox row, as nodemailer's sendMail built it before the commit point
- * existed: its Cc in the header and the envelope (MailComposer's envelope takes To and Cc), its
- * attachments in it.
+ * The message of an outbox row, built as nodemailer's sendMail builds one: its Cc in the header
+ * and the envelope (MailComposer's envelope takes To and Cc), its attachments in it.
  */
 export async function compose(row: OutgoingMail, supportAddress: string, fromName: string) {
   const node = new MailComposer({

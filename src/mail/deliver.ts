@@ -4,7 +4,9 @@ import { loadOutboxRows, markSent, recordFailure, recordResponses, type OutboxRo
 import { takeForSending, type SendClaim } from './send-claim';
 import { revealRow, type OutboxSealer } from './sealed-secrets';
 import { loadMailAttachments } from './attachments';
-import { SendError, type CommitPoint, type MailTransport, type OutgoingMail, type SendOutcome } from './transport';
+import type { OutgoingMail } from './compose';
+import type { CommitPoint } from './commit-point';
+import { SendError, type MailTransport, type SendOutcome } from './transport';
 import { errorMessage } from '../errors';
 
 /** Tries per outbox row before it is marked failed; the send queue's retry policy matches it. */
@@ -35,8 +37,9 @@ export type DeliveryOutcome = { result: 'sent'; response: string } | { result: '
  * the COMMIT wakes PostgreSQL, which can take the CPU before the second write (measured on the
  * bench: 0.16 ms at the median, 2.5 to 3.5 ms at the 99th percentile). So PostgreSQL is given only
  * the COMMIT to do there (the next row's take waits behind it), and nothing is prepared or
- * allocated between the writes. Before, the dot waited for the commit's answer, and a kill in
- * that round trip lost one to six mails in each chaos run.
+ * allocated between the writes. The dot does not wait for the commit's answer: a kill in that
+ * round trip would lose the mail, and a round trip is far longer than the time between two
+ * writes (docs/faults.md: one to six mails lost in each chaos run that way).
  *
  * A COMMIT that cannot be written (its connection already lost: PostgreSQL restarting) is not
  * followed by the dot: the send fails and is retried, rather than delivered with its row still

@@ -1,34 +1,12 @@
-import { Readable, type Writable } from 'node:stream';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { MailAttachment } from './attachments';
-import { compose } from './compose';
-import type { OutboxRow } from './outbox';
+import { CommitPointStream, type CommitPoint } from './commit-point';
+import { compose, type OutgoingMail } from './compose';
+import { parseSmtpUrl, SMTPConnection, socketOf, xoauth2Login, type SmtpOptions } from './smtp-internals';
 import { errorMessage } from '../errors';
 import type { OAuthProvider } from '../oauth/credentials';
 import { explainServerRefusal, tokenClaims } from '../oauth/explain';
 import type { TokenSource } from '../oauth/token-cache';
 
-/**
- * The commit point of a send: the row is taken (in a transaction not yet committed) before the
- * transport starts. Once the server has answered DATA with 354, the transport calls `commit`
- * with the write of the message and its end-of-data dot, to be made right after the COMMIT's, so
- * no other work runs between the two. A send that fails before then never calls it: the caller
- * rolls the take back, and the server, whose connection drops without the dot, must cancel the
- * transaction (RFC 5321 §3.8).
- */
-export interface CommitPoint {
-  /**
-   * Writes the COMMIT, then calls `writeTheDot` at once; settles with the commit's outcome.
-   * Throws, without calling it, when the COMMIT cannot be written.
-   */
-  commit(writeTheDot: () => void): Promise<void>;
-}
-
 export type SendOutcome = { result: 'delivered'; response: string };
-
-/** An outbox row as it is sent: its links revealed, the attachments of its `message_ref` loaded. */
-export type OutgoingMail = OutboxRow & { attachments: readonly MailAttachment[] };
 
 /** Where mail leaves the service; an SMTP relay in production, a capture sink in tests. */
 export interface MailTransport {
@@ -45,107 +23,10 @@ export class SendError extends Error {
   }
 }
 
-/** The end-of-data line as nodemailer's DataStream writes it, after a message ending in LF, CR or neither. */
-const TERMINATORS = ['.\r\n', '\n.\r\n', '\r\n.\r\n'].map((t) => Buffer.from(t));
-
-/**
- * The message as SMTPConnection reads it: only once the server has answered DATA with 354, and
- * all at once. While it goes through the DataStream (which escapes dots) to the socket, the
- * socket's writes are held back until the DataStream writes the dot; then the COMMIT is written,
- * and the message with its dot in one write right after it, everything for that write prepared
- * beforehand. A kill -9 between the two loses the mail (the row says `sent`); the time between
- * them is what the commit point leaves open, so nothing is allocated or computed there. (With the
- * COMMIT written some process.nextTick steps ahead of the dot, as it once was, any promise
- * continuation of the process could run in between.)
- */
-class CommitPointStream extends Readable {
-  started = false;
-  /** Settles once the commit has (at once if it was never written). Never rejects. */
-  decided: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly message: Buffer,
-    private readonly point: CommitPoint,
-    private readonly socket: () => Writable,
-  ) {
-    super();
-  }
-
-  override _read(): void {
-    if (this.started) return;
-    this.started = true;
-    this.decided = this.commitWithTheDot();
-    this.push(this.message);
-    this.push(null);
-  }
-
-  /** Set while the socket holds the message back: restores the socket's own write. */
-  private disarm: ((uncommitted?: boolean) => void) | null = null;
-
-  /**
-   * Arms the socket so that what the DataStream writes is held until its dot, and the dot's write
-   * first writes the COMMIT; settles once the commit has (its outcome reaches the caller through
-   * its commit point), or at once if the send fails first. Never rejects.
-   */
-  private commitWithTheDot(): Promise<void> {
-    const socket = this.socket();
-    const write = socket.write;
-    const writeThrough = (...args: unknown[]) => (write as (...args: unknown[]) => boolean).apply(socket, args);
-    const held: Buffer[] = [];
-    return new Promise<void>((resolve) => {
-      this.disarm = (uncommitted) => {
-        socket.write = write;
-        this.disarm = null;
-        if (uncommitted) resolve();
-      };
-      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
-        if (!Buffer.isBuffer(chunk)) return writeThrough(chunk, ...rest);
-        held.push(chunk);
-        const done = rest.find((arg): arg is () => void => typeof arg === 'function');
-        if (!TERMINATORS.some((t) => t.equals(chunk))) {
-          // Taken: the DataStream may go on (the message is in memory anyway: a few kilobytes, or
-          // the megabytes of a staff reply's attachments, built by compose before the envelope).
-          if (done) process.nextTick(done);
-          return true;
-        }
-        this.disarm?.();
-        const message = held.length === 1 ? held[0]! : Buffer.concat(held);
-        let written = false;
-        let committing: Promise<void>;
-        try {
-          committing = this.point.commit(() => (written = writeThrough(message, ...rest)));
-        } catch (err) {
-          // Nothing committed: the message and its dot are never written, and the send fails.
-          resolve();
-          socket.destroy(err instanceof Error ? err : new Error(String(err)));
-          return false;
-        }
-        committing.then(resolve, () => resolve());
-        return written;
-      }) as typeof socket.write;
-    });
-  }
-
-  /** The send failed: whatever was held back never reaches the server, and no COMMIT is written. */
-  failed(): void {
-    this.disarm?.(true);
-  }
-}
-
 /** Connections idle longer than this are closed (the server would drop them sooner or later). */
 const IDLE_MS = 30_000;
 /** Idle connections kept for reuse; busier moments open more and close them after their send. */
 const MAX_IDLE = 8;
-
-type Options = ReturnType<typeof parseConnectionUrl>;
-
-/**
- * The connection's socket, where its DataStream writes the message and the dot (read when the dot
- * is near, so a socket STARTTLS replaced is the one used). Internal to nodemailer (10.6, pinned).
- */
-function socketOf(conn: SMTPConnection): () => Writable {
-  return () => (conn as unknown as { _socket: Writable })._socket;
-}
 
 /** Waits for an SMTPConnection step: its callback, or an 'error'/'end' event in the meantime. */
 function step<T>(conn: SMTPConnection, start: (done: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
@@ -178,19 +59,9 @@ export interface SmtpOAuth {
  */
 async function loginWithToken(conn: SMTPConnection, oauth: SmtpOAuth): Promise<void> {
   let last = '';
-  const oauth2 = {
-    getToken(renew: boolean, callback: (err: Error | null, token?: string) => void) {
-      oauth.tokens.token({ fresh: renew }).then(
-        (token) => callback(null, (last = token)),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
-      );
-    },
-    buildXOAuth2Token(token: string) {
-      return Buffer.from(`user=${oauth.user}\x01auth=Bearer ${token}\x01\x01`, 'utf8').toString('base64');
-    },
-  };
+  const login = xoauth2Login(oauth.user, async (renew) => (last = await oauth.tokens.token({ fresh: renew })));
   try {
-    await step<void>(conn, (done) => conn.login({ user: oauth.user, method: 'XOAUTH2', oauth2 } as unknown as SMTPConnection.Credentials, (err) => done(err)));
+    await step<void>(conn, (done) => conn.login(login, (err) => done(err)));
   } catch (err) {
     const response = (err as { response?: unknown }).response;
     if (typeof response !== 'string') throw err;
@@ -200,7 +71,7 @@ async function loginWithToken(conn: SMTPConnection, oauth: SmtpOAuth): Promise<v
   }
 }
 
-async function openConnection(options: Options, oauth: SmtpOAuth | null): Promise<SMTPConnection> {
+async function openConnection(options: SmtpOptions, oauth: SmtpOAuth | null): Promise<SMTPConnection> {
   const conn = new SMTPConnection(options);
   // Errors also reach the step in progress; without a listener an 'error' event would crash the process.
   conn.on('error', () => undefined);
@@ -228,7 +99,7 @@ async function openConnection(options: Options, oauth: SmtpOAuth | null): Promis
  * server's 250; any other outcome closes it, so an abandoned DATA is never continued.
  */
 export function createSmtpTransport(smtpUrl: string, supportAddress: string, { fromName = 'Support', oauth = null }: { fromName?: string; oauth?: SmtpOAuth | null } = {}): MailTransport {
-  const options = parseConnectionUrl(smtpUrl);
+  const options = parseSmtpUrl(smtpUrl);
   const idle: Array<{ conn: SMTPConnection; timer: NodeJS.Timeout }> = [];
   let closed = false;
 

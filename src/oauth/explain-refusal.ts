@@ -1,5 +1,5 @@
 import { GOOGLE_MAIL_SCOPE, type OAuthProvider } from './credentials';
-import type { Explained } from './explain';
+import type { Explained } from './explained';
 import { quotable } from './quotable';
 
 /**

@@ -2,6 +2,7 @@ import type { OAuthProvider } from './credentials';
 import { explainGoogle } from './explain-google';
 import { aadstsCode, explainAadsts } from './explain-microsoft';
 import { explainServerRefusal, type ServerRefusal } from './explain-refusal';
+import type { Explained } from './explained';
 import { firstSentence } from './quotable';
 
 /**
@@ -19,13 +20,6 @@ export interface TokenEndpointFailure {
   /** No answer: the network error code (ECONNREFUSED, ENOTFOUND, ECONNRESET, 'timeout', or a TLS
    * code such as UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED). */
   network?: string;
-}
-
-export interface Explained {
-  /** stable short code: 'AADSTS7000215', 'invalid_grant', 'unreachable', 'untrusted_certificate', ... */
-  code: string;
-  /** operator words, one or two sentences, naming the variable to fix */
-  reason: string;
 }
 
 export type { ServerRefusal };

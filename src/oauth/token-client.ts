@@ -6,10 +6,10 @@ import { explainTokenFailure, type TokenEndpointFailure } from './explain';
 
 /**
  * The provider edge of OAuth: one token request per call, through openid-client (panva's
- * OpenID-certified client, RFC 6749 and RFC 7523 alike for all three providers). Microsoft's
- * own MSAL and Google's google-auth-library were the other candidates: google-auth-library signs
- * its service-account assertions for a fixed https://oauth2.googleapis.com/token (no sovereign or
- * test authority) and needs Node 22; one standards client keeps one error shape and one code path.
+ * OpenID-certified client, RFC 6749 and RFC 7523 alike for all three providers), not Microsoft's
+ * own MSAL and Google's google-auth-library: google-auth-library signs its service-account
+ * assertions for a fixed https://oauth2.googleapis.com/token (no sovereign or test authority)
+ * and needs Node 22; one standards client keeps one error shape and one code path.
  */
 
 export interface IssuedToken {

@@ -99,7 +99,7 @@ export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, ref
   // lists the infrastructure's active administrators but the requester), so their contact id is
   // passed and decideApproval checks it again under the approval's row lock. A company admin is
   // one of those approvers only when the infrastructure has no active administrator; the portal
-  // lets company admins decide anyway (the rule), so for them isStillApprover would say
+  // lets company admins decide anyway (a rule of the portal), so for them isStillApprover would say
   // no: we pass null, as staff do, having checked the role ourselves just now from the directory
   // as it stands (the person is read at every request, so a removal takes effect at once).
   const administrator = administeredInfrastructures(person).some((g) => g.infrastructureId === c.infrastructure_id && g.companyId === c.company_id);

@@ -11,7 +11,7 @@ import type { InfrastructureGrant, Membership, PortalPerson } from './people';
  * 1. **Their own cases**: requester_email is their address AND the case's company is one they
  *    are a contact of (active or pending). This covers "a member with a `user` permission sees
  *    the cases they opened", and also a member without permission (or a pending one) seeing
- *    their own held case. Our choice where the issue was silent: a requester who is NOT a contact
+ *    their own held case. A choice the rules above leave open: a requester who is NOT a contact
  *    of the case's company (a stranger held as `unknown_sender`, an admin of another company
  *    writing to this one) does not see it through this rule, nor does anyone see an unrouted
  *    case without a company through it: "nobody sees another company's cases", and the From

@@ -1,6 +1,6 @@
 import { Queue, Worker, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { currentPayload, jobIdFor, QUEUE_NAMES, RETRY, type JobHandlers, type JobPayloads, type JobSink, type QueueName } from './jobs';
+import { jobIdFor, QUEUE_NAMES, RETRY, type JobHandlers, type JobPayloads, type JobSink, type QueueName } from './jobs';
 
 // The only file that imports BullMQ: the rest of the code sees JobSink and JobHandlers.
 
@@ -125,7 +125,7 @@ export class BullWorkers {
   constructor(redisUrl: string, prefix: string, handlers: JobHandlers, options: { concurrency: Record<QueueName, number>; log: Logger }) {
     for (const name of QUEUE_NAMES) {
       const handler = handlers[name] as (data: unknown) => Promise<unknown>;
-      const worker = new Worker(name, async (job) => handler(currentPayload(name, job.data)), {
+      const worker = new Worker(name, async (job) => handler(job.data), {
         connection: redisOptions(redisUrl, false),
         prefix,
         concurrency: options.concurrency[name],

@@ -2,7 +2,7 @@
  * What a worker process runs: one thin handler per queue, each calling a domain function and
  * queueing the mail it wrote, and the periodic sweep. The web role queues its mail here too.
  */
-import type { AppContext } from '../app';
+import type { AppContext } from '../context';
 import { runApprovalClock } from '../approvals/maintenance';
 import { handleApprovalReply } from '../approvals/reply';
 import { onCasesDecided } from '../approvals/on-decided';

@@ -66,18 +66,6 @@ export function jobIdFor<N extends QueueName>(name: N, data: JobPayloads[N]): st
   }
 }
 
-/**
- * A job's payload as its handler takes it, from what Redis kept. Jobs queued by a process from
- * before batched payloads (`{ caseId }`, `{ outboxId }`) are read as batches of one, under the
- * job ids they already had, so a rolling upgrade loses none of them.
- */
-export function currentPayload<N extends QueueName>(name: N, stored: unknown): JobPayloads[N] {
-  const old = stored as { caseId?: string; outboxId?: string };
-  if (name === 'match' && typeof old.caseId === 'string') return { caseIds: [old.caseId] } as JobPayloads[N];
-  if (name === 'send' && typeof old.outboxId === 'string') return { batch: old.outboxId, outboxIds: [old.outboxId] } as JobPayloads[N];
-  return stored as JobPayloads[N];
-}
-
 export interface JobSink {
   enqueueMany<N extends QueueName>(name: N, data: Array<JobPayloads[N]>): Promise<void>;
   /**

@@ -3,7 +3,7 @@
  * webhook endpoints, the webhook jobs that deliver them, and the sweep that finds streams whose
  * job was lost. Each is idempotent; a stream's rows in PostgreSQL are the truth.
  */
-import type { AppContext } from '../app';
+import type { AppContext } from '../context';
 import { relayEvents } from '../events/relay';
 import { errorMessage } from '../errors';
 import { overdueStreams, type StreamHead } from '../webhooks/deliveries';

@@ -8,7 +8,7 @@ import { WORK_STATUSES } from '../cases/lifecycle';
 import type { ReplyOutcome } from '../cases/work';
 import type { WorkStatus } from '../db/schema';
 import { DomainError } from '../errors';
-import type { WebDeps } from './server';
+import type { WebDeps } from './deps';
 
 export const workStatus = z.enum(WORK_STATUSES as [WorkStatus, ...WorkStatus[]]);
 export const caseText = z.string().refine((t) => t.trim() !== '', 'must not be empty');

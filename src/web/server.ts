@@ -1,79 +1,20 @@
 import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { ApprovalDeps } from '../approvals/context';
-import type { CaseworkDeps } from '../cases/work-common';
-import type { Logger } from 'pino';
-import type { StreamHead } from '../webhooks/deliveries';
 import type { TrustProxy } from '../config/trust-proxy';
-import type { Db } from '../db/connection';
 import { DomainError, type DomainErrorCode } from '../errors';
-import type { CapturedMail } from '../intake/dev-smtp';
-import type { IntakeDeps } from '../intake/ingest';
-import type { CaseFeedOptions } from './case-feed';
-import { type PageRenderer } from './pages';
+import { uploadLimits, type WebDeps } from './deps';
 import { PAGE_HEADERS } from './security-headers';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerDevMailRoutes } from './routes/dev-mail';
 import { registerMetricsRoute } from './routes/metrics';
-import type { Metrics } from '../ops/metrics';
-import { registerHealthRoutes, type HealthReport } from './routes/health';
-import type { Queue } from 'bullmq';
-import type { QueueCounts } from '../queue/bullmq';
+import { registerHealthRoutes } from './routes/health';
 import { registerDashboardRoutes } from './routes/dashboard';
 import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
 import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
-import { acceptUploads, uploadRefused, type UploadLimits } from './uploads';
-
-export interface WebDeps {
-  db: Db;
-  log: Logger;
-  apiToken: string;
-  health: () => Promise<HealthReport>;
-  approvals: ApprovalDeps;
-  /** Replies, notes, assignment, status, comments, escalations. */
-  casework: CaseworkDeps;
-  pages: PageRenderer;
-  sendLater(outboxIds: string[]): Promise<void>;
-  /**
-   * Queues matching of cases written by a committed transaction (a portal comment's follow-up
-   * case). Never throws: a case left unqueued stays `new`, and the recovery sweep queues it.
-   */
-  matchLater(caseIds: string[]): Promise<void>;
-  /** Intake dependencies, for retrying quarantined messages (POST /api/quarantine/:id/retry). */
-  intake?: IntakeDeps;
-  metrics?: Metrics;
-  /** A reply's or a comment's files: MAX_MESSAGE_BYTES each, 10 at most, unless a test says otherwise. */
-  uploadLimits?: UploadLimits;
-  /** A staff reply was a case's first, `seconds` after the case arrived (the first-response histogram). */
-  onFirstResponse?: (seconds: number) => void;
-  metricsToken?: string | null;
-  /** The development SMTP server's captured mail, shown at /dev/mail (demo only). */
-  devMail?: CapturedMail[];
-  staffSessionTtlMs: number;
-  /** The dashboard turns red when intake is disconnected or decisions lag this long. */
-  intakeAlertAfterMs: number;
-  /** How often the overview's live numbers refresh (5 s unless a test says otherwise). */
-  liveRefreshMs?: number;
-  /** The live case list's poller: every second, a heartbeat every 15 s, 100 streams a process, unless a test says otherwise. */
-  caseFeed?: Partial<CaseFeedOptions>;
-  /** PORTAL_LINK_TTL and PORTAL_SESSION_TTL. */
-  portalLinkTtlMs?: number;
-  portalSessionTtlMs?: number;
-  /** TRUST_PROXY: whose X-Forwarded-* headers are believed; none when absent. */
-  trustProxy?: TrustProxy;
-  /** The job queues, for the overview's counts and Bull Board; absent in tests of the web alone. */
-  queues?: { counts(): Promise<Record<string, QueueCounts>>; boardQueues(): Queue[] };
-  /**
-   * Brings the event feed up to date before a read, queueing the webhooks' new deliveries; the
-   * events module's relay alone when absent (tests of the web).
-   */
-  relayEvents?: () => Promise<unknown>;
-  /** Queues delivery of webhook streams (a redelivery from the dashboard); the sweep does it when absent. */
-  deliverWebhooks?: (heads: StreamHead[]) => Promise<void>;
-}
+import { acceptUploads, uploadRefused } from './uploads';
 
 /**
  * TRUST_PROXY as Fastify takes it. A hop count is a function: Fastify reads a plain number as
@@ -89,8 +30,6 @@ function fastifyTrustProxy(t: TrustProxy): boolean | string[] | ((address: strin
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
 
 /** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
-export const uploadLimits = (deps: Pick<WebDeps, 'uploadLimits' | 'approvals'>): UploadLimits => deps.uploadLimits ?? { fileBytes: deps.approvals.settings.maxMessageBytes, files: 10 };
-
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   // Per-request lines are noise at info level; errors still reach the log.
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });

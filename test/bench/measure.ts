@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Histogram } from 'prom-client';
 import { batchBySize } from '../../src/intake/checkpoints';
-import { takeIn, type IntakeDeps } from '../../src/intake/ingest';
+import type { IntakeDeps } from '../../src/intake/filing';
+import { takeIn } from '../../src/intake/ingest';
 import { parseMime } from '../../src/intake/parse';
 import { longHeaderLine, withLongHeader, type LongHeaderKind } from '../support/long-headers';
 

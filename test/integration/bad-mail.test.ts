@@ -1,5 +1,6 @@
 import { getCaseByReference } from '../../src/cases/api-view';
-import { takeIn, type IntakeResult } from '../../src/intake/ingest';
+import type { IntakeResult } from '../../src/intake/filing';
+import { takeIn } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 
 // Each shape of bad mail the issue lists, with its defined outcome: a case (with what it keeps)

@@ -1,5 +1,6 @@
 import { loadCaseDetail } from '../../src/cases/detail';
-import { takeIn, type IntakeResult } from '../../src/intake/ingest';
+import type { IntakeResult } from '../../src/intake/filing';
+import { takeIn } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { portalClient } from '../support/portal';
 import { startTestService, type TestService } from '../support/service';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { takeIn, type IntakeDeps } from '../../src/intake/ingest';
+import type { IntakeDeps } from '../../src/intake/filing';
+import { takeIn } from '../../src/intake/ingest';
 import { sha256 } from '../../src/intake/headers';
 import { decodeEncodedWords, listQuarantine, loadRawMessage, retryQuarantined } from '../../src/intake/quarantine';
 import { runCli } from '../support/cli';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import pino from 'pino';
-import { closeContext, createContext, type AppContext } from '../../src/app';
+import { closeContext, createContext, type AppContext } from '../../src/context';
 import { loadConfig, type Config } from '../../src/config/config';
 import { migrateToLatest } from '../../src/db/migrate';
 import { deleteKeysUnder } from '../../src/queue/redis-keys';

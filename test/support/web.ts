@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { TEMPLATES_DIR } from '../../src/mail/templates';
 import { PageRenderer } from '../../src/web/pages';
-import { buildServer, type WebDeps } from '../../src/web/server';
+import type { WebDeps } from '../../src/web/deps';
+import { buildServer } from '../../src/web/server';
 import type { TestApp } from './env';
 
 /**

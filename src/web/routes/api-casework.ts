@@ -13,7 +13,7 @@ import { addNote, changeCase, replyToCase } from '../../cases/work';
 import type { Actor } from '../../cases/work-common';
 import { DomainError } from '../../errors';
 import { afterReply, caseText as text, parseInput as parse, workStatus as status } from '../casework';
-import type { WebDeps } from '../server';
+import type { WebDeps } from '../deps';
 
 /** Whoever holds the API token; events and notes name it `api`. */
 const API_ACTOR: Actor = { email: 'api', channel: 'api' };

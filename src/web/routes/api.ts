@@ -6,7 +6,7 @@ import type { CaseStatus } from '../../db/schema';
 import { DomainError } from '../../errors';
 import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
 import { bearerToken, sameSecret } from '../auth';
-import type { WebDeps } from '../server';
+import type { WebDeps } from '../deps';
 import { caseJson, registerCaseworkApi } from './api-casework';
 import { registerEventsApi } from './api-events';
 

@@ -9,7 +9,7 @@ import { HOLD_REASONS } from '../../../ops/overview';
 import { CASE_FEED_DEFAULTS, CaseFeed, missedEvents, type CaseFeedSubscriber } from '../../case-feed';
 import { CASE_VIEWS, caseListData, caseRowsData } from '../../dashboard/case-views';
 import { DASHBOARD_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);

@@ -11,7 +11,7 @@ import { caseworkData } from '../../dashboard/casework-view';
 import { sendAttachment } from '../../attachments';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
 export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {

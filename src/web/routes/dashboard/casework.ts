@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { addNote, changeCase, replyToCase } from '../../../cases/work';
 import type { Actor } from '../../../cases/work-common';
 import { afterReply, caseText, parseInput, workStatus } from '../../casework';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 
 // Fields arrive as plain strings (urlencoded or multipart, see uploads.ts); `_csrf` is stripped.
 const replyForm = z.object({

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadDirectory } from '../../../directory/listing';
 import { when } from '../../dashboard/words';
 import { DASHBOARD_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
 /** The directory, read-only: it changes through `directory import` and approvals, not here. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 import { registerCaseListRoutes } from './case-list';
 import { registerCaseRoutes } from './cases';

@@ -4,7 +4,7 @@ import { DomainError } from '../../../errors';
 import { listStored, loadRawMessage, retryQuarantined } from '../../../intake/quarantine';
 import { humanBytes, when } from '../../dashboard/words';
 import { DASHBOARD_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
 const PAGE = 100;

@@ -3,7 +3,7 @@ import { loadOverview } from '../../../ops/overview';
 import { intakeAlert, overviewData, type QueueCountsView } from '../../dashboard/overview-view';
 import { type PageData } from '../../pages';
 import { DASHBOARD_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 import { errorMessage } from '../../../errors';
 

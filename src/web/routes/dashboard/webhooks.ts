@@ -11,7 +11,7 @@ import { listEndpoints, type EndpointSummary } from '../../../webhooks/endpoints
 import { parseInput } from '../../casework';
 import { DELIVERY_PAGE, DELIVERY_STATUSES, endpointPageData, endpointsData } from '../../dashboard/webhooks-view';
 import { DASHBOARD_HEADERS } from '../../security-headers';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
 // "all" and an empty select mean no filter; the page's links leave it out.

@@ -13,7 +13,7 @@ import { caseworkView } from './casework';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import { customerStatus } from '../../portal-words';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 
 const STATUS_CHOICES: Record<CaseStatus, string> = { new: 'being sorted', open: 'open', pending: 'waiting for you', solved: 'solved', closed: 'closed', suspended: 'waiting', ignored: 'not accepted' };
 

@@ -8,7 +8,7 @@ import { personName } from '../../../portal/people';
 import { loadVisibleCase, mayEscalate, visibleReference, type PortalCaseView } from '../../../portal/visibility';
 import { ago, when } from '../../dashboard/words';
 import { field } from '../../forms';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 
 /**
  * The customer's side of a worked case in the portal: comments (with files) and escalation.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import { PortalAuth } from '../../portal-auth';
-import { uploadLimits, type WebDeps } from '../../server';
+import { uploadLimits, type WebDeps } from '../../deps';
 import { acceptUploads } from '../../uploads';
 import { registerPortalCaseRoutes } from './cases';
 import { registerPortalCaseworkRoutes } from './casework';

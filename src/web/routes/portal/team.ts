@@ -7,7 +7,7 @@ import { mac, sameText } from '../../../security/signing';
 import { field } from '../../forms';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
-import type { WebDeps } from '../../server';
+import type { WebDeps } from '../../deps';
 
 const SAVED: Record<string, string> = { added: 'Added. They get an invitation by mail.', saved: 'Saved.', removed: 'Removed. Their later mail is held like a stranger’s; their cases stay as they are.' };
 
