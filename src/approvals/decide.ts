@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import { recordEvent } from '../cases/repository';
+import { ignoreCasesOfApproval, openHeldCases } from '../cases/holds';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel, HoldReason } from '../db/schema';
 import { NO_DIRECTORY_EFFECTS } from '../directory/changes';
@@ -73,14 +72,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
   await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}`, detail: why });
   const decided = (await lockApproval(tx, approval.id))!;
   if (req.decision === 'ignore') {
-    const ignored = await tx
-      .updateTable('cases')
-      .set({ status: 'ignored', decided_at: sql`now()` })
-      .where('approval_id', '=', approval.id)
-      .where('status', '=', 'suspended')
-      .returning('id')
-      .execute();
-    for (const c of ignored) await recordEvent(tx, c.id, 'ignored', req.actor, { channel: req.channel, approvalId: approval.id, ...why });
+    await ignoreCasesOfApproval(tx, approval.id, req.actor, { channel: req.channel, approvalId: approval.id, ...why });
     return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
   }
 
@@ -144,21 +136,10 @@ export interface HeldCasesRelease {
  * people and rights that lets someone open cases does (approvals/admissions.ts).
  */
 export async function releaseHeldCases(tx: Tx, deps: ApprovalDeps, r: HeldCasesRelease): Promise<{ caseIds: string[]; outboxIds: string[] }> {
-  const released = await tx
-    .updateTable('cases')
-    .set({ status: 'open', hold_reason: null, decided_at: sql`now()` })
-    .where('requester_email', '=', r.requesterEmail)
-    .where('infrastructure_id', '=', r.infrastructureId)
-    .where('status', '=', 'suspended')
-    .where('hold_reason', 'in', r.holdReasons)
-    .returning('id')
-    .execute();
+  const caseIds = await openHeldCases(tx, r, r.actor, r.detail);
   const outboxIds: string[] = [];
-  for (const { id } of released) {
-    await recordEvent(tx, id, 'released', r.actor, r.detail);
-    outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
-  }
-  return { caseIds: released.map((c) => c.id), outboxIds };
+  for (const id of caseIds) outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
+  return { caseIds, outboxIds };
 }
 
 /**

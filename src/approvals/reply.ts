@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/connection';
 import { verifySender } from '../intake/auth-results';
 import { parseMessage, type ParsedMessage } from '../intake/parse';
+import { noteApprovalReply } from '../intake/raw-store';
 import { queueMail, written } from '../mail/outbox';
 import { writtenReply } from '../reading/written-reply';
 import type { ApprovalDeps } from './context';
@@ -30,7 +30,7 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   // `answer`: the one mail that tells the approver their reply decided nothing, if it was written
   // (then in `tx`, so that the answer and the record of it land together or not at all).
   const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = [], tx: DbOrTx = deps.db): Promise<ReplyOutcome> => {
-    await note(tx, rawId, `rejected: ${reason}`);
+    await noteApprovalReply(tx, rawId, `rejected: ${reason}`);
     await audit(tx, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
     deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
     return { result: 'rejected', reason, outboxIds: answer };
@@ -66,12 +66,8 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   );
   if (outcome.result === 'not_found') return reject('unknown approval', approvalId);
   if (outcome.result === 'not_approver') return reject(`${sender} is no longer an approver`, approvalId);
-  await note(deps.db, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
+  await noteApprovalReply(deps.db, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
   return { result: outcome.result, decision, outboxIds: [...(outcome.result === 'decided' ? outcome.outboxIds : []), ...outcome.followUpIds] };
-}
-
-async function note(db: DbOrTx, rawId: string, text: string): Promise<void> {
-  await db.updateTable('raw_messages').set({ error: text, processed_at: sql`now()` }).where('id', '=', rawId).execute();
 }
 
 /**

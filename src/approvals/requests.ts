@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
+import { linkCasesToApprovals } from '../cases/holds';
 import { approvalMailsLastHour, queueMails, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
@@ -150,7 +151,7 @@ export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: Routed
     if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
     return approval;
   };
-  await sql`update cases c set approval_id = v.approval_id from unnest(${cases.map((c) => c.id)}::bigint[], ${cases.map((c) => approvalOf(c).id)}::bigint[]) as v(id, approval_id) where c.id = v.id`.execute(tx);
+  await linkCasesToApprovals(tx, cases.map((c) => ({ caseId: c.id, approvalId: approvalOf(c).id })));
   const opens = (c: RoutedCase) => created.get(keyOf(c))?.first_case_id === c.id;
   await auditMany(
     tx,
