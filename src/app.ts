@@ -16,7 +16,7 @@ import { MailRenderer, TEMPLATES_DIR } from './mail/templates';
 import { createSmtpTransport, type MailTransport } from './mail/transport';
 import { mailTokens, type MailTokens } from './oauth/mail-tokens';
 import { BullQueues, BullWorkers } from './queue/bullmq';
-import { jobHandlers, runMaintenance, sendLater } from './queue/handlers';
+import { jobHandlers, runMaintenance, enqueueDeliveries } from './queue/handlers';
 import { Metrics } from './ops/metrics';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
@@ -183,7 +183,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, enqueueDeliveries: (ids) => enqueueDeliveries(ctx, ids),
     matchLater: (ids) => enqueueOrLeave(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,
     intake: ctx.intake,

@@ -3,18 +3,18 @@ import type { Tx } from '../db/connection';
 import type { ApprovalChannel, HoldReason } from '../db/schema';
 import { NO_DIRECTORY_EFFECTS } from '../directory/changes';
 import { admitRequester } from '../directory/people';
-import { queueMails, written, type AnyMail } from '../mail/outbox';
+import { addAllToOutbox, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
 import { findPendingApprovals, isStillApprover, lockApproval, pendingKey, setDecision, type ApprovalRow } from './repository';
 import { caseReplyTo, ccCopies } from './requests';
 import { loadCaseContext } from '../cases/case-context';
 
-export type Decision = 'authorize' | 'ignore';
+export type ApprovalChoice = 'authorize' | 'ignore';
 
 export interface DecisionRequest {
   approvalId: string;
-  decision: Decision;
+  decision: ApprovalChoice;
   channel: ApprovalChannel;
   /** Who decides, as recorded: an approver's email, or `staff:<email>`. */
   actor: string;
@@ -159,5 +159,5 @@ export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: strin
     inReplyTo: c.messageId,
     replyTo: caseReplyTo(deps, caseId),
   };
-  return written(...(await queueMails(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
+  return written(...(await addAllToOutbox(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
 }

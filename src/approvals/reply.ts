@@ -2,10 +2,10 @@ import type { DbOrTx, Tx } from '../db/connection';
 import { verifySender } from '../intake/auth-results';
 import { parseMessage, type ParsedMessage } from '../intake/parse';
 import { noteApprovalReply } from '../intake/raw-store';
-import { queueMail, written } from '../mail/outbox';
+import { addToOutbox, written } from '../mail/outbox';
 import { writtenReply } from '../reading/written-reply';
 import type { ApprovalDeps } from './context';
-import { decideApproval, type Decision, type DecisionOutcome } from './decide';
+import { decideApproval, type ApprovalChoice, type DecisionOutcome } from './decide';
 import { audit } from '../audit/audit-log';
 import { replyDecision, UNDECIDED_BECAUSE, type UndecidedReason } from './reply-decision';
 import { isStillApprover, lockApproval } from './repository';
@@ -13,7 +13,7 @@ import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
 import { excerpt, formatDate, loadCaseContext } from '../cases/case-context';
 
-export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
+export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: ApprovalChoice; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 
 /**
  * Acts on a reply to an approval request. It decides only when the token is genuine and unexpired,
@@ -74,17 +74,17 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
  * The approver's confirmation, in the decision's transaction: what their reply did, or, for a
  * reply that came after someone else decided, that it changed nothing and who decided.
  */
-async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, decision: Decision, approverEmail: string, replyMessageId: string | null): Promise<string[]> {
+async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, decision: ApprovalChoice, approverEmail: string, replyMessageId: string | null): Promise<string[]> {
   if (outcome.result !== 'decided' && outcome.result !== 'already_decided') return [];
   const approval = outcome.approval;
   const c = await loadCaseContext(tx, approval.first_case_id);
   if (!c?.infrastructure) return [];
   const earlier =
     outcome.result === 'already_decided'
-      ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as Decision }
+      ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as ApprovalChoice }
       : null;
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'decision_confirmation',
       props: { case: c.view, infrastructure: c.infrastructure, decision, earlier, releasedCases: outcome.result === 'decided' ? outcome.releasedCaseIds.length : 0 },
       to: approverEmail,
@@ -113,7 +113,7 @@ async function answerUndecided(
   if (!c?.infrastructure) return [];
   const links = approvalLinks(deps, approval, r.approverId);
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'approval_reply_undecided',
       props: { case: c.view, infrastructure: c.infrastructure, read: excerpt(r.read, 12, 800), because: UNDECIDED_BECAUSE[r.reason], links },
       to: r.approverEmail,

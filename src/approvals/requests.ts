@@ -3,7 +3,7 @@ import type { Tx } from '../db/connection';
 import type { ApprovalLinks } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
 import { linkCasesToApprovals } from '../cases/holds';
-import { approvalMailsLastHour, queueMails, type AnyMail } from '../mail/outbox';
+import { approvalMailsLastHour, addAllToOutbox, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
 import { approvalApprovers, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
@@ -113,7 +113,7 @@ export async function mailApproversMany(tx: Tx, deps: ApprovalDeps, rounds: Appr
       roundOf.push(i);
     }
   }
-  const ids = await queueMails(tx, deps.outbox, mails);
+  const ids = await addAllToOutbox(tx, deps.outbox, mails);
   ids.forEach((id, k) => id !== null && results[roundOf[k]!]!.push(id));
   return results;
 }

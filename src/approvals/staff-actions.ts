@@ -7,7 +7,7 @@ import { decide } from '../directory/matching';
 import { loadSenderFacts } from '../directory/repository';
 import { DomainError } from '../errors';
 import type { ApprovalDeps } from './context';
-import { decideApproval, mailReleasedCase, type Decision } from './decide';
+import { decideApproval, mailReleasedCase, type ApprovalChoice } from './decide';
 import { audit } from '../audit/audit-log';
 import { lockApproval } from './repository';
 import { onCaseDecided } from './on-decided';
@@ -142,7 +142,7 @@ export async function resendApprovalRequest(deps: ApprovalDeps, caseId: string, 
  * member and opens all their held cases there). Any other hold is lifted for this case alone:
  * no permission is granted, because no administrator of the customer said so.
  */
-export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decision: Decision, staffEmail: string, reason: string): Promise<StaffActionOutcome> {
+export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decision: ApprovalChoice, staffEmail: string, reason: string): Promise<StaffActionOutcome> {
   if (decision !== 'authorize' && decision !== 'ignore') throw new DomainError('invalid_input', `unknown decision ${String(decision)}`);
   const why = checkedReason(reason, true)!;
   const actor = staffActor(staffEmail);
@@ -159,7 +159,7 @@ export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decisi
   return decideThroughApproval(deps, caseId, direct.approvalId, decision, actor, why);
 }
 
-async function decideThroughApproval(deps: ApprovalDeps, caseId: string, approvalId: string, decision: Decision, actor: string, reason: string): Promise<StaffActionOutcome> {
+async function decideThroughApproval(deps: ApprovalDeps, caseId: string, approvalId: string, decision: ApprovalChoice, actor: string, reason: string): Promise<StaffActionOutcome> {
   const outcome = await decideApproval(deps, { approvalId, decision, channel: CHANNEL, actor, approverContactId: null, reason });
   if (outcome.result !== 'decided') return refused('already_decided');
   const after = await deps.db.selectFrom('cases').select(['status', 'hold_reason']).where('id', '=', caseId).executeTakeFirstOrThrow();

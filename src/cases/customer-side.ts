@@ -8,7 +8,7 @@ import { audit } from '../audit/audit-log';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { CaseRow } from '../db/schema';
 import { DomainError } from '../errors';
-import { queueMails, type AnyMail } from '../mail/outbox';
+import { addAllToOutbox, type AnyMail } from '../mail/outbox';
 import { formatDate } from './case-context';
 import { customerReply, refusalFor, type ReplyEffect } from './lifecycle';
 import { createCase, recordEvent, writeMessage, type IncomingMessage, type IntakeFindings } from './repository';
@@ -107,7 +107,7 @@ export async function escalateCase(deps: CaseworkDeps, reference: string, person
       caseId: c.id,
       companyId: c.company_id,
     }));
-    return { outboxIds: (await queueMails(tx, deps.outbox, mails)).filter((id): id is string => id !== null) };
+    return { outboxIds: (await addAllToOutbox(tx, deps.outbox, mails)).filter((id): id is string => id !== null) };
   });
 }
 

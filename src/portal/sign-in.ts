@@ -1,7 +1,7 @@
 import type { ApprovalDeps } from '../approvals/context';
 import { formatDate } from '../cases/case-context';
 import { activatePendingContacts } from '../directory/people';
-import { queueMail, written } from '../mail/outbox';
+import { addToOutbox, written } from '../mail/outbox';
 import type { Db } from '../db/connection';
 import { countAttempt, refundAttempt, type RateRule } from '../security/rate-limit';
 import { consumeSignInLink, issueSignInLink, type LinkCheck } from './links';
@@ -38,7 +38,7 @@ export async function mailSignInLink(deps: ApprovalDeps, address: string, linkTt
   return deps.db.transaction().execute(async (tx) => {
     const link = await issueSignInLink(tx, deps.settings.publicUrl, address, linkTtlMs);
     const name = personName(person);
-    return written(await queueMail(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
+    return written(await addToOutbox(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
   });
 }
 

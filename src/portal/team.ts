@@ -14,12 +14,12 @@
  */
 import type { ApprovalDeps } from '../approvals/context';
 import { directoryEffects } from '../approvals/admissions';
-import { queueSecurityAlerts } from '../approvals/security-alerts';
+import { mailSecurityAlerts } from '../approvals/security-alerts';
 import { formatDate } from '../cases/case-context';
 import type { DbOrTx, Tx } from '../db/connection';
 import { infrastructuresOpenTo } from '../directory/access';
 import { applyDirectoryChanges, companyPermissions, lockCompany, lockContacts, type DirectoryEffects } from '../directory/changes';
-import { queueMail, written } from '../mail/outbox';
+import { addToOutbox, written } from '../mail/outbox';
 import { issueSignInLink } from './links';
 import { administers, isCompanyAdmin, loadPerson, type PortalPerson } from './people';
 import type { MemberForm, TeamChange, TeamInfrastructure, TeamOutcome, TeamRefusal, TeamRefusalReason, TeamView } from './team-form';
@@ -110,7 +110,7 @@ async function carryOut(tx: Tx, deps: ApprovalDeps, effects: DirectoryEffects, s
   const actor = { email: s.actorEmail, name: actorName };
   const outboxIds = [...applied.outboxIds];
   for (const event of plan.events) {
-    outboxIds.push(...(await queueSecurityAlerts(tx, deps, { companyId: s.company.id, event, person: { name: plan.name, email }, actor, case: null, subjectEmail: email })));
+    outboxIds.push(...(await mailSecurityAlerts(tx, deps, { companyId: s.company.id, event, person: { name: plan.name, email }, actor, case: null, subjectEmail: email })));
   }
   if (plan.invite) outboxIds.push(...(await invite(tx, deps, s, actor, { name: plan.name, email }, plan.invite.mayOpenCases)));
   return { ok: true, contactId: applied.contactIds.get(email) ?? null, actions: applied.actions, outboxIds, releasedCaseIds: applied.releasedCaseIds };
@@ -204,7 +204,7 @@ export async function saveMember(deps: ApprovalDeps, person: PortalPerson, compa
 async function invite(tx: Tx, deps: ApprovalDeps, s: TeamState, invitedBy: { email: string; name: string | null }, recipient: { name: string | null; email: string }, mayOpenCases: boolean): Promise<string[]> {
   const link = await issueSignInLink(tx, deps.settings.publicUrl, recipient.email, INVITATION_LINK_TTL_MS);
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'portal_invitation',
       to: recipient.email,
       companyId: s.company.id,

@@ -26,7 +26,7 @@ export interface PortalAuthDeps {
   pages: PageRenderer;
   linkTtlMs: number;
   sessionTtlMs: number;
-  sendLater(outboxIds: string[]): Promise<void>;
+  enqueueDeliveries(outboxIds: string[]): Promise<void>;
 }
 
 /**
@@ -118,7 +118,7 @@ export class PortalAuth {
         return loginPage(request, reply, 429, { email, error: 'Too many sign-in requests from here. Wait fifteen minutes and try again.' });
       }
       const address = outcome.mayMail;
-      if (address) this.afterAnswer(reply, async () => this.deps.sendLater(await mailSignInLink(this.deps.approvals, address, this.deps.linkTtlMs)));
+      if (address) this.afterAnswer(reply, async () => this.deps.enqueueDeliveries(await mailSignInLink(this.deps.approvals, address, this.deps.linkTtlMs)));
       // The same page, status and work whether or not the address is on file.
       return loginPage(request, reply, 200, { email, sent: true });
     });

@@ -17,7 +17,7 @@ export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promi
     pages: deps.pages,
     linkTtlMs: deps.portalLinkTtlMs ?? DEFAULT_LINK_TTL_MS,
     sessionTtlMs: deps.portalSessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
-    sendLater: deps.sendLater,
+    enqueueDeliveries: deps.enqueueDeliveries,
   });
   await app.register(async (portal) => {
     portal.decorateRequest('portal', null);
