@@ -11,7 +11,8 @@ import { replyDecision, UNDECIDED_BECAUSE, type UndecidedReason } from './reply-
 import { isStillApprover, lockApproval } from './repository';
 import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
-import { excerpt, formatDate, loadCaseContext } from '../cases/case-context';
+import { excerpt, loadCaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 
 export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: ApprovalChoice; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 

@@ -8,7 +8,8 @@ import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
 import { approvalApprovers, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
-import { formatDate, type CaseContext } from '../cases/case-context';
+import { type CaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 import { loadCcMembers, type CcMemberLists } from '../directory/cc-members';
 
 /**

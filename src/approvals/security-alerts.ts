@@ -8,7 +8,8 @@ import type { MailProps, SecurityEvent } from '../mail/kinds';
 import { lockedMailCounts, addAllToOutbox, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
-import { formatDate, type CaseContext } from '../cases/case-context';
+import { type CaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 
 /** What one security alert says; the recipients are the company's security contacts. */
 export interface SecurityAlert {

@@ -9,7 +9,7 @@ import type { DbOrTx, Tx } from '../db/connection';
 import type { CaseRow } from '../db/schema';
 import { DomainError } from '../errors';
 import { addAllToOutbox, type AnyMail } from '../mail/outbox';
-import { formatDate } from './case-context';
+import { formatDate } from '../dates';
 import { customerReply, refusalFor, type ReplyEffect } from './lifecycle';
 import { createCase, recordEvent, writeMessage, type IncomingMessage, type IntakeFindings } from './repository';
 import { applyStatusChange, caseContext, lockCase, lockCaseById, refused, type Actor, type CaseworkDeps } from './work-common';

@@ -1,5 +1,5 @@
 import type { ApprovalDeps } from '../approvals/context';
-import { formatDate } from '../cases/case-context';
+import { formatDate } from '../dates';
 import { activatePendingContacts } from '../directory/people';
 import { addToOutbox, written } from '../mail/outbox';
 import type { Db } from '../db/connection';

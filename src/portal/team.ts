@@ -15,7 +15,7 @@
 import type { ApprovalDeps } from '../approvals/context';
 import { directoryEffects } from '../approvals/admissions';
 import { mailSecurityAlerts } from '../approvals/security-alerts';
-import { formatDate } from '../cases/case-context';
+import { formatDate } from '../dates';
 import type { DbOrTx, Tx } from '../db/connection';
 import { infrastructuresOpenTo } from '../directory/access';
 import { applyDirectoryChanges, companyPermissions, lockCompany, lockContacts, type DirectoryEffects } from '../directory/changes';

@@ -3,7 +3,7 @@ import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type ApprovalChoice } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { formatDate } from '../../cases/case-context';
+import { formatDate } from '../../dates';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 
