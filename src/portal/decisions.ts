@@ -46,6 +46,7 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 /**
  * Authorize or ignore the approval a held case waits on, as the emailed links do: through
  * decideApproval (row lock, first decision wins, audit with the actor and channel `portal`).
+ * Its deps are decideApproval's, passed through; of its own it reads only the database.
  * A request that expired with nobody's answer can still be decided here, by the same people, as
  * long as the case is held on it (a new decision, its audit row marked `afterExpiry`): the mailed
  * links stop at the expiry, the portal does not. Authorize then opens every held case of the
