@@ -16,8 +16,8 @@ function withoutComments(source: string): string {
 
 /**
  * Every write a source file makes: kysely's insertInto/updateTable/deleteFrom/mergeInto/replaceInto
- * and SQL text (INSERT INTO, UPDATE … SET, DELETE FROM, MERGE INTO, COPY … FROM). A kysely write
- * whose table is not a string literal is reported as table `?`, since no owner can be checked.
+ * and SQL text (INSERT INTO, UPDATE … SET, DELETE FROM, MERGE INTO, COPY … FROM). A write whose
+ * table is not written out (a variable, `${sql.table(x)}`) is reported as table `?`: no owner can be checked.
  */
 export function writesIn(source: string): Write[] {
   const text = withoutComments(source);
@@ -36,6 +36,8 @@ export function writesIn(source: string): Write[] {
   for (const pattern of statements) {
     for (const m of text.matchAll(pattern)) writes.push({ table: m[1]!.toLowerCase(), line: lineAt(m.index) });
   }
+  // A table name interpolated into SQL text (sql.table(x), sql.raw): no owner can be checked.
+  for (const m of text.matchAll(/\b(?:insert\s+into|update(?:\s+only)?|delete\s+from|merge\s+into|copy)\s+\$\{/gi)) writes.push({ table: '?', line: lineAt(m.index) });
   return writes;
 }
 
@@ -90,6 +92,7 @@ describe('writesIn', () => {
       'sql`update cases c set approval_id = 1; insert into case_events (case_id) values (1)`;',
       "const q = `begin; UPDATE outbox SET status = 'sent'`;",
       'sql`delete from rate_events where x`;',
+      'sql`update ${sql.table(table)} t set event_id = 1`;',
     ].join('\n');
     expect(writesIn(source)).toEqual([
       { table: 'outbox', line: 1 },
@@ -99,6 +102,7 @@ describe('writesIn', () => {
       { table: 'cases', line: 7 },
       { table: 'outbox', line: 8 },
       { table: 'rate_events', line: 9 },
+      { table: '?', line: 10 },
     ]);
   });
 
