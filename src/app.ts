@@ -10,7 +10,7 @@ import { readWatcherStatuses, type WatcherStatus } from './intake/watcher-status
 import { TEMPLATES_DIR } from './mail/templates';
 import type { MailTransport } from './mail/transport';
 import { BullWorkers } from './queue/bullmq';
-import { jobHandlers, runMaintenance, sendLater } from './queue/handlers';
+import { jobHandlers, runMaintenance, enqueueDeliveries } from './queue/handlers';
 import { Metrics } from './ops/metrics';
 import { PageRenderer } from './web/pages';
 import { buildServer } from './web/server';
@@ -106,7 +106,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
-  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
+  const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, enqueueDeliveries: (ids) => enqueueDeliveries(ctx, ids),
     matchLater: (ids) => enqueueOrLeave(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,
     intake: ctx.intake,

@@ -1,21 +1,20 @@
-import { sql } from 'kysely';
-import { recordEvent } from '../cases/repository';
+import { ignoreCasesOfApproval, openHeldCases } from '../cases/holds';
 import type { Tx } from '../db/connection';
 import type { ApprovalChannel, HoldReason } from '../db/schema';
 import { NO_DIRECTORY_EFFECTS } from '../directory/changes';
 import { admitRequester } from '../directory/people';
-import { queueMails, written, type AnyMail } from '../mail/outbox';
+import { addAllToOutbox, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
 import { findPendingApprovals, isStillApprover, lockApproval, pendingKey, setDecision, type ApprovalRow } from './repository';
 import { caseReplyTo, ccCopies } from './requests';
 import { loadCaseContext } from '../cases/case-context';
 
-export type Decision = 'authorize' | 'ignore';
+export type ApprovalChoice = 'authorize' | 'ignore';
 
 export interface DecisionRequest {
   approvalId: string;
-  decision: Decision;
+  decision: ApprovalChoice;
   channel: ApprovalChannel;
   /** Who decides, as recorded: an approver's email, or `staff:<email>`. */
   actor: string;
@@ -73,14 +72,7 @@ async function apply(tx: Tx, deps: ApprovalDeps, approval: ApprovalRow, req: Dec
   await audit(tx, { ...scope, actor: req.actor, channel: req.channel, action: `approval_${status}`, detail: why });
   const decided = (await lockApproval(tx, approval.id))!;
   if (req.decision === 'ignore') {
-    const ignored = await tx
-      .updateTable('cases')
-      .set({ status: 'ignored', decided_at: sql`now()` })
-      .where('approval_id', '=', approval.id)
-      .where('status', '=', 'suspended')
-      .returning('id')
-      .execute();
-    for (const c of ignored) await recordEvent(tx, c.id, 'ignored', req.actor, { channel: req.channel, approvalId: approval.id, ...why });
+    await ignoreCasesOfApproval(tx, approval.id, req.actor, { channel: req.channel, approvalId: approval.id, ...why });
     return { result: 'decided', approval: decided, releasedCaseIds: [], outboxIds: [] };
   }
 
@@ -144,21 +136,10 @@ export interface HeldCasesRelease {
  * people and rights that lets someone open cases does (approvals/admissions.ts).
  */
 export async function releaseHeldCases(tx: Tx, deps: ApprovalDeps, r: HeldCasesRelease): Promise<{ caseIds: string[]; outboxIds: string[] }> {
-  const released = await tx
-    .updateTable('cases')
-    .set({ status: 'open', hold_reason: null, decided_at: sql`now()` })
-    .where('requester_email', '=', r.requesterEmail)
-    .where('infrastructure_id', '=', r.infrastructureId)
-    .where('status', '=', 'suspended')
-    .where('hold_reason', 'in', r.holdReasons)
-    .returning('id')
-    .execute();
+  const caseIds = await openHeldCases(tx, r, r.actor, r.detail);
   const outboxIds: string[] = [];
-  for (const { id } of released) {
-    await recordEvent(tx, id, 'released', r.actor, r.detail);
-    outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
-  }
-  return { caseIds: released.map((c) => c.id), outboxIds };
+  for (const id of caseIds) outboxIds.push(...(await mailReleasedCase(tx, deps, id)));
+  return { caseIds, outboxIds };
 }
 
 /**
@@ -178,5 +159,5 @@ export async function mailReleasedCase(tx: Tx, deps: ApprovalDeps, caseId: strin
     inReplyTo: c.messageId,
     replyTo: caseReplyTo(deps, caseId),
   };
-  return written(...(await queueMails(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
+  return written(...(await addAllToOutbox(tx, deps.outbox, [...(await ccCopies(tx, deps, c)), notice])));
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
-import { queueMails, type AnyMail } from '../mail/outbox';
+import { addAllToOutbox, type AnyMail } from '../mail/outbox';
 import { lockApproval } from './repository';
 import { caseReplyTo, mailApprovers } from './requests';
 import { loadCaseContext, loadCaseContexts } from '../cases/case-context';
@@ -96,7 +96,7 @@ async function expireRequests(deps: ApprovalDeps, batch: number): Promise<{ expi
       const validDays = Math.max(1, Math.round((a.expires_at.getTime() - a.created_at.getTime()) / 86_400_000));
       mails.push({ kind: 'approval_expired_notice', props: { case: c.view, heldCases, validDays }, to: a.requester_email, caseId: c.id, approvalId: a.id, companyId: a.company_id, inReplyTo: c.messageId, replyTo: caseReplyTo(deps, c.id) });
     }
-    const ids = await queueMails(tx, deps.outbox, mails);
+    const ids = await addAllToOutbox(tx, deps.outbox, mails);
     return { expired: expired.length, outboxIds: ids.filter((id): id is string => id !== null) };
   });
 }

@@ -1,5 +1,5 @@
 import type { Tx } from '../db/connection';
-import { queueMails, type AnyMail } from '../mail/outbox';
+import { addAllToOutbox, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { loadCcMembers, type CcMemberLists } from '../directory/cc-members';
 import { caseReplyTo, copiesFromLists, requestApprovals, type RoutedCase } from './requests';
@@ -59,7 +59,7 @@ export async function onCasesDecided(tx: Tx, deps: ApprovalDeps, caseIds: string
       return { ...threading(deps, c), kind: 'held_notice', props: { case: c.view, awaitingApproval: awaitsApproval(c), tooLarge } };
     }),
   ];
-  const ids = await queueMails(tx, deps.outbox, answers);
+  const ids = await addAllToOutbox(tx, deps.outbox, answers);
   answers.forEach((mail, i) => ids[i] && add(mail.caseId!, [ids[i]]));
 
   const unverified = held.filter((c) => c.holdReason === 'sender_not_verified').sort((a, b) => (a.companyId ?? '').localeCompare(b.companyId ?? ''));

@@ -1,9 +1,9 @@
-import type { Decision } from './decide';
+import type { ApprovalChoice } from './decide';
 
 /** Why a reply decided nothing; each has a sentence for the approver (UNDECIDED_BECAUSE). */
 export type UndecidedReason = 'empty' | 'no_decision_word' | 'both' | 'negated' | 'question';
 
-export type ReplyReading = { decision: Decision } | { decision: null; reason: UndecidedReason };
+export type ReplyReading = { decision: ApprovalChoice } | { decision: null; reason: UndecidedReason };
 
 /** Why, as the approver is told ("We decided nothing, because ...") and the reply's record says. */
 export const UNDECIDED_BECAUSE: Record<UndecidedReason, string> = {
@@ -91,7 +91,7 @@ function negatedAt(list: Word[], at: number, length: number): boolean {
 export function replyDecision(text: string): ReplyReading {
   const list = words(text);
   if (!list.length) return { decision: null, reason: 'empty' };
-  const kinds = new Set<Decision>();
+  const kinds = new Set<ApprovalChoice>();
   let decisive = false;
   let negated = false;
   let asked = /[?¿]/.test(text);
@@ -100,7 +100,7 @@ export function replyDecision(text: string): ReplyReading {
   for (let i = 0; i < list.length; i++) {
     const phrase = AUTHORIZE_PHRASES.find((p) => p.every((part, k) => list[i + k]?.word === part && list[i + k]!.sentence === list[i]!.sentence));
     const w = list[i]!.word;
-    const kind: Decision | null = phrase || AUTHORIZE_WORDS.has(w) ? 'authorize' : IGNORE_WORDS.has(w) ? 'ignore' : null;
+    const kind: ApprovalChoice | null = phrase || AUTHORIZE_WORDS.has(w) ? 'authorize' : IGNORE_WORDS.has(w) ? 'ignore' : null;
     if (!kind) continue;
     kinds.add(kind);
     if (phrase || !STANDS_ALONE_ONLY.has(w) || list[i]!.alone) decisive = true;

@@ -1,19 +1,20 @@
-import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/connection';
 import { verifySender } from '../intake/auth-results';
 import { parseMessage, type ParsedMessage } from '../intake/parse';
-import { queueMail, written } from '../mail/outbox';
+import { noteApprovalReply } from '../intake/raw-store';
+import { addToOutbox, written } from '../mail/outbox';
 import { writtenReply } from '../reading/written-reply';
 import type { ApprovalDeps } from './context';
-import { decideApproval, type Decision, type DecisionOutcome } from './decide';
+import { decideApproval, type ApprovalChoice, type DecisionOutcome } from './decide';
 import { audit } from '../audit/audit-log';
 import { replyDecision, UNDECIDED_BECAUSE, type UndecidedReason } from './reply-decision';
 import { isStillApprover, lockApproval } from './repository';
 import { approvalLinks } from './requests';
 import { tokenFromReplyAddress, verifyApprovalToken } from './tokens';
-import { excerpt, formatDate, loadCaseContext } from '../cases/case-context';
+import { excerpt, loadCaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 
-export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: Decision; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
+export type ReplyOutcome = { result: 'decided' | 'already_decided'; decision: ApprovalChoice; outboxIds: string[] } | { result: 'rejected'; reason: string; outboxIds: string[] };
 
 /**
  * Acts on a reply to an approval request. It decides only when the token is genuine and unexpired,
@@ -30,7 +31,7 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   // `answer`: the one mail that tells the approver their reply decided nothing, if it was written
   // (then in `tx`, so that the answer and the record of it land together or not at all).
   const reject = async (reason: string, approvalId: string | null = null, more: Record<string, unknown> = {}, answer: string[] = [], tx: DbOrTx = deps.db): Promise<ReplyOutcome> => {
-    await note(tx, rawId, `rejected: ${reason}`);
+    await noteApprovalReply(tx, rawId, `rejected: ${reason}`);
     await audit(tx, { actor: sender, channel: 'reply', action: 'approval_reply_rejected', approvalId, subjectEmail: sender, detail: { reason, rawId, ...more } });
     deps.log.info({ rawId, approvalId, reason }, 'approval reply decided nothing');
     return { result: 'rejected', reason, outboxIds: answer };
@@ -66,29 +67,25 @@ export async function handleApprovalReply(deps: ApprovalDeps, rawId: string): Pr
   );
   if (outcome.result === 'not_found') return reject('unknown approval', approvalId);
   if (outcome.result === 'not_approver') return reject(`${sender} is no longer an approver`, approvalId);
-  await note(deps.db, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
+  await noteApprovalReply(deps.db, rawId, outcome.result === 'decided' ? `decided: ${decision}` : 'already decided: nothing changed');
   return { result: outcome.result, decision, outboxIds: [...(outcome.result === 'decided' ? outcome.outboxIds : []), ...outcome.followUpIds] };
-}
-
-async function note(db: DbOrTx, rawId: string, text: string): Promise<void> {
-  await db.updateTable('raw_messages').set({ error: text, processed_at: sql`now()` }).where('id', '=', rawId).execute();
 }
 
 /**
  * The approver's confirmation, in the decision's transaction: what their reply did, or, for a
  * reply that came after someone else decided, that it changed nothing and who decided.
  */
-async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, decision: Decision, approverEmail: string, replyMessageId: string | null): Promise<string[]> {
+async function confirm(tx: Tx, deps: ApprovalDeps, outcome: DecisionOutcome, decision: ApprovalChoice, approverEmail: string, replyMessageId: string | null): Promise<string[]> {
   if (outcome.result !== 'decided' && outcome.result !== 'already_decided') return [];
   const approval = outcome.approval;
   const c = await loadCaseContext(tx, approval.first_case_id);
   if (!c?.infrastructure) return [];
   const earlier =
     outcome.result === 'already_decided'
-      ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as Decision }
+      ? { by: approval.decided_by ?? 'someone', channel: approval.channel ?? 'unknown', at: approval.decided_at ? formatDate(approval.decided_at) : '', decision: (approval.status === 'authorized' ? 'authorize' : 'ignore') as ApprovalChoice }
       : null;
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'decision_confirmation',
       props: { case: c.view, infrastructure: c.infrastructure, decision, earlier, releasedCases: outcome.result === 'decided' ? outcome.releasedCaseIds.length : 0 },
       to: approverEmail,
@@ -117,7 +114,7 @@ async function answerUndecided(
   if (!c?.infrastructure) return [];
   const links = approvalLinks(deps, approval, r.approverId);
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'approval_reply_undecided',
       props: { case: c.view, infrastructure: c.infrastructure, read: excerpt(r.read, 12, 800), because: UNDECIDED_BECAUSE[r.reason], links },
       to: r.approverEmail,

@@ -2,12 +2,14 @@ import { sql } from 'kysely';
 import type { Tx } from '../db/connection';
 import type { ApprovalLinks } from '../mail/kinds';
 import { caseReplyAddress } from '../cases/reply-address';
-import { approvalMailsLastHour, queueMails, type AnyMail } from '../mail/outbox';
+import { linkCasesToApprovals } from '../cases/holds';
+import { approvalMailsLastHour, addAllToOutbox, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { auditMany } from '../audit/audit-log';
 import { approvalApprovers, findApproversMany, findPendingApprovals, pendingKey, type Approver, type ApprovalRow } from './repository';
 import { replyAddressFor, signApprovalToken } from './tokens';
-import { formatDate, type CaseContext } from '../cases/case-context';
+import { type CaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 import { loadCcMembers, type CcMemberLists } from '../directory/cc-members';
 
 /**
@@ -112,7 +114,7 @@ export async function mailApproversMany(tx: Tx, deps: ApprovalDeps, rounds: Appr
       roundOf.push(i);
     }
   }
-  const ids = await queueMails(tx, deps.outbox, mails);
+  const ids = await addAllToOutbox(tx, deps.outbox, mails);
   ids.forEach((id, k) => id !== null && results[roundOf[k]!]!.push(id));
   return results;
 }
@@ -150,7 +152,7 @@ export async function requestApprovals(tx: Tx, deps: ApprovalDeps, cases: Routed
     if (!approval) throw new Error(`no approval for case ${c.reference} after creating one`);
     return approval;
   };
-  await sql`update cases c set approval_id = v.approval_id from unnest(${cases.map((c) => c.id)}::bigint[], ${cases.map((c) => approvalOf(c).id)}::bigint[]) as v(id, approval_id) where c.id = v.id`.execute(tx);
+  await linkCasesToApprovals(tx, cases.map((c) => ({ caseId: c.id, approvalId: approvalOf(c).id })));
   const opens = (c: RoutedCase) => created.get(keyOf(c))?.first_case_id === c.id;
   await auditMany(
     tx,

@@ -5,10 +5,11 @@
  */
 import type { Tx } from '../db/connection';
 import type { MailProps, SecurityEvent } from '../mail/kinds';
-import { lockedMailCounts, queueMails, written, type AnyMail } from '../mail/outbox';
+import { lockedMailCounts, addAllToOutbox, written, type AnyMail } from '../mail/outbox';
 import type { ApprovalDeps } from './context';
 import { audit } from '../audit/audit-log';
-import { formatDate, type CaseContext } from '../cases/case-context';
+import { type CaseContext } from '../cases/case-context';
+import { formatDate } from '../dates';
 
 /** What one security alert says; the recipients are the company's security contacts. */
 export interface SecurityAlert {
@@ -35,7 +36,7 @@ async function securityAlertsLastHour(tx: Tx, companyId: string): Promise<number
  * (an alert an hour late helps nobody): it is logged and recorded in the audit log
  * (`security_alert_capped`). Returns the outbox ids to queue after commit.
  */
-export async function queueSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: SecurityAlert): Promise<string[]> {
+export async function mailSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: SecurityAlert): Promise<string[]> {
   const recipients = await tx
     .selectFrom('contacts')
     .select(['email', 'name'])
@@ -70,7 +71,7 @@ export async function queueSecurityAlerts(tx: Tx, deps: ApprovalDeps, alert: Sec
       props: { recipient: { name: r.name, email: r.email }, companyName: company.name, event: alert.event, person: alert.person, actor: alert.actor, case: alert.case, at, teamUrl },
     }),
   );
-  return written(...(await queueMails(tx, deps.outbox, mails)));
+  return written(...(await addAllToOutbox(tx, deps.outbox, mails)));
 }
 
 /**
@@ -82,7 +83,7 @@ export async function alertUnverifiedSender(tx: Tx, deps: ApprovalDeps, c: CaseC
   if (c.holdReason !== 'sender_not_verified' || !c.companyId) return [];
   const contact = await tx.selectFrom('contacts').select(['email', 'name']).where('company_id', '=', c.companyId).where('email', '=', c.requesterEmail).executeTakeFirst();
   if (!contact) return [];
-  return queueSecurityAlerts(tx, deps, {
+  return mailSecurityAlerts(tx, deps, {
     companyId: c.companyId,
     event: 'sender_not_verified',
     person: { name: contact.name, email: contact.email },

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { recordEvent } from '../cases/repository';
+import { ignoreCase, openCase, routeCaseTo } from '../cases/holds';
 import type { Tx } from '../db/connection';
 import type { CaseStatus, HoldReason } from '../db/schema';
 import { decide } from '../directory/matching';
 import { loadSenderFacts } from '../directory/repository';
 import { DomainError } from '../errors';
 import type { ApprovalDeps } from './context';
-import { decideApproval, mailReleasedCase, type Decision } from './decide';
+import { decideApproval, mailReleasedCase, type ApprovalChoice } from './decide';
 import { audit } from '../audit/audit-log';
 import { lockApproval } from './repository';
 import { onCaseDecided } from './on-decided';
@@ -141,7 +142,7 @@ export async function resendApprovalRequest(deps: ApprovalDeps, caseId: string, 
  * member and opens all their held cases there). Any other hold is lifted for this case alone:
  * no permission is granted, because no administrator of the customer said so.
  */
-export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decision: Decision, staffEmail: string, reason: string): Promise<StaffActionOutcome> {
+export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decision: ApprovalChoice, staffEmail: string, reason: string): Promise<StaffActionOutcome> {
   if (decision !== 'authorize' && decision !== 'ignore') throw new DomainError('invalid_input', `unknown decision ${String(decision)}`);
   const why = checkedReason(reason, true)!;
   const actor = staffActor(staffEmail);
@@ -158,7 +159,7 @@ export async function staffDecideCase(deps: ApprovalDeps, caseId: string, decisi
   return decideThroughApproval(deps, caseId, direct.approvalId, decision, actor, why);
 }
 
-async function decideThroughApproval(deps: ApprovalDeps, caseId: string, approvalId: string, decision: Decision, actor: string, reason: string): Promise<StaffActionOutcome> {
+async function decideThroughApproval(deps: ApprovalDeps, caseId: string, approvalId: string, decision: ApprovalChoice, actor: string, reason: string): Promise<StaffActionOutcome> {
   const outcome = await decideApproval(deps, { approvalId, decision, channel: CHANNEL, actor, approverContactId: null, reason });
   if (outcome.result !== 'decided') return refused('already_decided');
   const after = await deps.db.selectFrom('cases').select(['status', 'hold_reason']).where('id', '=', caseId).executeTakeFirstOrThrow();
@@ -170,9 +171,8 @@ async function decideThroughApproval(deps: ApprovalDeps, caseId: string, approva
 }
 
 async function releaseOne(tx: Tx, deps: ApprovalDeps, c: LockedCase, actor: string, reason: string): Promise<StaffActionOutcome> {
-  await tx.updateTable('cases').set({ status: 'open', hold_reason: null, decided_at: sql`now()` }).where('id', '=', c.id).execute();
   const detail = { holdReason: c.hold_reason, reason };
-  await recordEvent(tx, c.id, 'released', actor, { channel: CHANNEL, ...detail });
+  await openCase(tx, c.id, actor, { channel: CHANNEL, ...detail });
   await audit(tx, { ...caseScope(c), actor, channel: CHANNEL, action: 'case_released_by_staff', detail });
   // Support released this one case; no permission came with it, so the notice promises nothing more.
   const outboxIds = await mailReleasedCase(tx, deps, c.id, false);
@@ -180,10 +180,8 @@ async function releaseOne(tx: Tx, deps: ApprovalDeps, c: LockedCase, actor: stri
 }
 
 async function ignoreOne(tx: Tx, c: LockedCase, actor: string, reason: string): Promise<StaffActionOutcome> {
-  // The hold reason stays, as when an approver ignores: it says what the case was held for.
-  await tx.updateTable('cases').set({ status: 'ignored', decided_at: sql`now()` }).where('id', '=', c.id).execute();
   const detail = { holdReason: c.hold_reason, reason };
-  await recordEvent(tx, c.id, 'ignored', actor, { channel: CHANNEL, ...detail });
+  await ignoreCase(tx, c.id, actor, { channel: CHANNEL, ...detail });
   await audit(tx, { ...caseScope(c), actor, channel: CHANNEL, action: 'case_ignored_by_staff', detail });
   return { result: 'done', action: 'case_ignored_by_staff', caseIds: [c.id], status: 'ignored', holdReason: c.hold_reason, outboxIds: [] };
 }
@@ -222,13 +220,8 @@ export async function routeCase(deps: ApprovalDeps, caseId: string, infrastructu
     if (c.company_id !== null && infra.company_id !== c.company_id) return refused('other_company');
 
     const verdict = await verdictFor(tx, c.requester_email, c.sender_verified, infra);
-    await tx
-      .updateTable('cases')
-      .set({ status: verdict.status, hold_reason: verdict.holdReason, company_id: infra.company_id, infrastructure_id: infra.id, route: 'staff', decided_at: sql`now()` })
-      .where('id', '=', c.id)
-      .execute();
     const detail = { infrastructure: infra.key, reason: why ?? null };
-    await recordEvent(tx, c.id, 'routed', actor, { channel: CHANNEL, ...detail, status: verdict.status, holdReason: verdict.holdReason });
+    await routeCaseTo(tx, c.id, { ...verdict, companyId: infra.company_id, infrastructureId: infra.id }, actor, { channel: CHANNEL, ...detail });
     await audit(tx, { ...caseScope(c), companyId: infra.company_id, infrastructureId: infra.id, actor, channel: CHANNEL, action: 'case_routed', detail });
     const outboxIds = await onCaseDecided(tx, deps, c.id);
     return { result: 'done', action: 'case_routed', caseIds: [c.id], status: verdict.status, holdReason: verdict.holdReason, outboxIds };

@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../db/connection';
+import { sql } from 'kysely';
+import type { DbOrTx, Tx } from '../db/connection';
 
 // The audit log's one writer: every decision and every change to people and rights, with who
 // made it and through which channel. Any room that changes such things calls this.
@@ -39,4 +40,10 @@ export async function auditMany(db: DbOrTx, entries: AuditEntry[]): Promise<void
       })),
     )
     .execute();
+}
+
+/** Marks audit rows as relayed, each with the id of the event it became (events/relay.ts). */
+export async function markAuditRelayed(tx: Tx, relayed: Array<{ id: string; eventId: string }>): Promise<void> {
+  if (!relayed.length) return;
+  await sql`update audit_log t set event_id = v.e from unnest(${relayed.map((r) => r.id)}::bigint[], ${relayed.map((r) => r.eventId)}::bigint[]) as v(id, e) where t.id = v.id`.execute(tx);
 }

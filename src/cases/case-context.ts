@@ -1,12 +1,7 @@
-/** What mail and pages say about a case: its context (first message, infrastructure) and how dates read. */
+/** What mail and pages say about a case: its context (first message, infrastructure). */
+import { formatDate } from '../dates';
 import type { DbOrTx } from '../db/connection';
 import type { CaseView, InfrastructureView } from '../mail/kinds';
-
-const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', hour12: false });
-
-export function formatDate(d: Date): string {
-  return `${DATE_FORMAT.format(d)} UTC`;
-}
 
 /** The first lines a person wrote, without quoted text: enough to recognise the request. */
 export function excerpt(text: string, maxLines = 6, maxChars = 600): string {

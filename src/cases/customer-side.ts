@@ -8,8 +8,8 @@ import { audit } from '../audit/audit-log';
 import type { DbOrTx, Tx } from '../db/connection';
 import type { CaseRow } from '../db/schema';
 import { DomainError } from '../errors';
-import { queueMails, type AnyMail } from '../mail/outbox';
-import { formatDate } from './case-context';
+import { addAllToOutbox, type AnyMail } from '../mail/outbox';
+import { formatDate } from '../dates';
 import { customerReply, refusalFor, type ReplyEffect } from './lifecycle';
 import { createCase, recordEvent, writeMessage, type IncomingMessage, type IntakeFindings } from './repository';
 import { applyStatusChange, caseContext, lockCase, lockCaseById, refused, type Actor, type CaseworkDeps } from './work-common';
@@ -107,7 +107,7 @@ export async function escalateCase(deps: CaseworkDeps, reference: string, person
       caseId: c.id,
       companyId: c.company_id,
     }));
-    return { outboxIds: (await queueMails(tx, deps.outbox, mails)).filter((id): id is string => id !== null) };
+    return { outboxIds: (await addAllToOutbox(tx, deps.outbox, mails)).filter((id): id is string => id !== null) };
   });
 }
 

@@ -215,3 +215,9 @@ export async function recordEvent(db: DbOrTx, caseId: string, kind: string, acto
   const via = channel ?? (typeof detail.channel === 'string' ? detail.channel : 'system');
   await db.insertInto('case_events').values({ case_id: caseId, kind, actor, channel: via, detail: JSON.stringify(detail) }).execute();
 }
+
+/** Marks case events as relayed, each with the id of the event it became (events/relay.ts). */
+export async function markCaseEventsRelayed(tx: Tx, relayed: Array<{ id: string; eventId: string }>): Promise<void> {
+  if (!relayed.length) return;
+  await sql`update case_events t set event_id = v.e from unnest(${relayed.map((r) => r.id)}::bigint[], ${relayed.map((r) => r.eventId)}::bigint[]) as v(id, e) where t.id = v.id`.execute(tx);
+}

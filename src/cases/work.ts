@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { DomainError } from '../errors';
-import { newMessageId, queueMails, type AnyMail } from '../mail/outbox';
+import { newMessageId, addAllToOutbox, type AnyMail } from '../mail/outbox';
 import { topicOf } from '../mail/template-helpers';
 import type { WorkStatus } from '../db/schema';
 import { refusalFor, setStatus, windowAfterStaffReply, type StatusChange } from './lifecycle';
@@ -90,7 +90,7 @@ export async function replyToCase(deps: CaseworkDeps, reference: string, reply: 
       },
       ...(await copiesForCcMembers(tx, deps, context, { kind: 'reply', body: text, status, by: signedBy(actor) }, cc)),
     ];
-    const outboxIds = (await queueMails(tx, deps.outbox, mails)).filter((id): id is string => id !== null);
+    const outboxIds = (await addAllToOutbox(tx, deps.outbox, mails)).filter((id): id is string => id !== null);
 
     const first = c.first_response_at === null;
     if (first) await tx.updateTable('cases').set({ first_response_at: sql<Date>`now()` }).where('id', '=', c.id).execute();
@@ -153,7 +153,7 @@ export async function changeCase(deps: CaseworkDeps, reference: string, change: 
       if (status) {
         await applyStatusChange(tx, c.id, status, actor);
         const copies = await copiesForCcMembers(tx, deps, await caseContext(tx, c.id), { kind: 'status', body: '', status: STATUS_FOR_CUSTOMERS[status.to], by: signedBy(actor) }, []);
-        outboxIds.push(...(await queueMails(tx, deps.outbox, copies)).filter((id): id is string => id !== null));
+        outboxIds.push(...(await addAllToOutbox(tx, deps.outbox, copies)).filter((id): id is string => id !== null));
       }
     }
     return { outboxIds, status, assigned };

@@ -8,7 +8,7 @@ import { migrateToLatest } from '../db/migrate';
 import { parseDirectoryFile } from '../directory/file-format';
 import { importDirectory } from '../directory/import';
 import { directoryEffects } from '../approvals/admissions';
-import { sendLater } from '../queue/handlers';
+import { enqueueDeliveries } from '../queue/handlers';
 import { DomainError, errorMessage } from '../errors';
 import { takeInFrom } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
@@ -125,7 +125,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
       const ctx = await createContext(config, createLogger(config.logLevel, 2));
       try {
         const s = await importDirectory(ctx.db, directory, { replace: values.replace, effects: directoryEffects(ctx.approvals) });
-        await sendLater(ctx, s.outboxIds);
+        await enqueueDeliveries(ctx, s.outboxIds);
         console.log(
           `imported ${s.companies} companies, ${s.infrastructures} infrastructures, ${s.contacts} contacts, ${s.permissions} permissions` +
             (values.replace ? `; removed ${s.removedContacts} contacts, ${s.removedPermissions} permissions` : '') +

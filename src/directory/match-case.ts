@@ -1,7 +1,7 @@
 import { applyDecisions, countCasesSoFar, findCasesForMatching, type CaseDecision, type CaseForMatching } from '../cases/decisions';
 import type { Db, Tx } from '../db/connection';
 import type { HoldReason } from '../db/schema';
-import { decide, type Decision } from './matching';
+import { decide, type MatchDecision } from './matching';
 import { loadSenderFactsMany } from './repository';
 
 export type MatchOutcome =
@@ -66,7 +66,7 @@ export async function matchCases(db: Db, caseIds: string[], options: MatchOption
 
 const alreadyDecided: MatchOutcome = { result: 'skipped', reason: 'already_decided' };
 
-function finalDecision(found: CaseForMatching, routed: Decision, flooding: boolean): Ruling['decision'] {
+function finalDecision(found: CaseForMatching, routed: MatchDecision, flooding: boolean): Ruling['decision'] {
   // A listed contact whose message our receiving server did not vouch for is treated as a
   // stranger would be: held, with an approval request to the administrators.
   const unverifiedContact = found.senderVerified === false && (routed.status === 'open' || routed.holdReason === 'not_permitted');

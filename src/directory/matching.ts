@@ -25,7 +25,7 @@ export interface Route {
   rule: RouteRule;
 }
 
-export type Decision =
+export type MatchDecision =
   | { status: 'open'; route: Route }
   | { status: 'suspended'; holdReason: Exclude<HoldReason, 'unrouted'>; route: Route }
   | { status: 'suspended'; holdReason: 'unrouted'; route: null; companyId: string | null };
@@ -66,7 +66,7 @@ export function routeMessage(facts: SenderFacts): Route | null {
  * a contact (active or pending) with a permission on the infrastructure may open cases there;
  * another contact of that company is not permitted; anyone else is unknown.
  */
-export function decide(facts: SenderFacts): Decision {
+export function decide(facts: SenderFacts): MatchDecision {
   const route = routeMessage(facts);
   if (!route) {
     const companyId = only([...new Set([...facts.contacts.map((c) => c.companyId), ...facts.domainCompanies])]) ?? null;

@@ -5,6 +5,8 @@
  * cursor never finds an event behind it later.
  */
 import { sql } from 'kysely';
+import { markAuditRelayed } from '../audit/audit-log';
+import { markCaseEventsRelayed } from '../cases/repository';
 import type { DbOrTx, Tx } from '../db/connection';
 import { fanOut, type StreamHead } from '../webhooks/deliveries';
 import { publicEventOf, type EventDraft, type RecordedChange } from './catalog';
@@ -91,11 +93,9 @@ export async function relayEvents(db: DbOrTx, { limit = BATCH, wait = true }: { 
     });
     const ids = rows.length ? await tx.insertInto('events').values(rows.map(({ source, draft }) => eventRow(source, draft, facts))).returning('id').execute() : [];
     const eventOf = new Map(rows.map((r, i) => [r.source, ids[i]!.id]));
-    for (const table of ['case_events', 'audit_log'] as const) {
-      const mine = sources.filter((s) => s.table === table);
-      if (!mine.length) continue;
-      await sql`update ${sql.table(table)} t set event_id = v.e from unnest(${mine.map((s) => s.id)}::bigint[], ${mine.map((s) => eventOf.get(s) ?? '0')}::bigint[]) as v(id, e) where t.id = v.id`.execute(tx);
-    }
+    const relayed = (table: Source['table']) => sources.filter((s) => s.table === table).map((s) => ({ id: s.id, eventId: eventOf.get(s) ?? '0' }));
+    await markCaseEventsRelayed(tx, relayed('case_events'));
+    await markAuditRelayed(tx, relayed('audit_log'));
     return { read: sources.length, events: rows.length, streams: await fanOut(tx, ids.map((r) => r.id)) };
   });
 }

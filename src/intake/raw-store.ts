@@ -193,6 +193,11 @@ export async function findUnhandledReplyIds(db: DbOrTx, graceMs: number, limit: 
   return rows.map((r) => r.id);
 }
 
+/** What became of a kept approval reply (`decided: authorize`, `rejected: …`): its note, and the end of the recovery sweep's interest. */
+export async function noteApprovalReply(db: DbOrTx, id: string, note: string): Promise<void> {
+  await db.updateTable('raw_messages').set({ error: note, processed_at: sql`now()` }).where('id', '=', id).execute();
+}
+
 export async function findUnprocessedRawIds(db: DbOrTx, graceMs: number, limit: number): Promise<string[]> {
   const rows = await db
     .selectFrom('raw_messages')

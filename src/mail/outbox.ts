@@ -23,7 +23,7 @@ export interface OutboxContext {
 /** Mail that answers whoever wrote in: the kinds an auto-responder loop would bounce back and forth. */
 const ANSWERS: ReadonlySet<MailKind> = new Set(['acknowledgement', 'held_notice', 'approval_expired_notice', 'released_notice', 'approval_reply_undecided']);
 
-export interface MailToQueue<K extends MailKind> {
+export interface OutboxMail<K extends MailKind> {
   kind: K;
   props: MailProps[K];
   to: string;
@@ -52,7 +52,7 @@ export function newMessageId(supportAddress: string): string {
 }
 
 /** One mail of any kind, its props checked against its kind. */
-export type AnyMail = { [K in MailKind]: MailToQueue<K> }[MailKind];
+export type AnyMail = { [K in MailKind]: OutboxMail<K> }[MailKind];
 
 /**
  * Renders a mail and writes it as an outbox row inside the caller's transaction, so the mail
@@ -60,16 +60,16 @@ export type AnyMail = { [K in MailKind]: MailToQueue<K> }[MailKind];
  * null when the per-address ceiling on automatic answers holds this one back: whatever the other
  * side runs (an auto-responder we failed to recognise), the exchange stops within the ceiling.
  */
-export async function queueMail<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: MailToQueue<K>): Promise<string | null> {
-  return (await queueMails(tx, ctx, [mail as AnyMail]))[0]!;
+export async function addToOutbox<K extends MailKind>(tx: Tx, ctx: OutboxContext, mail: OutboxMail<K>): Promise<string | null> {
+  return (await addAllToOutbox(tx, ctx, [mail as AnyMail]))[0]!;
 }
 
 /**
- * `queueMail` for several mails caused by one change (a case's acknowledgement and its copies,
+ * `addToOutbox` for several mails caused by one change (a case's acknowledgement and its copies,
  * one approval's requests): one insert for all of them, since each round trip to PostgreSQL
  * costs more than the rows it carries. Ids in the order given, null where the ceiling held one back.
  */
-export async function queueMails(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): Promise<Array<string | null>> {
+export async function addAllToOutbox(tx: Tx, ctx: OutboxContext, mails: AnyMail[]): Promise<Array<string | null>> {
   const sentLastHour = await answersLastHour(tx, mails.filter((mail) => ANSWERS.has(mail.kind)).map((mail) => mail.to));
   const admitted: boolean[] = [];
   const admittedNow = new Map<string, number>();

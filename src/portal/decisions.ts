@@ -1,5 +1,5 @@
 import type { ApprovalDeps } from '../approvals/context';
-import { decideApproval, type Decision } from '../approvals/decide';
+import { decideApproval, type ApprovalChoice } from '../approvals/decide';
 import { caseQuery } from '../cases/search';
 import type { DbOrTx } from '../db/connection';
 import type { ApprovalChannel, ApprovalStatus } from '../db/schema';
@@ -46,6 +46,7 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 /**
  * Authorize or ignore the approval a held case waits on, as the emailed links do: through
  * decideApproval (row lock, first decision wins, audit with the actor and channel `portal`).
+ * Its deps are decideApproval's, passed through; of its own it reads only the database.
  * A request that expired with nobody's answer can still be decided here, by the same people, as
  * long as the case is held on it (a new decision, its audit row marked `afterExpiry`): the mailed
  * links stop at the expiry, the portal does not. Authorize then opens every held case of the
@@ -55,7 +56,7 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
  * A case the person cannot see is `not_found`; one they see without the right to decide is
  * `forbidden`; neither changes anything.
  */
-export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, reference: string, decision: Decision): Promise<PortalDecisionOutcome> {
+export async function portalDecide(deps: ApprovalDeps, person: PortalPerson, reference: string, decision: ApprovalChoice): Promise<PortalDecisionOutcome> {
   if (decision !== 'authorize' && decision !== 'ignore') throw new DomainError('invalid_input', `unknown decision ${String(decision)}`);
   const wanted = normaliseReference(reference);
   if (!wanted) return { result: 'not_found' };

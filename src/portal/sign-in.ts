@@ -1,7 +1,6 @@
-import type { ApprovalDeps } from '../approvals/context';
-import { formatDate } from '../cases/case-context';
+import { formatDate } from '../dates';
 import { activatePendingContacts } from '../directory/people';
-import { queueMail, written } from '../mail/outbox';
+import { addToOutbox, written, type OutboxContext } from '../mail/outbox';
 import type { Db } from '../db/connection';
 import { countAttempt, refundAttempt, type RateRule } from '../security/rate-limit';
 import { consumeSignInLink, issueSignInLink, type LinkCheck } from './links';
@@ -10,6 +9,13 @@ import { isKnown, loadPerson, personName } from './people';
 // Link requests: three per address and twenty per client in fifteen minutes, whoever asks.
 export const LINK_BY_EMAIL: RateRule = { scope: 'portal_link_email', limit: 3, windowMs: 15 * 60_000 };
 export const LINK_BY_CLIENT: RateRule = { scope: 'portal_link_client', limit: 20, windowMs: 15 * 60_000 };
+
+/** What the portal's own mail needs: the database, the outbox, and the address its links point to. */
+export interface PortalMailDeps {
+  db: Db;
+  outbox: OutboxContext;
+  publicUrl: string;
+}
 
 export type SignInRequest = { result: 'answered'; mayMail: string | null } | { result: 'client_limited' };
 
@@ -32,13 +38,13 @@ export async function countSignInRequest(db: Db, email: string, client: string):
 }
 
 /** After the answer: a known contact or case participant gets a link by mail, anyone else nothing. Returns the outbox rows. */
-export async function mailSignInLink(deps: ApprovalDeps, address: string, linkTtlMs: number): Promise<string[]> {
+export async function mailSignInLink(deps: PortalMailDeps, address: string, linkTtlMs: number): Promise<string[]> {
   const person = await loadPerson(deps.db, address);
   if (!isKnown(person)) return [];
   return deps.db.transaction().execute(async (tx) => {
-    const link = await issueSignInLink(tx, deps.settings.publicUrl, address, linkTtlMs);
+    const link = await issueSignInLink(tx, deps.publicUrl, address, linkTtlMs);
     const name = personName(person);
-    return written(await queueMail(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
+    return written(await addToOutbox(tx, deps.outbox, { kind: 'portal_sign_in', to: address, props: { recipient: { name, email: address }, link: link.url, expiresAt: formatDate(link.expiresAt), validMinutes: Math.round(linkTtlMs / 60_000) } }));
   });
 }
 
@@ -46,8 +52,8 @@ export async function mailSignInLink(deps: ApprovalDeps, address: string, linkTt
  * Uses a sign-in link up. A pending member who signs in becomes active (the policy: pending
  * members become effective members when they create their account), recorded in the audit log.
  */
-export async function completeSignIn(deps: ApprovalDeps, token: string): Promise<LinkCheck> {
-  return deps.db.transaction().execute(async (tx) => {
+export async function completeSignIn(db: Db, token: string): Promise<LinkCheck> {
+  return db.transaction().execute(async (tx) => {
     const used = await consumeSignInLink(tx, token);
     if (!used.ok) return used;
     await activatePendingContacts(tx, used.email);

@@ -11,16 +11,21 @@
  * written in one transaction, under a lock on the company's row (which `directory import` takes
  * too). Authority is read again inside that transaction, so a demotion that commits first wins.
  * Callers queue the returned outbox ids after commit.
+ *
+ * A change takes the approval workflow's deps because what follows it is that workflow's work
+ * (releasing held cases, settling requests, security alerts: approvals/admissions.ts and
+ * security-alerts.ts); the portal's own mail, the invitation, needs only PortalMailDeps.
  */
 import type { ApprovalDeps } from '../approvals/context';
 import { directoryEffects } from '../approvals/admissions';
-import { queueSecurityAlerts } from '../approvals/security-alerts';
-import { formatDate } from '../cases/case-context';
+import { mailSecurityAlerts } from '../approvals/security-alerts';
+import { formatDate } from '../dates';
 import type { DbOrTx, Tx } from '../db/connection';
 import { infrastructuresOpenTo } from '../directory/access';
 import { applyDirectoryChanges, companyPermissions, lockCompany, lockContacts, type DirectoryEffects } from '../directory/changes';
-import { queueMail, written } from '../mail/outbox';
+import { addToOutbox, written } from '../mail/outbox';
 import { issueSignInLink } from './links';
+import type { PortalMailDeps } from './sign-in';
 import { administers, isCompanyAdmin, loadPerson, type PortalPerson } from './people';
 import type { MemberForm, TeamChange, TeamInfrastructure, TeamOutcome, TeamRefusal, TeamRefusalReason, TeamView } from './team-form';
 import { maySetSecurityContactOf, planMemberRemoval, planMemberSave, type Authority, type MemberPlan, type TeamState } from './team-plan';
@@ -110,9 +115,9 @@ async function carryOut(tx: Tx, deps: ApprovalDeps, effects: DirectoryEffects, s
   const actor = { email: s.actorEmail, name: actorName };
   const outboxIds = [...applied.outboxIds];
   for (const event of plan.events) {
-    outboxIds.push(...(await queueSecurityAlerts(tx, deps, { companyId: s.company.id, event, person: { name: plan.name, email }, actor, case: null, subjectEmail: email })));
+    outboxIds.push(...(await mailSecurityAlerts(tx, deps, { companyId: s.company.id, event, person: { name: plan.name, email }, actor, case: null, subjectEmail: email })));
   }
-  if (plan.invite) outboxIds.push(...(await invite(tx, deps, s, actor, { name: plan.name, email }, plan.invite.mayOpenCases)));
+  if (plan.invite) outboxIds.push(...(await invite(tx, { db: deps.db, outbox: deps.outbox, publicUrl: deps.settings.publicUrl }, s, actor, { name: plan.name, email }, plan.invite.mayOpenCases)));
   return { ok: true, contactId: applied.contactIds.get(email) ?? null, actions: applied.actions, outboxIds, releasedCaseIds: applied.releasedCaseIds };
 }
 
@@ -201,10 +206,10 @@ export async function saveMember(deps: ApprovalDeps, person: PortalPerson, compa
   });
 }
 
-async function invite(tx: Tx, deps: ApprovalDeps, s: TeamState, invitedBy: { email: string; name: string | null }, recipient: { name: string | null; email: string }, mayOpenCases: boolean): Promise<string[]> {
-  const link = await issueSignInLink(tx, deps.settings.publicUrl, recipient.email, INVITATION_LINK_TTL_MS);
+async function invite(tx: Tx, deps: PortalMailDeps, s: TeamState, invitedBy: { email: string; name: string | null }, recipient: { name: string | null; email: string }, mayOpenCases: boolean): Promise<string[]> {
+  const link = await issueSignInLink(tx, deps.publicUrl, recipient.email, INVITATION_LINK_TTL_MS);
   return written(
-    await queueMail(tx, deps.outbox, {
+    await addToOutbox(tx, deps.outbox, {
       kind: 'portal_invitation',
       to: recipient.email,
       companyId: s.company.id,

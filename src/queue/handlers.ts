@@ -24,7 +24,7 @@ import { errorMessage } from '../errors';
 import { sweepWebhookStreams, webhookHandler } from './webhooks';
 
 /** Queues delivery of outbox rows written by a committed transaction, in send batches. */
-export async function sendLater(ctx: AppContext, outboxIds: string[]): Promise<void> {
+export async function enqueueDeliveries(ctx: AppContext, outboxIds: string[]): Promise<void> {
   if (outboxIds.length) await queueSendBatches(ctx, () => assignSendBatches(ctx.db, outboxIds), false);
 }
 
@@ -69,7 +69,7 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
         outboxIds.push(...outcome.outboxIds);
       }
       // The decided cases' mail goes out whatever became of the rest; a retry skips them.
-      await sendLater(ctx, outboxIds);
+      await enqueueDeliveries(ctx, outboxIds);
       if (failed) throw failed;
       return outcomes;
     },
@@ -77,7 +77,7 @@ export function jobHandlers(ctx: AppContext, { metrics, stopping, backlog }: Han
       deliverOutboxRows({ db: ctx.db, commitPool: ctx.commitPool, transport: ctx.transport, sealer: ctx.approvals.outbox.sealer, log: ctx.log, stopping, onCommitWindow: metrics && ((s) => metrics.commitPointWindow.observe(s)) }, outboxIds),
     'approval-reply': async ({ rawId }) => {
       const outcome = await handleApprovalReply(ctx.approvals, rawId);
-      await sendLater(ctx, outcome.outboxIds);
+      await enqueueDeliveries(ctx, outcome.outboxIds);
       return outcome;
     },
     webhook: webhookHandler(ctx, stopping),
@@ -118,5 +118,5 @@ export async function runMaintenance(ctx: AppContext, graceMs: number): Promise<
   if (closed) ctx.log.info({ closed }, 'solved cases closed after the reopen window');
   const clock = await runApprovalClock(ctx.approvals);
   if (clock.expired || clock.reminded || clock.released) ctx.log.info({ expired: clock.expired, reminded: clock.reminded, released: clock.released }, 'approval clock');
-  await sendLater(ctx, clock.outboxIds);
+  await enqueueDeliveries(ctx, clock.outboxIds);
 }

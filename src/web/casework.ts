@@ -21,7 +21,7 @@ export function parseInput<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /** After a reply committed: its mail goes out, and a case's first answer is timed (the first-response histogram). */
-export async function afterReply(deps: Pick<WebDeps, 'sendLater' | 'onFirstResponse'>, outcome: ReplyOutcome): Promise<void> {
-  await deps.sendLater(outcome.outboxIds);
+export async function afterReply(deps: Pick<WebDeps, 'enqueueDeliveries' | 'onFirstResponse'>, outcome: ReplyOutcome): Promise<void> {
+  await deps.enqueueDeliveries(outcome.outboxIds);
   if (outcome.firstResponseSeconds !== null) deps.onFirstResponse?.(outcome.firstResponseSeconds);
 }

@@ -28,7 +28,7 @@ export interface WebDeps {
   /** Replies, notes, assignment, status, comments, escalations. */
   casework: CaseworkDeps;
   pages: PageRenderer;
-  sendLater(outboxIds: string[]): Promise<void>;
+  enqueueDeliveries(outboxIds: string[]): Promise<void>;
   /**
    * Queues matching of cases written by a committed transaction (a portal comment's follow-up
    * case). Never throws: a case left unqueued stays `new`, and the recovery sweep queues it.

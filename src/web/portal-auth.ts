@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { loadPerson, personName, type PortalPerson } from '../portal/people';
 import { endPortalSession, findPortalSession, startPortalSession, type PortalSession } from '../portal/sessions';
-import { completeSignIn, countSignInRequest, mailSignInLink } from '../portal/sign-in';
+import { completeSignIn, countSignInRequest, mailSignInLink, type PortalMailDeps } from '../portal/sign-in';
 import { checkSignInLink } from '../portal/links';
 import { adminCompanies, administeredInfrastructures } from '../portal/visibility';
-import type { ApprovalDeps } from '../approvals/context';
 import { errorMessage } from '../errors';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
@@ -21,12 +21,14 @@ declare module 'fastify' {
   }
 }
 
-export interface PortalAuthDeps {
-  approvals: ApprovalDeps;
+export interface PortalAuthDeps extends PortalMailDeps {
+  log: Logger;
+  /** Signs the forms' tokens. */
+  linkSecret: string;
   pages: PageRenderer;
   linkTtlMs: number;
   sessionTtlMs: number;
-  sendLater(outboxIds: string[]): Promise<void>;
+  enqueueDeliveries(outboxIds: string[]): Promise<void>;
 }
 
 /**
@@ -39,11 +41,11 @@ export class PortalAuth {
   private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly deps: PortalAuthDeps) {
-    this.forms = new FormTokens(deps.approvals.settings.linkSecret, deps.approvals.settings.publicUrl, 'portal');
+    this.forms = new FormTokens(deps.linkSecret, deps.publicUrl, 'portal');
   }
 
   private get db() {
-    return this.deps.approvals.db;
+    return this.deps.db;
   }
 
   frame(request: FastifyRequest, section: string): PortalFrame {
@@ -89,7 +91,7 @@ export class PortalAuth {
     reply.raw.once('close', () => {
       const running: Promise<void> = task().then(
         () => undefined,
-        (err: unknown) => this.deps.approvals.log.warn({ err: errorMessage(err) }, 'could not mail a portal sign-in link'),
+        (err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not mail a portal sign-in link'),
       );
       this.running.add(running);
       void running.finally(() => this.running.delete(running));
@@ -118,7 +120,7 @@ export class PortalAuth {
         return loginPage(request, reply, 429, { email, error: 'Too many sign-in requests from here. Wait fifteen minutes and try again.' });
       }
       const address = outcome.mayMail;
-      if (address) this.afterAnswer(reply, async () => this.deps.sendLater(await mailSignInLink(this.deps.approvals, address, this.deps.linkTtlMs)));
+      if (address) this.afterAnswer(reply, async () => this.deps.enqueueDeliveries(await mailSignInLink(this.deps, address, this.deps.linkTtlMs)));
       // The same page, status and work whether or not the address is on file.
       return loginPage(request, reply, 200, { email, sent: true });
     });
@@ -138,10 +140,10 @@ export class PortalAuth {
 
     app.post<{ Params: { token: string } }>('/portal/login/:token', async (request, reply) => {
       if (!this.forms.beforeSessionOk(request, LINK_FORM_COOKIE)) return this.notice(reply, 403, 'This form has expired', 'Open the link from the email again and press Sign in.');
-      const used = await completeSignIn(this.deps.approvals, request.params.token);
+      const used = await completeSignIn(this.db, request.params.token);
       if (!used.ok) return linkProblem(reply, used.reason);
       const session = await startPortalSession(this.db, used.email, this.deps.sessionTtlMs);
-      this.deps.approvals.log.info({ event: 'portal_login', person: used.email }, 'customer signed in to the portal');
+      this.deps.log.info({ event: 'portal_login', person: used.email }, 'customer signed in to the portal');
       setCookie(reply, PORTAL_COOKIE, session.token, { path: '/portal', httpOnly: true, sameSite: 'lax', secure: this.forms.secure(request), expires: session.expiresAt });
       return clearCookie(reply, LINK_FORM_COOKIE, '/portal/login').redirect('/portal', 303);
     });
@@ -151,7 +153,7 @@ export class PortalAuth {
     app.post('/portal/logout', async (request, reply) => {
       const token = readCookie(request, PORTAL_COOKIE);
       if (token) await endPortalSession(this.db, token);
-      this.deps.approvals.log.info({ event: 'portal_logout', person: request.portal?.person.email }, 'customer signed out of the portal');
+      this.deps.log.info({ event: 'portal_logout', person: request.portal?.person.email }, 'customer signed out of the portal');
       return clearCookie(reply, PORTAL_COOKIE, '/portal').redirect('/portal/login', 303);
     });
   }

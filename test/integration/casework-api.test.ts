@@ -89,7 +89,7 @@ describe('casework over the API (PostgreSQL, Redis, SMTP sink, the whole service
     expect(staffMessage).toMatchObject({ id: res.body.messageId, from: 'support@support.example.com', author: 'staff', channel: 'api', text: 'Please unplug it.\n\nThen call us.' });
     expect(c.messages[0]).toMatchObject({ from: 'erin@mail.test', author: 'customer', channel: 'mail' });
 
-    // The reply to Erin, threaded on her message, and Bob's "CC in all cases" copy; both sent (deps.sendLater).
+    // The reply to Erin, threaded on her message, and Bob's "CC in all cases" copy; both sent (deps.enqueueDeliveries).
     const mails = await outboxOf(ref);
     const staffReply = mails.find((m) => m.kind === 'staff_reply')!;
     expect(staffReply).toMatchObject({ to_address: 'erin@mail.test' });

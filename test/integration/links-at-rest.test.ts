@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { runMaintenance, sendLater } from '../../src/queue/handlers';
+import { runMaintenance, enqueueDeliveries } from '../../src/queue/handlers';
 import { loadPerson } from '../../src/portal/people';
 import { parseMemberForm, saveMember } from '../../src/portal/team';
 import { eventually } from '../support/env';
@@ -41,7 +41,7 @@ describe('links at rest: the outbox stores no secret part of a mail (PostgreSQL,
 
     const invited = await saveMember(t.app.ctx.approvals, await loadPerson(db, 'alice@acme.test'), 'acme', parseMemberForm({ email: 'nina@acme.test', name: 'Nina New', 'role.acme-prod': 'user' }, ['acme-prod', 'acme-dev']), { create: true });
     if (!invited.ok) throw new Error('invitation refused');
-    await sendLater(t.app.ctx, invited.outboxIds);
+    await enqueueDeliveries(t.app.ctx, invited.outboxIds);
     const invitation = await eventually(async () => t.sink.to('nina@acme.test')[0]);
 
     // Signing in follows the sign-in link from the mail: it works.

@@ -6,7 +6,7 @@ import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { takeInBatch } from '../../src/intake/ingest';
-import { queueMails } from '../../src/mail/outbox';
+import { addAllToOutbox } from '../../src/mail/outbox';
 import { jobHandlers } from '../../src/queue/handlers';
 import { createTestApp, eventually, type TestApp } from '../support/env';
 
@@ -133,7 +133,7 @@ describe('a match job beside a decision on the same request', () => {
       rowLocked();
       await answering;
       const view = { reference: 'CASE-X', subject: 'Released', excerpt: '', requesterEmail: 'vic@acme.test', requesterName: null, receivedAt: '29 Nov 2026, 01:00 UTC' };
-      return queueMails(tx, app().ctx.approvals.outbox, [{ kind: 'acknowledgement', to: 'vic@acme.test', props: { case: view, infrastructure: null } }]);
+      return addAllToOutbox(tx, app().ctx.approvals.outbox, [{ kind: 'acknowledgement', to: 'vic@acme.test', props: { case: view, infrastructure: null } }]);
     });
     await locked;
     const job = decideTogether(app(), [message('Vic <vic@acme.test>', 'Second')]);

@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import type { Tx } from '../../src/db/connection';
-import { queueMails, type AnyMail } from '../../src/mail/outbox';
+import { addAllToOutbox, type AnyMail } from '../../src/mail/outbox';
 import { createTestApp, eventually, type TestApp } from '../support/env';
 
 /** Writing several mails of one change at once: the ids line up, and the answers ceiling still counts each. */
-describe('queueMails', () => {
+describe('addAllToOutbox', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp({ AUTO_REPLY_PER_SENDER_PER_HOUR: '2' });
@@ -24,7 +24,7 @@ describe('queueMails', () => {
 
   it('writes each mail as its own row and returns the ids in the order given', async () => {
     const mails = [ack('C-1', 'ann@acme.test'), copy('C-1', 'ann@acme.test', 'bob@acme.test'), copy('C-1', 'ann@acme.test', 'carol@acme.test')];
-    const ids = await app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, mails));
+    const ids = await app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, mails));
     expect(ids.every((id) => id !== null)).toBe(true);
     const byId = new Map((await rowsOf(ids)).map((r) => [r.id, r]));
     expect(ids.map((id) => byId.get(id!)?.to_address)).toEqual(['ann@acme.test', 'bob@acme.test', 'carol@acme.test']);
@@ -34,16 +34,16 @@ describe('queueMails', () => {
 
   it('counts the answers of the same call against the ceiling, and only answers', async () => {
     // One acknowledgement to dan already within the hour; the ceiling is two.
-    await app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack('D-1', 'dan@acme.test')]));
+    await app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, [ack('D-1', 'dan@acme.test')]));
     const mails = [ack('D-2', 'dan@acme.test'), copy('D-2', 'dan@acme.test', 'bob@acme.test'), ack('D-3', 'dan@acme.test'), ack('E-1', 'eve@acme.test')];
-    const ids = await app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, mails));
+    const ids = await app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, mails));
     expect(ids.map((id) => id !== null)).toEqual([true, true, false, true]);
     const rows = await rowsOf(ids);
     expect(rows.map((r) => r.to_address).sort()).toEqual(['bob@acme.test', 'dan@acme.test', 'eve@acme.test']);
   });
 
   it('writes nothing when the ceiling holds every mail back', async () => {
-    const ids = await app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack('D-4', 'dan@acme.test')]));
+    const ids = await app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, [ack('D-4', 'dan@acme.test')]));
     expect(ids).toEqual([null]);
   });
 
@@ -54,7 +54,7 @@ describe('queueMails', () => {
     let queued!: (ids: Array<string | null>) => void;
     const ids = new Promise<Array<string | null>>((resolve) => (queued = resolve));
     const done = app.ctx.db.transaction().execute(async (tx) => {
-      queued(await queueMails(tx, app.ctx.approvals.outbox, mails));
+      queued(await addAllToOutbox(tx, app.ctx.approvals.outbox, mails));
       await committed;
     });
     return { ids: await ids, commit: async () => (commit(), done) };
@@ -68,7 +68,7 @@ describe('queueMails', () => {
   it('lets concurrent transactions answering one address count one another, so the ceiling holds', async () => {
     const first = await openTransaction([ack('F-1', 'fay@acme.test')]);
     // Two more answers to fay while the first is uncommitted: each must wait for it and count it.
-    const queue = (reference: string) => app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack(reference, 'fay@acme.test')]));
+    const queue = (reference: string) => app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, [ack(reference, 'fay@acme.test')]));
     const later = [queue('F-2'), queue('F-3')];
     await waitingForAdvisoryLocks(2);
     await first.commit();
@@ -83,12 +83,12 @@ describe('queueMails', () => {
     // before it takes hal: had it locked in the order given, it would hold hal meanwhile, and two
     // such calls answering overlapping addresses in opposite orders could deadlock.
     const holder = await openTransaction([ack('G-1', 'gus@acme.test')]);
-    const both = app.ctx.db.transaction().execute((tx) => queueMails(tx, app.ctx.approvals.outbox, [ack('H-1', 'hal@acme.test'), ack('G-2', 'gus@acme.test')]));
+    const both = app.ctx.db.transaction().execute((tx) => addAllToOutbox(tx, app.ctx.approvals.outbox, [ack('H-1', 'hal@acme.test'), ack('G-2', 'gus@acme.test')]));
     await waitingForAdvisoryLocks(1);
     // hal is free: a lock wait here means the call above holds it.
     const hal = await app.ctx.db.transaction().execute(async (tx: Tx) => {
       await sql`set local lock_timeout = '2s'`.execute(tx);
-      return queueMails(tx, app.ctx.approvals.outbox, [ack('H-2', 'hal@acme.test')]);
+      return addAllToOutbox(tx, app.ctx.approvals.outbox, [ack('H-2', 'hal@acme.test')]);
     });
     expect(hal[0]).not.toBeNull();
     await holder.commit();

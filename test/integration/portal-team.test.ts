@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sendLater } from '../../src/queue/handlers';
+import { enqueueDeliveries } from '../../src/queue/handlers';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
@@ -24,7 +24,7 @@ function team(t: () => TestService) {
   const deps = () => t().app.ctx.approvals;
   const as = (email: string) => loadPerson(db(), email);
   const queue = async (outcome: TeamOutcome): Promise<TeamOutcome> => {
-    if (outcome.ok) await sendLater(t().app.ctx, outcome.outboxIds);
+    if (outcome.ok) await enqueueDeliveries(t().app.ctx, outcome.outboxIds);
     return outcome;
   };
   return {

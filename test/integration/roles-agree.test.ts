@@ -8,7 +8,7 @@ import { importDirectory } from '../../src/directory/import';
 import { takeIn } from '../../src/intake/ingest';
 import { loadPerson } from '../../src/portal/people';
 import { loadTeam, parseMemberForm, saveMember } from '../../src/portal/team';
-import { sendLater } from '../../src/queue/handlers';
+import { enqueueDeliveries } from '../../src/queue/handlers';
 import { runCli } from '../support/cli';
 import { cliEnv, eventually } from '../support/env';
 import { makeMessage } from '../support/messages';
@@ -143,7 +143,7 @@ describe('roles agree with what the portal says and with the held cases', () => 
     acme.contacts = acme.contacts.filter((c) => c.email !== 'carol@acme.test' && c.email !== 'erin@mail.test');
     for (const i of acme.infrastructures) i.permissions = i.permissions.filter((p) => p.email !== 'carol@acme.test' && p.email !== 'erin@mail.test');
     const summary = await importDirectory(db(), parseDirectoryFile({ companies: [acme] }), { replace: true, effects: directoryEffects(t.app.ctx.approvals) });
-    await sendLater(t.app.ctx, summary.outboxIds ?? []); // (absent before the import took effects)
+    await enqueueDeliveries(t.app.ctx, summary.outboxIds ?? []); // (absent before the import took effects)
     expect(await db().selectFrom('contacts').select('id').where('email', '=', 'carol@acme.test').execute()).toEqual([]);
     expect((await carol.get('/portal/cases')).status).toBe(303);
   });

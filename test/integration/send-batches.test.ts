@@ -1,4 +1,4 @@
-import { runMaintenance, sendLater } from '../../src/queue/handlers';
+import { runMaintenance, enqueueDeliveries } from '../../src/queue/handlers';
 import { deliverOutboxRows } from '../../src/mail/deliver';
 import { assignSendBatches, findPendingSendBatches, SEND_BATCH_SIZE } from '../../src/mail/send-batches';
 import { SendError, type MailTransport } from '../../src/mail/transport';
@@ -135,7 +135,7 @@ describe('send batches', () => {
 
   it('the sweep queues pending rows under the batch job they have, and never-queued rows in batches of their own', async () => {
     const queued = await newRows(3, 60);
-    await sendLater(app.ctx, queued);
+    await enqueueDeliveries(app.ctx, queued);
     const [job] = await sendJobs();
     expect(job!.data).toEqual({ batch: expect.any(String), outboxIds: queued });
     // Still waiting (no worker runs here): the sweep must not add a second job for the same rows.

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { sendLater } from '../../src/queue/handlers';
+import { enqueueDeliveries } from '../../src/queue/handlers';
 import { resendApprovalRequest, routeCase, staffDecideCase, type StaffActionOutcome } from '../../src/approvals/staff-actions';
 import { DomainError } from '../../src/errors';
 import { eventually } from '../support/env';
@@ -43,7 +43,7 @@ describe('staff actions on held cases (PostgreSQL, Redis, SMTP sink)', () => {
 
   /** Queues what an action wrote, as the web route will, and waits until the sink has every one of those mails. */
   const deliver = async (outcome: StaffActionOutcome) => {
-    await sendLater(t.app.ctx, outcome.outboxIds);
+    await enqueueDeliveries(t.app.ctx, outcome.outboxIds);
     if (!outcome.outboxIds.length) return [];
     const rows = await db().selectFrom('outbox').select(['kind', 'to_address', 'message_id']).where('id', 'in', outcome.outboxIds).orderBy('id').execute();
     await eventually(async () => rows.every((r) => t.sink.messages.some((m) => m.parsed.messageId === `<${r.message_id}>`)), 15000, 'staff action mail');

@@ -4,7 +4,7 @@ import { createCase, insertAttachments, type IncomingMessage } from '../../src/c
 import { recordBounce } from '../../src/mail/bounces';
 import { deliverOutboxRow } from '../../src/mail/deliver';
 import type { CaseView } from '../../src/mail/kinds';
-import { newMessageId, queueMail } from '../../src/mail/outbox';
+import { newMessageId, addToOutbox } from '../../src/mail/outbox';
 import { createTestApp, type TestApp } from '../support/env';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 
@@ -79,7 +79,7 @@ describe('staff reply mail', () => {
     expect(blob).toEqual({ inline: 1, large: 1 });
 
     const outboxId = await app.ctx.db.transaction().execute((tx) =>
-      queueMail(tx, app.ctx.approvals.outbox, {
+      addToOutbox(tx, app.ctx.approvals.outbox, {
         kind: 'staff_reply',
         props: { case: c.view, body: 'Hi Dave,\n\nI raised the quota.\nThe log is attached.', staff: { name: 'Sam Engineer', email: 'sam@support.example.com' }, status: 'waiting for your answer' },
         to: 'dave@acme.test',
@@ -121,7 +121,7 @@ describe('staff reply mail', () => {
   it('a bounce marks the row for a Cc recipient, and the requester\'s own bounce takes its place', async () => {
     const c = await caseWithStaffMessage('bounce');
     const outboxId = await app.ctx.db.transaction().execute((tx) =>
-      queueMail(tx, app.ctx.approvals.outbox, { kind: 'staff_reply', props: { case: c.view, body: 'Hello', staff: { name: null, email: 'sam@support.example.com' }, status: null }, to: 'dave@acme.test', caseId: c.caseId, cc: ['carol@acme.test'], messageId: c.chosenId }),
+      addToOutbox(tx, app.ctx.approvals.outbox, { kind: 'staff_reply', props: { case: c.view, body: 'Hello', staff: { name: null, email: 'sam@support.example.com' }, status: null }, to: 'dave@acme.test', caseId: c.caseId, cc: ['carol@acme.test'], messageId: c.chosenId }),
     );
     await deliverOutboxRow(deps(), outboxId!);
     const report = (address: string) => ({ originalMessageIds: [c.chosenId], recipients: [{ address, status: '5.1.1', diagnostic: 'smtp; 550 unknown', action: 'failed' }] });
@@ -138,7 +138,7 @@ describe('staff reply mail', () => {
   it('the copy to a CC-in-all-cases member is automatic mail, without attachments', async () => {
     const c = await caseWithStaffMessage('update');
     const outboxId = await app.ctx.db.transaction().execute((tx) =>
-      queueMail(tx, app.ctx.approvals.outbox, {
+      addToOutbox(tx, app.ctx.approvals.outbox, {
         kind: 'case_update',
         props: { case: c.view, infrastructure: { key: 'acme-prod', name: 'Acme Production', companyName: 'Acme Ltd' }, recipient: { name: 'Bob Builder', email: 'bob@acme.test' }, update: 'reply', body: 'Hi Dave,\nI raised the quota.', status: null, by: 'Sam Engineer' },
         to: 'bob@acme.test',

@@ -18,7 +18,7 @@ export async function startTestWeb(app: TestApp, apiToken: string, extra: Partia
     approvals: app.ctx.approvals,
     casework: app.ctx.casework,
     pages: await PageRenderer.load(TEMPLATES_DIR),
-    sendLater: async () => undefined,
+    enqueueDeliveries: async () => undefined,
     matchLater: async () => undefined,
     intake: app.ctx.intake,
     staffSessionTtlMs: app.ctx.config.staffSessionTtlMs,

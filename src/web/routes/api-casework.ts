@@ -53,7 +53,7 @@ export function registerCaseworkApi(api: FastifyInstance, deps: WebDeps): void {
   api.patch<Params>('/cases/:reference', async (request) => {
     const body = parse(changeBody, request.body);
     const outcome = await changeCase(deps.casework, request.params.reference, body, API_ACTOR);
-    await deps.sendLater(outcome.outboxIds);
+    await deps.enqueueDeliveries(outcome.outboxIds);
     return caseJson(deps, request.params.reference);
   });
 }

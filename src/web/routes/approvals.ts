@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ApprovalDeps } from '../../approvals/context';
-import { decideApproval, type Decision } from '../../approvals/decide';
+import { decideApproval, type ApprovalChoice } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { formatDate } from '../../cases/case-context';
+import { formatDate } from '../../dates';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 
@@ -11,7 +11,7 @@ export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
   pages: PageRenderer;
   /** Queues the mail a committed decision wrote. */
-  sendLater(outboxIds: string[]): Promise<void>;
+  enqueueDeliveries(outboxIds: string[]): Promise<void>;
 }
 
 const CHANNEL_WORDS: Record<string, string> = { link: 'through the emailed link', reply: 'by replying to the email', portal: 'in the support portal', staff: 'through support staff', expiry: 'by expiry', team: 'by giving them access on the support portal’s team page', import: 'by a directory import that gave them access' };
@@ -88,9 +88,9 @@ export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRoute
     if (decision !== 'authorize' && decision !== 'ignore') return notice(reply, 400, 'Choose Authorize or Ignore', 'The form did not say which. Go back and press one of the two buttons.');
     const approver = await approvals.db.selectFrom('approval_approvers').select('email').where('approval_id', '=', v.view.approvalId).where('contact_id', '=', v.approverId).executeTakeFirst();
     if (!approver) return notice(reply, 404, 'This link is not valid', 'The link belongs to no approver of this request.');
-    const outcome = await decideApproval(approvals, { approvalId: v.view.approvalId, decision: decision as Decision, channel: 'link', actor: approver.email, approverContactId: v.approverId });
+    const outcome = await decideApproval(approvals, { approvalId: v.view.approvalId, decision: decision as ApprovalChoice, channel: 'link', actor: approver.email, approverContactId: v.approverId });
     if (outcome.result === 'not_approver') return notice(reply, 403, 'You can no longer decide this', 'You are no longer an administrator for this infrastructure, so this link cannot decide the request.');
-    if (outcome.result === 'decided') await deps.sendLater(outcome.outboxIds);
+    if (outcome.result === 'decided') await deps.enqueueDeliveries(outcome.outboxIds);
     const after = await loadApprovalView(approvals.db, v.view.approvalId);
     // A later POST is answered 409 and shows who decided first; it changes nothing.
     return showRequest(reply, request.params.token, after ?? v.view, undefined, outcome.result === 'decided' ? 200 : 409);

@@ -44,7 +44,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: St
     const found = await deps.db.selectFrom('cases').select('id').where('reference', '=', reference).executeTakeFirst();
     if (!found) throw new DomainError('not_found', `no case ${reference}`);
     const outcome = await work(found.id);
-    await deps.sendLater(outcome.outboxIds);
+    await deps.enqueueDeliveries(outcome.outboxIds);
     const notice = outcome.result === 'done' ? outcome.action : outcome.result === 'capped' ? 'capped' : outcome.reason;
     deps.log.info({ event: 'staff_action', case: reference, staff: request.staff?.email, outcome: notice }, 'staff acted on a case');
     return reply.redirect(`/dashboard/cases/${encodeURIComponent(reference)}?notice=${notice in NOTICES ? notice : 'done'}`, 303);

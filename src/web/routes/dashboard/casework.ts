@@ -60,7 +60,7 @@ export function registerCaseworkRoutes(app: FastifyInstance, deps: WebDeps): voi
   app.post<Params>('/dashboard/cases/:reference/status', async (request, reply) => {
     const form = parseInput(statusForm, request.body);
     const outcome = await changeCase(deps.casework, request.params.reference, { status: form.status }, actor(request));
-    await deps.sendLater(outcome.outboxIds);
+    await deps.enqueueDeliveries(outcome.outboxIds);
     return done(request, reply, outcome.status ? 'status_changed' : 'unchanged');
   });
 }

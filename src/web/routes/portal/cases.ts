@@ -102,7 +102,7 @@ export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, au
     deps.log.info({ event: 'portal_decision', case: request.params.reference, person: person.email, decision, outcome: outcome.result }, 'portal decision');
     if (outcome.result === 'not_found') throw notFound(request.params.reference);
     if (outcome.result === 'forbidden') throw new DomainError('forbidden', 'only the administrators of this infrastructure or company can decide it; nothing was changed');
-    if (outcome.result === 'decided') await deps.sendLater(outcome.outboxIds);
+    if (outcome.result === 'decided') await deps.enqueueDeliveries(outcome.outboxIds);
     const notice = outcome.result === 'decided' ? (decision === 'authorize' ? 'authorized' : 'ignored') : outcome.result;
     return reply.redirect(`/portal/cases/${encodeURIComponent(request.params.reference)}?notice=${notice}`, 303);
   });

@@ -107,7 +107,7 @@ export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: WebDeps
     if (!mayEscalate(person, c)) throw new DomainError('forbidden', 'only the person who opened this case, or an administrator of its company or infrastructure, can escalate it; nothing was changed');
     const { outboxIds } = await escalateCase(deps.casework, c.reference, { email: person.email, name: personName(person) }, field(request.body, 'reason'));
     deps.log.info({ event: 'portal_escalation', case: c.reference, person: person.email }, 'portal escalation');
-    await deps.sendLater(outboxIds);
+    await deps.enqueueDeliveries(outboxIds);
     return reply.redirect(back(c.reference, 'escalated'), 303);
   });
 }

@@ -13,11 +13,15 @@ const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 /** The customer portal under /portal: sign-in by emailed link, then what the directory allows. */
 export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const auth = new PortalAuth({
-    approvals: deps.approvals,
+    db: deps.db,
+    log: deps.log,
+    outbox: deps.approvals.outbox,
+    publicUrl: deps.approvals.settings.publicUrl,
+    linkSecret: deps.approvals.settings.linkSecret,
     pages: deps.pages,
     linkTtlMs: deps.portalLinkTtlMs ?? DEFAULT_LINK_TTL_MS,
     sessionTtlMs: deps.portalSessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
-    sendLater: deps.sendLater,
+    enqueueDeliveries: deps.enqueueDeliveries,
   });
   await app.register(async (portal) => {
     portal.decorateRequest('portal', null);

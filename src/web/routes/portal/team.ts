@@ -72,7 +72,7 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
 
   async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string, member?: string) {
     if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message });
-    await deps.sendLater(outcome.outboxIds);
+    await deps.enqueueDeliveries(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
     const o: Outcome = { company: companyKey, done, ...(member ? { member } : {}), ...(outcome.releasedCaseIds.length ? { released: String(outcome.releasedCaseIds.length) } : {}) };
     const query = new URLSearchParams({ ...o, sig: outcomeSignature(deps.approvals.settings.linkSecret, request.portal!.person.email, o) });
