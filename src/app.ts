@@ -6,7 +6,7 @@ import type { Config } from './config/config';
 import { createDb, createPool, type Db, type Pool } from './db/connection';
 import { migrateToLatest } from './db/migrate';
 import { startDevSmtp } from './intake/dev-smtp';
-import { enqueueOrLeave } from './intake/filing';
+import { enqueueOrLeaveForSweep } from './intake/filing';
 import type { IntakeDeps } from './intake/ingest';
 import { IntakeBacklog } from './intake/backlog';
 import { FETCH_BATCH, MailboxWatcher, type WatcherStatus } from './intake/watcher';
@@ -184,7 +184,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
-    matchLater: (ids) => enqueueOrLeave(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
+    matchLater: (ids) => enqueueOrLeaveForSweep(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,
     intake: ctx.intake,
     metrics,

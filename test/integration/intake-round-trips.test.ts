@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { takeIn, takeInBatch, type BatchItem } from '../../src/intake/ingest';
+import { fileRawMessage, fileBatch, type BatchItem } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 
 function mail(id: string, headers: Record<string, string> = {}, from = 'bob@acme.test', to = 'support@support.example.com'): Buffer {
@@ -42,7 +42,7 @@ describe('round trips of a fetch', () => {
   });
 
   it('stores fifty mixed messages in few statements', async () => {
-    const root = await takeIn(app.ctx.intake, mail('root'), { source: 'pipe' });
+    const root = await fileRawMessage(app.ctx.intake, mail('root'), { source: 'pipe' });
     if (root.outcome !== 'case') throw new Error(root.outcome);
     const raws: Buffer[] = [];
     for (let i = 0; i < 36; i++) raws.push(mail(`new-${i}`, i % 6 === 0 ? { Cc: `carol${i}@acme.test` } : {}));
@@ -57,23 +57,21 @@ describe('round trips of a fetch', () => {
     expect(raws).toHaveLength(50);
     const items: BatchItem[] = raws.map((raw, i) => ({ raw, origin: { source: 'imap', mailbox: 'trips', uidvalidity: '1', uid: i + 1 } }));
 
-    let outcome: Awaited<ReturnType<typeof takeInBatch>> | undefined;
-    const statements = await countStatements(async () => (outcome = await takeInBatch(app.ctx.intake, items)));
+    let outcome: Awaited<ReturnType<typeof fileBatch>> | undefined;
+    const statements = await countStatements(async () => (outcome = await fileBatch(app.ctx.intake, items)));
     expect(outcome!.error).toBeNull();
     const counts: Record<string, number> = {};
     for (const r of outcome!.results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     expect(counts).toEqual({ case: 38, kept: 5, reply: 5, quarantined: 2 });
-    // eslint-disable-next-line no-console
     console.log(`a fetch of 50 mixed messages: ${statements} statements`);
     expect(statements).toBeLessThanOrEqual(CEILING);
   });
 
   it('stores fifty new cases in a handful of statements', async () => {
     const items: BatchItem[] = Array.from({ length: 50 }, (_, i) => ({ raw: mail(`plain-${i}`), origin: { source: 'imap', mailbox: 'trips', uidvalidity: '1', uid: 100 + i } }));
-    let outcome: Awaited<ReturnType<typeof takeInBatch>> | undefined;
-    const statements = await countStatements(async () => (outcome = await takeInBatch(app.ctx.intake, items)));
+    let outcome: Awaited<ReturnType<typeof fileBatch>> | undefined;
+    const statements = await countStatements(async () => (outcome = await fileBatch(app.ctx.intake, items)));
     expect(outcome!.results.every((r) => r.outcome === 'case')).toBe(true);
-    // eslint-disable-next-line no-console
     console.log(`a fetch of 50 new cases: ${statements} statements`);
     expect(statements).toBeLessThanOrEqual(CEILING);
   });

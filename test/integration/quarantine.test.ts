@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { takeIn, type IntakeDeps } from '../../src/intake/ingest';
+import { fileRawMessage, type IntakeDeps } from '../../src/intake/ingest';
 import { sha256 } from '../../src/intake/headers';
 import { decodeEncodedWords, listQuarantine, loadRawMessage, retryQuarantined } from '../../src/intake/quarantine';
 import { runCli } from '../support/cli';
@@ -30,7 +30,7 @@ async function giveSender(app: TestApp, id: string): Promise<void> {
 
 async function quarantineOne(app: TestApp, tag: string): Promise<{ id: string; raw: Buffer }> {
   const raw = senderless(tag);
-  const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+  const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
   if (result.outcome !== 'quarantined') throw new Error(`expected quarantined, got ${result.outcome}`);
   return { id: result.rawId, raw };
 }
