@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { fileRawMessage, fileBatch, type BatchItem } from '../../src/intake/ingest';
+import { caseReplyAddress } from '../../src/cases/reply-address';
 import { createTestApp, type TestApp } from '../support/env';
 
 function mail(id: string, headers: Record<string, string> = {}, from = 'bob@acme.test'): Buffer {
@@ -56,6 +57,27 @@ describe('fileBatch (one fetch of messages in a few statements)', () => {
     const jobs = await app.ctx.jobs.boardQueues().find((q) => q.name === 'match')!.getJobs(['waiting', 'active', 'completed', 'delayed']);
     // One match job for the batch's new cases.
     expect(jobs.filter((j) => (j.data as { caseIds: string[] }).caseIds.includes(cases[0]!.id)).map((j) => j.data)).toEqual([{ caseIds: cases.map((c) => c.id) }]);
+  });
+
+  it('finds each reply its case by the rules of the one-message path, and one reply does not lend its clue to another', async () => {
+    const root = await fileRawMessage(app.ctx.intake, mail('t-root', { Cc: 'carol@acme.test' }), { source: 'pipe' });
+    if (root.outcome !== 'case') throw new Error(root.outcome);
+    const address = caseReplyAddress(root.caseId, app.ctx.intake.replySecrets[0]!, app.ctx.intake.supportAddress);
+    const tagged = (id: string, from: string) => Buffer.from(mail(id, {}, from).toString().replace(`Subject: batch ${id}`, `Subject: Re: [${root.reference}] ${id}`));
+    const raws = [
+      mail('t-by-id', { References: '<elsewhere@batch.test> <t-root@batch.test>' }),
+      mail('t-plain'),
+      Buffer.from(mail('t-by-address').toString().replace('To: support@vendor.test', `To: ${address}`)),
+      tagged('t-tag-requester', 'bob@acme.test'),
+      tagged('t-tag-participant', 'carol@acme.test'),
+      tagged('t-tag-stranger', 'mallory@evil.test'),
+      mail('t-unknown', { 'In-Reply-To': '<nowhere@batch.test>' }),
+    ];
+    const { results, error } = await fileBatch(app.ctx.intake, items(raws));
+    expect(error).toBeNull();
+    expect(results.map((r) => r.outcome)).toEqual(['reply', 'case', 'reply', 'reply', 'reply', 'case', 'case']);
+    expect(results.map((r) => (r.outcome === 'reply' ? r.via : r.outcome === 'case' && r.caseId !== root.caseId ? 'new' : 'wrong'))).toEqual(['message_id', 'new', 'reply_address', 'subject_tag', 'subject_tag', 'new', 'new']);
+    for (const r of results) if (r.outcome === 'reply') expect(r.caseId).toBe(root.caseId);
   });
 
   it('stores a fetch of several large messages, each whole and in order', async () => {
