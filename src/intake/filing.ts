@@ -48,8 +48,15 @@ export async function fileStoredMessage(deps: IntakeDeps, message: StoredRaw): P
  */
 export async function decidePaths(deps: IntakeDeps, messages: StoredRaw[]): Promise<Array<Decided | { error: unknown }>> {
   const supportDomain = deps.supportAddress.split('@')[1]!;
-  const facts: MessageFacts[] = messages.map((m) => ({ classification: classify(m.raw, { supportDomain, supportAddress: deps.supportAddress }) }));
   const decided: Array<Decided | { error: unknown } | undefined> = messages.map(() => undefined);
+  const facts = messages.map((m, i): MessageFacts => {
+    try {
+      return { classification: classify(m.raw, { supportDomain, supportAddress: deps.supportAddress }) };
+    } catch (error) {
+      decided[i] = { error };
+      return { classification: { class: 'person', reason: '' } };
+    }
+  });
   for (;;) {
     const toParse: number[] = [];
     const toThread: number[] = [];
