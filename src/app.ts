@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AppContext } from './context';
 import { migrateToLatest } from './db/migrate';
 import { startDevSmtp } from './intake/dev-smtp';
-import { enqueueOrLeave } from './intake/filing';
+import { enqueueOrLeaveForSweep } from './intake/filing';
 import { IntakeBacklog } from './intake/backlog';
 import { FETCH_BATCH, MailboxWatcher } from './intake/watcher';
 import { readWatcherStatuses, type WatcherStatus } from './intake/watcher-status';
@@ -107,7 +107,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
   }
   const pages = await PageRenderer.load(TEMPLATES_DIR);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, enqueueDeliveries: (ids) => enqueueDeliveries(ctx, ids),
-    matchLater: (ids) => enqueueOrLeave(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
+    matchLater: (ids) => enqueueOrLeaveForSweep(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,
     intake: ctx.intake,
     metrics,

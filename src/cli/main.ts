@@ -10,7 +10,7 @@ import { importDirectory } from '../directory/import';
 import { directoryEffects } from '../approvals/admissions';
 import { enqueueDeliveries } from '../queue/handlers';
 import { DomainError, errorMessage } from '../errors';
-import { takeInFrom } from '../intake/ingest';
+import { fileFromStream } from '../intake/ingest';
 import { listQuarantine, rawMessageStatus, retryQuarantined } from '../intake/quarantine';
 import { createLogger } from '../log';
 import { staffCommand, STAFF_USAGE } from './staff';
@@ -145,7 +145,7 @@ async function run(command: string, args: string[], config: Config): Promise<num
       const ctx = await createContext(config, createLogger(config.logLevel, 2));
       try {
         // Read as it comes: a message over MAX_MESSAGE_BYTES streams into storage.
-        const result = await takeInFrom(ctx.intake, (async function* () {
+        const result = await fileFromStream(ctx.intake, (async function* () {
           yield first.value;
           for (let next = await input.next(); !next.done; next = await input.next()) yield next.value;
         })(), { source: 'pipe' });

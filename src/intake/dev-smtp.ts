@@ -1,6 +1,6 @@
 import { SMTPServer } from 'smtp-server';
+import { fileRawMessage } from './ingest';
 import type { IntakeDeps } from './filing';
-import { takeIn } from './ingest';
 import { errorMessage } from '../errors';
 
 export interface CapturedMail {
@@ -43,7 +43,7 @@ export function startDevSmtp(deps: IntakeDeps, opts: { host: string; port: numbe
           deps.log.info({ to }, 'development SMTP kept an outbound message');
           return callback();
         }
-        takeIn(deps, raw, { source: 'smtp' }).then(
+        fileRawMessage(deps, raw, { source: 'smtp' }).then(
           () => callback(),
           // A temporary failure: the sending MTA keeps the message and retries.
           (err: unknown) => callback(Object.assign(new Error(`451 try again later: ${errorMessage(err)}`), { responseCode: 451 })),

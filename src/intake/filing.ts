@@ -1,11 +1,11 @@
 /**
- * What becomes of a message once its raw copy is stored: automatic mail kept, unreadable mail
- * quarantined, approval replies handed on, replies added to their case, anything else a new case
- * queued for matching. Shared by every way a message comes in (ingest.ts).
+ * What becomes of a message once its raw copy is stored: its path decided (message-path.ts) from
+ * facts gathered for one message or a whole fetch at once, then stored the way that path says.
+ * Shared by every way a message comes in (ingest.ts).
  */
 import type { Logger } from 'pino';
-import { addParticipants, appendMessage, createCase, type IntakeFindings } from '../cases/repository';
-import { findThread, replyHold, type ThreadMatch } from '../cases/threading';
+import { addParticipants, addParticipantsMany, appendMessage, createCase, createCases } from '../cases/repository';
+import { findThreads, type ThreadMatch } from '../cases/threading';
 import { afterCustomerMessage, replyEffect, startFollowUp } from '../cases/customer-side';
 import type { Db, Tx } from '../db/connection';
 import type { MessageHoldReason } from '../db/schema';
@@ -15,9 +15,9 @@ import { verifySender } from './auth-results';
 import { parseBounce } from './bounce';
 import { classify } from './classify';
 import { derivedMessageId, headerBlock, sha256 } from './headers';
+import { messagePath, type MessageFacts, type MessagePath, type ReadMessage } from './message-path';
 import { parseMessage, UnreadableMessageError, type ParsedMessage } from './parse';
-import { tokenFromReplyAddress } from '../approvals/tokens';
-import { claimForCase, keep, quarantine } from './raw-store';
+import { claimAllForCases, claimForCase, keep, quarantine } from './raw-store';
 import { errorMessage } from '../errors';
 
 export interface IntakeDeps {
@@ -48,71 +48,106 @@ export type IntakeResult =
   /** Stored durably; the recovery sweep finishes it (the database failed after the raw copy). */
   | { outcome: 'stored'; rawId: string };
 
+/** A message whose raw copy is stored; for a streamed one `raw` is its first part, `size` the whole. */
+export interface StoredRaw {
+  rawId: string;
+  raw: Buffer;
+  receivedAt: Date;
+  size: number;
+}
+
+/** A message's path, with the message as parsed when the path needed it. */
+export interface Decided {
+  path: MessagePath;
+  read?: ReadMessage;
+}
+
 /**
- * Turns a stored raw message into a case (or quarantines it) and queues its matching. Idempotent:
- * a message already turned into a case is left alone.
+ * Files a stored message: its path decided and stored. Idempotent: a message already filed
+ * (by another process) comes back `duplicate`.
  */
-export async function processRaw(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, size = raw.length): Promise<IntakeResult> {
-  const read = await readForCase(deps, rawId, raw, size);
-  return 'outcome' in read ? read : fileMessage(deps, rawId, raw, receivedAt, read);
+export async function fileStoredMessage(deps: IntakeDeps, message: StoredRaw): Promise<IntakeResult> {
+  return fileDecided(deps, message, (await decidePaths(deps, [message]))[0]!);
 }
 
-/** A person's message, parsed; `tooLarge` when only its headers were (over MAX_MESSAGE_BYTES). */
-export interface ReadMessage {
-  parsed: ParsedMessage;
-  tooLarge: boolean;
-}
-
-/** Automatic mail is kept and unreadable mail quarantined (both final); anything else is parsed. */
-export async function readForCase(deps: IntakeDeps, rawId: string, raw: Buffer, size: number): Promise<IntakeResult | ReadMessage> {
-  const automatic = await keepIfAutomatic(deps, rawId, raw);
-  if (automatic) return automatic;
-  try {
-    return { parsed: await parseForCase(raw, size, deps.maxMessageBytes), tooLarge: size > deps.maxMessageBytes };
-  } catch (err) {
-    if (!(err instanceof UnreadableMessageError)) throw err;
-    return quarantineWith(deps, rawId, err.message);
+/**
+ * The path of each message, in order, with the facts the rules ask for gathered for all of them
+ * together: every message classified, the people's messages parsed side by side, their threads
+ * looked up in a few statements. A message whose facts could not be gathered gets its error.
+ */
+export async function decidePaths(deps: IntakeDeps, messages: StoredRaw[]): Promise<Array<Decided | { error: unknown }>> {
+  const supportDomain = deps.supportAddress.split('@')[1]!;
+  const decided: Array<Decided | { error: unknown } | undefined> = messages.map(() => undefined);
+  const facts = messages.map((m, i): MessageFacts => {
+    try {
+      return { classification: classify(m.raw, { supportDomain, supportAddress: deps.supportAddress }) };
+    } catch (error) {
+      decided[i] = { error };
+      return { classification: { class: 'person', reason: '' } };
+    }
+  });
+  for (;;) {
+    const toParse: number[] = [];
+    const toThread: number[] = [];
+    facts.forEach((f, i) => {
+      if (decided[i]) return;
+      const step = messagePath(f, deps.supportAddress);
+      if ('path' in step) decided[i] = { path: step, ...(f.read && !('unreadable' in f.read) ? { read: f.read } : {}) };
+      else (step.needs === 'parse' ? toParse : toThread).push(i);
+    });
+    if (!toParse.length && !toThread.length) return decided as Array<Decided | { error: unknown }>;
+    await Promise.all(
+      toParse.map(async (i) => {
+        try {
+          facts[i]!.read = await readMessage(deps, messages[i]!);
+        } catch (error) {
+          decided[i] = { error };
+        }
+      }),
+    );
+    if (!toThread.length) continue;
+    try {
+      const threads = await findThreads(deps.db, toThread.map((i) => (facts[i]!.read as ReadMessage).parsed), { secrets: deps.replySecrets, supportAddress: deps.supportAddress });
+      toThread.forEach((i, k) => (facts[i]!.thread = threads[k]!));
+    } catch (error) {
+      for (const i of toThread) decided[i] = { error };
+    }
   }
 }
 
-export function isApprovalReply(deps: IntakeDeps, parsed: ParsedMessage): boolean {
-  return parsed.recipients.some((r) => tokenFromReplyAddress(r, deps.supportAddress) !== null);
-}
-
-export function replyAddresses(deps: IntakeDeps) {
-  return { secrets: deps.replySecrets, supportAddress: deps.supportAddress };
-}
-
-/** What a new case or a reply records besides the message: Cc participants, intake's findings. */
-export function caseFacts(deps: IntakeDeps, raw: Buffer, read: ReadMessage): { participants: string[]; findings: IntakeFindings } {
-  const { parsed } = read;
-  const supportDomain = deps.supportAddress.split('@')[1];
-  return {
-    participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
-    findings: {
-      intakeHold: read.tooLarge ? 'too_large' : null,
-      senderVerified: deps.inboundAuthservId ? verifySender(raw, deps.inboundAuthservId, parsed.fromEmail).verified : null,
-    },
-  };
-}
-
-/** A parsed message becomes an approval reply (kept), a reply on its case, or a new case. */
-export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, receivedAt: Date, read: ReadMessage): Promise<IntakeResult> {
-  const { parsed } = read;
-  if (isApprovalReply(deps, parsed)) {
-    if (!(await keep(deps.db, rawId, 'approval_reply'))) return { outcome: 'duplicate' };
-    await enqueueOrLeave(deps, 'approval-reply', [{ rawId }], { rawId });
-    return { outcome: 'kept', rawId, kind: 'approval_reply' };
+/** Stores one message the way its path says; throws the error that kept its path from being decided. */
+export async function fileDecided(deps: IntakeDeps, m: StoredRaw, decided: Decided | { error: unknown }): Promise<IntakeResult> {
+  if ('error' in decided) throw decided.error;
+  const { path, read } = decided;
+  const { rawId } = m;
+  switch (path.path) {
+    case 'automatic': {
+      // Kept and never answered: no case, no acknowledgement, no loop.
+      if (!(await keep(deps.db, rawId, path.kind, path.reason))) return { outcome: 'duplicate' };
+      const bounced = path.kind === 'bounce' ? await recordBounce(deps.db, parseBounce(m.raw), deps.supportAddress.split('@')[1]!) : 0;
+      deps.log.info({ rawId, class: path.kind, reason: path.reason, bounced }, 'automatic mail kept');
+      return { outcome: 'kept', rawId, kind: path.kind };
+    }
+    case 'quarantine':
+      return quarantineWith(deps, rawId, path.reason);
+    case 'approval_reply':
+      if (!(await keep(deps.db, rawId, 'approval_reply'))) return { outcome: 'duplicate' };
+      await enqueueOrLeaveForSweep(deps, 'approval-reply', [{ rawId }], { rawId });
+      return { outcome: 'kept', rawId, kind: 'approval_reply' };
+    case 'reply':
+    case 'new_case':
+      return fileCaseMessage(deps, m, path, read!);
   }
+}
 
-  const thread = await findThread(deps.db, parsed, replyAddresses(deps));
-  const { participants, findings } = caseFacts(deps, raw, read);
-  const hold = thread ? replyHold(findings.senderVerified ?? null) : null;
+/** A reply on its case, or a new case, in one transaction with the claim of its raw copy. */
+async function fileCaseMessage(deps: IntakeDeps, m: StoredRaw, path: Extract<MessagePath, { path: 'reply' | 'new_case' }>, read: ReadMessage): Promise<IntakeResult> {
+  const { rawId } = m;
   let stored: StoredMessage;
   try {
     stored = await deps.db.transaction().execute(async (tx) => {
-      const c = await storeMessage(tx, deps, rawId, parsed, receivedAt, findings, thread, hold);
-      if (c.ccJoin) await addParticipants(tx, c.id, participants);
+      const c = await storeMessage(tx, deps, m, read, path);
+      if (c.ccJoin) await addParticipants(tx, c.id, read.participants);
       // Losing the claim means another process stored this message already: roll ours back.
       if (!(await claimForCase(tx, rawId, c.id))) throw new AlreadyProcessed();
       return c;
@@ -124,14 +159,15 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
     return quarantineWith(deps, rawId, `the database refused the message: ${errorMessage(err)}`);
   }
 
-  if (thread && !stored.follows) {
+  if (path.path === 'reply' && !stored.follows) {
     // A reply joins its case: a held case stays held; a pending or solved one its people answer opens again.
-    if (hold) deps.log.warn({ case: stored.reference, rawId, via: thread.via, holdReason: hold }, 'reply held from its case: sender not verified');
-    else deps.log.info({ case: stored.reference, rawId, via: thread.via }, 'reply added to case');
-    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via: thread.via, holdReason: hold };
+    const { via } = path.thread;
+    if (path.hold) deps.log.warn({ case: stored.reference, rawId, via, holdReason: path.hold }, 'reply held from its case: sender not verified');
+    else deps.log.info({ case: stored.reference, rawId, via }, 'reply added to case');
+    return { outcome: 'reply', rawId, caseId: stored.id, reference: stored.reference, via, holdReason: path.hold };
   }
   deps.log.info({ case: stored.reference, rawId, follows: stored.follows }, stored.follows ? 'follow-up case created' : 'case created');
-  await enqueueOrLeave(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });
+  await enqueueOrLeaveForSweep(deps, 'match', [{ caseIds: [stored.id] }], { case: stored.reference });
   return { outcome: 'case', rawId, caseId: stored.id, reference: stored.reference, ...(stored.follows ? { follows: stored.follows } : {}) };
 }
 
@@ -140,13 +176,15 @@ export async function fileMessage(deps: IntakeDeps, rawId: string, raw: Buffer, 
  * side, which may reopen its case, or, on a case resolved longer than REOPEN_WINDOW ago, start a
  * follow-up case (cases/lifecycle.ts decides).
  */
-async function storeMessage(tx: Tx, deps: IntakeDeps, rawId: string, parsed: ParsedMessage, receivedAt: Date, findings: IntakeFindings, thread: ThreadMatch | null, hold: MessageHoldReason | null): Promise<StoredMessage> {
-  if (!thread) return { ...(await createCase(tx, rawId, parsed, receivedAt, findings)), ccJoin: true };
-  if (hold) return { ...(await appendMessage(tx, thread.caseId, rawId, parsed, receivedAt, thread.via, hold)), ccJoin: false };
-  const { c, effect, itsPeople } = await replyEffect(tx, thread.caseId, parsed.fromEmail, receivedAt, deps.reopenWindowMs);
+async function storeMessage(tx: Tx, deps: IntakeDeps, m: StoredRaw, read: ReadMessage, path: Extract<MessagePath, { path: 'reply' | 'new_case' }>): Promise<StoredMessage> {
+  const { parsed, findings } = read;
+  if (path.path === 'new_case') return { ...(await createCase(tx, m.rawId, parsed, m.receivedAt, findings)), ccJoin: true };
+  const { thread, hold } = path;
+  if (hold) return { ...(await appendMessage(tx, thread.caseId, m.rawId, parsed, m.receivedAt, thread.via, hold)), ccJoin: false };
+  const { c, effect, itsPeople } = await replyEffect(tx, thread.caseId, parsed.fromEmail, m.receivedAt, deps.reopenWindowMs);
   const actor = { email: parsed.fromEmail, channel: 'mail' as const };
-  if (effect.effect === 'follow_up') return { ...(await startFollowUp(tx, c, rawId, parsed, receivedAt, findings, actor)), follows: c.reference, ccJoin: true };
-  const appended = await appendMessage(tx, c.id, rawId, parsed, receivedAt, thread.via);
+  if (effect.effect === 'follow_up') return { ...(await startFollowUp(tx, c, m.rawId, parsed, m.receivedAt, findings, actor)), follows: c.reference, ccJoin: true };
+  const appended = await appendMessage(tx, c.id, m.rawId, parsed, m.receivedAt, thread.via);
   await afterCustomerMessage(tx, c, effect, actor);
   // Someone outside the case (a colleague the requester forwarded to) may add to it, but cannot
   // bring people in: their Cc would read every later reply and could reopen the case.
@@ -162,8 +200,34 @@ interface StoredMessage {
   ccJoin: boolean;
 }
 
-/** Processing after the raw copy is stored: a failure leaves it to the recovery sweep. */
-export async function settled(deps: IntakeDeps, rawId: string, work: () => Promise<IntakeResult>): Promise<IntakeResult> {
+/**
+ * A fetch's new cases in one transaction and one job that matches them together (their look-ups
+ * are shared). Should the transaction fail (a message the database refuses, one another process
+ * claimed), each goes on its own, where those have their answers (quarantine, duplicate).
+ */
+export async function fileNewCases(deps: IntakeDeps, messages: Array<StoredRaw & { read: ReadMessage }>): Promise<IntakeResult[]> {
+  if (!messages.length) return [];
+  let created: Array<{ id: string; reference: string }>;
+  try {
+    created = await deps.db.transaction().execute(async (tx) => {
+      const cases = await createCases(tx, messages.map((m) => ({ rawMessageId: m.rawId, message: m.read.parsed, receivedAt: m.receivedAt, findings: m.read.findings })));
+      await addParticipantsMany(tx, cases.flatMap((c, i) => messages[i]!.read.participants.map((email) => ({ caseId: c.id, email }))));
+      if (!(await claimAllForCases(tx, cases.map((c, i) => ({ rawId: messages[i]!.rawId, caseId: c.id }))))) throw new AlreadyProcessed();
+      return cases;
+    });
+  } catch {
+    const newCase: MessagePath = { path: 'new_case' };
+    return Promise.all(messages.map((m) => leaveForSweepOnError(deps, m.rawId, () => fileDecided(deps, m, { path: newCase, read: m.read }))));
+  }
+  await enqueueOrLeaveForSweep(deps, 'match', [{ caseIds: created.map((c) => c.id) }], { cases: created.length });
+  return created.map((c, i) => {
+    deps.log.info({ case: c.reference, rawId: messages[i]!.rawId }, 'case created');
+    return { outcome: 'case', rawId: messages[i]!.rawId, caseId: c.id, reference: c.reference };
+  });
+}
+
+/** Runs what follows the raw copy's storage; should it fail, the message is left to the recovery sweep. */
+export async function leaveForSweepOnError(deps: IntakeDeps, rawId: string, work: () => Promise<IntakeResult>): Promise<IntakeResult> {
   try {
     return await work();
   } catch (err) {
@@ -172,18 +236,24 @@ export async function settled(deps: IntakeDeps, rawId: string, work: () => Promi
   }
 }
 
-/**
- * Automatic mail is kept and never answered: no case, no acknowledgement, no loop. Read from the
- * raw headers, before parsing, so even a bounce the parser cannot read is classified.
- */
-async function keepIfAutomatic(deps: IntakeDeps, rawId: string, raw: Buffer): Promise<IntakeResult | null> {
-  const supportDomain = deps.supportAddress.split('@')[1]!;
-  const classification = classify(raw, { supportDomain, supportAddress: deps.supportAddress });
-  if (classification.class === 'person') return null;
-  if (!(await keep(deps.db, rawId, classification.class, classification.reason))) return { outcome: 'duplicate' };
-  const bounced = classification.class === 'bounce' ? await recordBounce(deps.db, parseBounce(raw), supportDomain) : 0;
-  deps.log.info({ rawId, class: classification.class, reason: classification.reason, bounced }, 'automatic mail kept');
-  return { outcome: 'kept', rawId, kind: classification.class };
+/** The message parsed for a case; unreadable mail is a fact for the rules, not an error. */
+async function readMessage(deps: IntakeDeps, m: StoredRaw): Promise<ReadMessage | { unreadable: string }> {
+  let parsed: ParsedMessage;
+  try {
+    parsed = await parseForCase(m.raw, m.size, deps.maxMessageBytes);
+  } catch (err) {
+    if (!(err instanceof UnreadableMessageError)) throw err;
+    return { unreadable: err.message };
+  }
+  const supportDomain = deps.supportAddress.split('@')[1];
+  return {
+    parsed,
+    participants: parsed.cc.filter((e) => e !== parsed.fromEmail && e.split('@')[1] !== supportDomain),
+    findings: {
+      intakeHold: m.size > deps.maxMessageBytes ? 'too_large' : null,
+      senderVerified: deps.inboundAuthservId ? verifySender(m.raw, deps.inboundAuthservId, parsed.fromEmail).verified : null,
+    },
+  };
 }
 
 /**
@@ -205,7 +275,7 @@ async function quarantineWith(deps: IntakeDeps, rawId: string, reason: string): 
 }
 
 /** The rows are safe in PostgreSQL; if Redis is away, the recovery sweep queues the jobs later. */
-export async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name: N, data: Array<JobPayloads[N]>, logContext: Record<string, unknown>): Promise<void> {
+export async function enqueueOrLeaveForSweep<N extends QueueName>(deps: IntakeDeps, name: N, data: Array<JobPayloads[N]>, logContext: Record<string, unknown>): Promise<void> {
   try {
     await deps.jobs.enqueueMany(name, data);
   } catch (err) {
@@ -213,7 +283,7 @@ export async function enqueueOrLeave<N extends QueueName>(deps: IntakeDeps, name
   }
 }
 
-export class AlreadyProcessed extends Error {}
+class AlreadyProcessed extends Error {}
 
 /** PostgreSQL SQLSTATE class 22 (data exception): the content is at fault, not the connection. */
 function isDataError(err: unknown): boolean {

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { DbOrTx } from '../db/connection';
 import type { RawSource, RawStatus } from '../db/schema';
 import { headerValue } from './headers';
-import { processRaw } from './filing';
+import { fileStoredMessage } from './filing';
 import type { IntakeDeps, IntakeResult } from './filing';
 import { quarantine } from './raw-store';
 import { errorMessage } from '../errors';
@@ -88,7 +88,7 @@ export async function retryQuarantined(deps: IntakeDeps, id: string): Promise<In
   if (!row) return null;
   deps.log.info({ rawId: id }, 'retrying quarantined message');
   try {
-    return await processRaw(deps, id, row.raw, row.received_at, row.size);
+    return await fileStoredMessage(deps, { rawId: id, raw: row.raw, receivedAt: row.received_at, size: row.size });
   } catch (err) {
     const error = `retry failed: ${errorMessage(err)}`;
     try {

@@ -1,6 +1,6 @@
 import { findUndecidedCaseIds } from '../cases/decisions';
+import { fileUnfiled } from './ingest';
 import type { IntakeDeps } from './filing';
-import { reprocessRaw } from './ingest';
 import { findUnhandledReplyIds, findUnprocessedRawIds } from './raw-store';
 
 export interface RecoveryCounts {
@@ -16,7 +16,7 @@ export interface RecoveryCounts {
 export async function recoverInterrupted(deps: IntakeDeps, graceMs: number, batch = 500): Promise<RecoveryCounts> {
   let reprocessed = 0;
   for (const id of await findUnprocessedRawIds(deps.db, graceMs, batch)) {
-    if (await reprocessRaw(deps, id)) reprocessed++;
+    if (await fileUnfiled(deps, id)) reprocessed++;
   }
   const caseIds = await findUndecidedCaseIds(deps.db, graceMs, batch);
   await deps.jobs.requeueMany('match', caseIds.map((caseId) => ({ caseIds: [caseId] })));

@@ -5,7 +5,7 @@ import { Backoff } from './backoff';
 import type { IntakeBacklog } from './backlog';
 import { batchBySize, loadCheckpoint, pendingUids, saveCheckpoint } from './checkpoints';
 import type { IntakeDeps } from './filing';
-import { takeInBatch, takeInStream, type BatchItem } from './ingest';
+import { fileBatch, fileLargeMessage, type BatchItem } from './ingest';
 import { MailboxLease } from './lease';
 import { connectMailbox, MailboxAuthError } from './mailbox-login';
 import { sleep, unlessAborted } from './abortable';
@@ -255,7 +255,7 @@ export class MailboxWatcher {
     if (only !== null && (sizes.get(only) ?? 0) > this.maxMessageBytes) {
       // Too large to hold: streamed from the server into storage, never whole in memory.
       const download = await client.download(String(only), undefined, { uid: true });
-      if (download.content) await takeInStream(this.deps, download.content, { source: 'imap', mailbox, uidvalidity, uid: only });
+      if (download.content) await fileLargeMessage(this.deps, download.content, { source: 'imap', mailbox, uidvalidity, uid: only });
       this.s.lastMessageAt = new Date().toISOString();
       await this.acknowledge(client, [only], uidvalidity);
       return;
@@ -266,7 +266,7 @@ export class MailboxWatcher {
     for await (const msg of client.fetch(chunk.join(','), { uid: true, source: true }, { uid: true })) {
       if (msg.source) items.push({ raw: msg.source, origin: { source: 'imap', mailbox, uidvalidity, uid: msg.uid } });
     }
-    const { results, error } = await takeInBatch(this.deps, items);
+    const { results, error } = await fileBatch(this.deps, items);
     if (results.length) this.s.lastMessageAt = new Date().toISOString();
     // Stored messages are flagged and checkpointed even when a later one failed, so the
     // retry starts right after them.

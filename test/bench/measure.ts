@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Histogram } from 'prom-client';
 import { batchBySize } from '../../src/intake/checkpoints';
+import { fileRawMessage } from '../../src/intake/ingest';
 import type { IntakeDeps } from '../../src/intake/filing';
-import { takeIn } from '../../src/intake/ingest';
 import { parseMime } from '../../src/intake/parse';
 import { longHeaderLine, withLongHeader, type LongHeaderKind } from '../support/long-headers';
 
@@ -183,7 +183,7 @@ export async function measureLongHeaders(intake: IntakeDeps): Promise<Array<{ ki
       const raw = withLongHeader(`long-header-${kib}-${results.length}`, longHeaderLine(kind, kib * 1024));
       const cpu = process.cpuUsage();
       const t = performance.now();
-      const result = await takeIn(intake, raw, { source: 'pipe' });
+      const result = await fileRawMessage(intake, raw, { source: 'pipe' });
       const used = process.cpuUsage(cpu);
       results.push({ kind, kib, ms: round(performance.now() - t), cpuMs: round((used.user + used.system) / 1000), outcome: result.outcome });
     }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 import { startTestWeb } from '../support/web';
 
@@ -22,7 +22,7 @@ describe('HTTP API', () => {
     app = await createTestApp({ API_TOKEN: token });
     ({ server, base } = await startTestWeb(app, token));
     for (const name of ['with-attachments.eml', 'html-only.eml']) {
-      await takeIn(app.ctx.intake, await readFile(join(__dirname, '../../fixtures/intake', name)), { source: 'pipe' });
+      await fileRawMessage(app.ctx.intake, await readFile(join(__dirname, '../../fixtures/intake', name)), { source: 'pipe' });
     }
     const first = await app.ctx.db.selectFrom('cases').select('id').orderBy('id').executeTakeFirstOrThrow();
     await app.ctx.db.updateTable('cases').set({ status: 'suspended', hold_reason: 'unknown_sender', decided_at: new Date() }).where('id', '=', first.id).execute();

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { runMaintenance } from '../../src/queue/handlers';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { deliverOutboxRow } from '../../src/mail/deliver';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
@@ -42,7 +42,7 @@ describe('approval by reply, ignore, and the approval clock', () => {
     await t.caseIn(ref, 'suspended');
     const address = await replyAddress('bob@acme.test', 'rita@acme.test');
     const cases = await caseCount();
-    const forged = await takeIn(t.app.ctx.intake, reply({ from: 'eve@evil.test', to: address, firstLine: 'Yes' }), { source: 'pipe' });
+    const forged = await fileRawMessage(t.app.ctx.intake, reply({ from: 'eve@evil.test', to: address, firstLine: 'Yes' }), { source: 'pipe' });
     expect(forged).toMatchObject({ outcome: 'kept', kind: 'approval_reply' });
     const note = await eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', (forged as { rawId: string }).rawId).executeTakeFirstOrThrow()).error);
     expect(note).toMatch(/rejected: sent by eve@evil\.test/);
@@ -54,7 +54,7 @@ describe('approval by reply, ignore, and the approval clock', () => {
 
   it('decides nothing on a reply whose first line is not a decision', async () => {
     const address = await replyAddress('bob@acme.test', 'rita@acme.test');
-    const result = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Who is this?' }), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Who is this?' }), { source: 'pipe' });
     const note = await eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', (result as { rawId: string }).rawId).executeTakeFirstOrThrow()).error);
     expect(note).toMatch(/neither authorize nor ignore/);
   });
@@ -63,7 +63,7 @@ describe('approval by reply, ignore, and the approval clock', () => {
     const request = await requestTo('bob@acme.test', 'rita@acme.test');
     const address = request.parsed.replyTo!.value[0]!.address!;
     const rawBefore = await rawCount();
-    await takeIn(t.app.ctx.intake, reply({ from: 'Bob <BOB@acme.test>', to: address, firstLine: 'Yes, go ahead.', inReplyTo: request.parsed.messageId }), { source: 'pipe' });
+    await fileRawMessage(t.app.ctx.intake, reply({ from: 'Bob <BOB@acme.test>', to: address, firstLine: 'Yes, go ahead.', inReplyTo: request.parsed.messageId }), { source: 'pipe' });
     const ref = (await t.app.ctx.db.selectFrom('cases').select('reference').where('subject', '=', 'Reply approval please').executeTakeFirstOrThrow()).reference;
     await t.caseIn(ref, 'open');
     expect(await rawCount()).toBe(rawBefore + 1);
@@ -192,13 +192,13 @@ describe('approval by reply with INBOUND_AUTHSERV_ID set', () => {
     const noteOf = async (rawId: string) => eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', rawId).executeTakeFirstOrThrow()).error);
 
     // A header the sender wrote themselves, with another authserv-id, proves nothing.
-    const forged = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.attacker.test; dmarc=pass'] }), { source: 'pipe' });
+    const forged = await fileRawMessage(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.attacker.test; dmarc=pass'] }), { source: 'pipe' });
     expect(await noteOf((forged as { rawId: string }).rawId)).toMatch(/sender not verified \(dmarc=none\)/);
-    const failing = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; spf=pass; dmarc=fail header.from=acme.test'] }), { source: 'pipe' });
+    const failing = await fileRawMessage(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; spf=pass; dmarc=fail header.from=acme.test'] }), { source: 'pipe' });
     expect(await noteOf((failing as { rawId: string }).rawId)).toMatch(/dmarc=fail/);
     expect((await t.caseIn(ref, 'suspended')).status).toBe('suspended');
 
-    const verified = await takeIn(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; dkim=pass header.d=acme.test; dmarc=pass header.from=acme.test'] }), { source: 'pipe' });
+    const verified = await fileRawMessage(t.app.ctx.intake, reply({ from: 'bob@acme.test', to: address, firstLine: 'Yes', headers: ['Authentication-Results: mx.support.example.com; dkim=pass header.d=acme.test; dmarc=pass header.from=acme.test'] }), { source: 'pipe' });
     expect(await noteOf((verified as { rawId: string }).rawId)).toBe('decided: authorize');
     await t.caseIn(ref, 'open');
   });
@@ -221,7 +221,7 @@ describe('approval by reply with INBOUND_AUTHSERV_ID set', () => {
         '',
       ].join('\r\n'),
     );
-    const result = await takeIn(t.app.ctx.intake, trick, { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, trick, { source: 'pipe' });
     const note = await eventually(async () => (await t.app.ctx.db.selectFrom('raw_messages').select('error').where('id', '=', (result as { rawId: string }).rawId).executeTakeFirstOrThrow()).error);
     expect(note).toMatch(/sender not verified \(dmarc=pass header\.from=evil\.test, not acme\.test\)/);
     const approval = await t.app.ctx.db.selectFrom('approvals').select('status').where('requester_email', '=', 'walt@acme.test').executeTakeFirstOrThrow();

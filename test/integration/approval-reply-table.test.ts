@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { appleMail, autoReply, exchangeOnline, gmail, htmlOnly, outlookDesktop, plain, thunderbird, type ReplyTo, type Shape } from '../support/reply-shapes';
 import { startTestService, type TestService } from '../support/service';
@@ -96,7 +96,7 @@ describe('approval replies as people write them, through intake', () => {
     for (const [i, [, shape, top, , encoding]] of rows.entries()) {
       const request = requests.get(requester(i))!;
       const r: ReplyTo = { from: 'Bob Builder <bob@acme.test>', to: request.reply_to, inReplyTo: request.message_id, messageId: `table-reply-${i}@acme.test` };
-      const result = await takeIn(t.app.ctx.intake, await shape(top, r, { encoding }), { source: 'pipe' });
+      const result = await fileRawMessage(t.app.ctx.intake, await shape(top, r, { encoding }), { source: 'pipe' });
       expect(result.outcome).toBe('kept');
       rawIds.push((result as { rawId: string }).rawId);
     }
@@ -152,7 +152,7 @@ describe('the answer to a reply that decided nothing', () => {
       const details = rows.map((r) => r.detail as { undecided?: string; answered?: boolean }).filter((d) => d.undecided);
       return details.length === n ? details : undefined;
     });
-  const send = async (raw: Buffer) => (await takeIn(t.app.ctx.intake, raw, { source: 'pipe' })) as { rawId: string };
+  const send = async (raw: Buffer) => (await fileRawMessage(t.app.ctx.intake, raw, { source: 'pipe' })) as { rawId: string };
 
   it('is one mail, threaded, auto-replied, with what we read, why, and the request links that work; a stranger gets nothing', async () => {
     const ref = await t.write('Rita <rita@acme.test>', 'Undecided reply');
@@ -202,7 +202,7 @@ describe('the answer to a reply that decided nothing', () => {
 
   it('reads an HTML-only case (Exchange Online, multipart/related with a logo) into its text: API, and the approval mail excerpt', async () => {
     const raw = await exchangeOnline('Our nightly backup of db-02 fails with "disk quota exceeded".', { from: 'Dana <dana@acme.test>', to: 'support@support.example.com', inReplyTo: 'unrelated@elsewhere.test', messageId: 'html-case@acme.test' });
-    const result = await takeIn(t.app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, raw, { source: 'pipe' });
     expect(result.outcome).toBe('case');
     const ref = (result as { reference: string }).reference;
     await t.caseIn(ref, 'suspended');

@@ -1,6 +1,6 @@
 import { getCaseByReference } from '../../src/cases/api-view';
+import { fileRawMessage } from '../../src/intake/ingest';
 import type { IntakeResult } from '../../src/intake/filing';
-import { takeIn } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 
 // Each shape of bad mail the issue lists, with its defined outcome: a case (with what it keeps)
@@ -12,7 +12,7 @@ describe('bad mail has a defined outcome', () => {
   });
   afterAll(() => app.close());
 
-  const take = (raw: Buffer | string): Promise<IntakeResult> => takeIn(app.ctx.intake, Buffer.isBuffer(raw) ? raw : Buffer.from(raw), { source: 'pipe' });
+  const take = (raw: Buffer | string): Promise<IntakeResult> => fileRawMessage(app.ctx.intake, Buffer.isBuffer(raw) ? raw : Buffer.from(raw), { source: 'pipe' });
   const caseFor = async (raw: Buffer | string) => {
     const r = await take(raw);
     if (r.outcome !== 'case') throw new Error(`expected a case, got ${JSON.stringify(r)}`);

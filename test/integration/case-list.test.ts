@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { recordEvent } from '../../src/cases/repository';
 import { searchCases, searchCasesWhere, type CaseSearchFilter } from '../../src/cases/search';
 import type { CaseStatus } from '../../src/db/schema';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { recordCaseView, seenEventOf } from '../../src/staff/case-views';
 import { createTestApp, eventually, type TestApp } from '../support/env';
@@ -41,7 +41,7 @@ describe('the staff case list (PostgreSQL)', () => {
       staff[name] = (await db().selectFrom('staff_accounts').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
     }
     for (const [name, shape] of Object.entries(SHAPES)) {
-      const r = await takeIn(app.ctx.intake, makeMessage({ from: `${name.toLowerCase()}@customer.test`, subject: `Case ${name}`, id: `list-${name}` }), { source: 'pipe' });
+      const r = await fileRawMessage(app.ctx.intake, makeMessage({ from: `${name.toLowerCase()}@customer.test`, subject: `Case ${name}`, id: `list-${name}` }), { source: 'pipe' });
       if (r.outcome !== 'case') throw new Error(r.outcome);
       refs[name] = r.reference;
       ids[name] = r.caseId;

@@ -1,6 +1,6 @@
 import { escalateCase } from '../../src/cases/customer-side';
 import { replyToCase } from '../../src/cases/work';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { startTestService, type TestService } from '../support/service';
 import { STAFF_PASSWORD } from '../support/staff';
@@ -48,20 +48,20 @@ describe('threading of casework mail', () => {
     await escalateCase(t.app.ctx.casework, ref, { email: 'bob@acme.test', name: 'Bob Builder' }, 'production is down');
     const notice = await db().selectFrom('outbox').select('message_id').where('kind', '=', 'escalation_notice').where('case_id', '=', (await caseOf(ref)).id).executeTakeFirstOrThrow();
     const before = await messages(ref);
-    const result = await takeIn(t.app.ctx.intake, mail({ from: 'agent@support.example.com', inReplyTo: notice.message_id, id: `staff-${n}@support.example.com`, subject: `Re: [${ref}] escalated` }), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, mail({ from: 'agent@support.example.com', inReplyTo: notice.message_id, id: `staff-${n}@support.example.com`, subject: `Re: [${ref}] escalated` }), { source: 'pipe' });
     expect(result).not.toMatchObject({ outcome: 'reply' });
     expect(await messages(ref)).toBe(before);
   });
 
   it('lets a stranger’s reply join the case but not bring their Cc in as participants', async () => {
     const ref = await newCase();
-    const result = await takeIn(t.app.ctx.intake, mail({ from: 'stranger@evil.test', cc: 'friend@evil.test', inReplyTo: await firstMessageId(ref), id: `stranger-${n}@evil.test` }), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, mail({ from: 'stranger@evil.test', cc: 'friend@evil.test', inReplyTo: await firstMessageId(ref), id: `stranger-${n}@evil.test` }), { source: 'pipe' });
     expect(result).toMatchObject({ outcome: 'reply', reference: ref });
     const c = await caseOf(ref);
     const participants = await db().selectFrom('case_participants').select('email').where('case_id', '=', c.id).execute();
     expect(participants.map((p) => p.email)).not.toContain('friend@evil.test');
     // The requester's own Cc still join.
-    await takeIn(t.app.ctx.intake, mail({ from: 'bob@acme.test', cc: 'dave@acme.test', inReplyTo: await firstMessageId(ref), id: `bob-${n}@acme.test` }), { source: 'pipe' });
+    await fileRawMessage(t.app.ctx.intake, mail({ from: 'bob@acme.test', cc: 'dave@acme.test', inReplyTo: await firstMessageId(ref), id: `bob-${n}@acme.test` }), { source: 'pipe' });
     const after = await db().selectFrom('case_participants').select('email').where('case_id', '=', c.id).execute();
     expect(after.map((p) => p.email)).toContain('dave@acme.test');
   });
@@ -72,7 +72,7 @@ describe('threading of casework mail', () => {
     const sent = await db().selectFrom('outbox').select(['message_id', 'in_reply_to']).where('kind', '=', 'staff_reply').where('case_id', '=', (await caseOf(ref)).id).executeTakeFirstOrThrow();
     const before = await messages(ref);
     // A distribution group in Cc that holds the support address sends it back to us as it left.
-    const result = await takeIn(t.app.ctx.intake, mail({ from: 'Support <support@support.example.com>', inReplyTo: sent.in_reply_to!, id: sent.message_id, subject: `Re: [${ref}] Printer on fire` }), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, mail({ from: 'Support <support@support.example.com>', inReplyTo: sent.in_reply_to!, id: sent.message_id, subject: `Re: [${ref}] Printer on fire` }), { source: 'pipe' });
     expect(result).toMatchObject({ outcome: 'kept', kind: 'own' });
     expect(await messages(ref)).toBe(before);
   });
@@ -82,7 +82,7 @@ describe('threading of casework mail', () => {
     await db().updateTable('cases').set({ status: 'closed', resolved_at: new Date(Date.now() - 10 * 86_400_000) }).where('reference', '=', ref).execute();
     await replyToCase(t.app.ctx.casework, ref, { text: 'Is this still happening?' }, { email: 'agent@support.example.com', channel: 'dashboard' });
     expect((await caseOf(ref)).status).toBe('closed');
-    const result = await takeIn(t.app.ctx.intake, mail({ from: 'bob@acme.test', inReplyTo: await firstMessageId(ref), id: `yes-${n}@acme.test` }), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, mail({ from: 'bob@acme.test', inReplyTo: await firstMessageId(ref), id: `yes-${n}@acme.test` }), { source: 'pipe' });
     expect(result).toMatchObject({ outcome: 'reply', reference: ref });
     expect((await caseOf(ref)).status).toBe('open');
   });

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 import { SHARED_DIR } from '../support/shared';
 
@@ -39,7 +39,7 @@ describe('the shared corpus of real-world mail', () => {
       const name = relative(CORPUS, file);
       const family = name.startsWith('bounces-and-autoreplies/') ? (/\/(is-not-bounce|[a-z]+\d*)/.exec(name)?.[1] ?? 'other') : name.split('/').slice(0, 2).join('/');
       try {
-        const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+        const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
         const label = result.outcome === 'kept' ? `kept:${result.kind}` : result.outcome;
         outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
         (byFamily[family] ??= {})[label] = (byFamily[family]![label] ?? 0) + 1;

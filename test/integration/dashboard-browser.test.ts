@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { snap } from '../support/artifacts';
 import { launchBrowser } from '../support/browser';
@@ -82,7 +82,7 @@ describe('support staff use the dashboard in a real Chromium', () => {
     const raw = Buffer.from(
       [`From: "<img src=x onerror=alert(1)>" <eve@acme.test>`, 'To: support@support.example.com', `Subject: ${hostile}`, 'Message-ID: <hostile-browser@tests.case-intake.test>', 'MIME-Version: 1.0', 'Content-Type: text/html; charset=utf-8', '', `<p>Hi</p>${hostile}<script>parent.document.body.innerHTML='owned'</script>`, ''].join('\r\n'),
     );
-    const result = await takeIn(t.app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, raw, { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     await t.caseIn(result.reference, 'suspended');
     await page.goto(`${t.base}/dashboard/cases/${result.reference}`);
@@ -95,7 +95,7 @@ describe('support staff use the dashboard in a real Chromium', () => {
   });
 
   it('shows the quarantine, the directory and the queues', async () => {
-    await takeIn(t.app.ctx.intake, Buffer.from('Subject: no sender at all\r\n\r\nbody\r\n'), { source: 'pipe' });
+    await fileRawMessage(t.app.ctx.intake, Buffer.from('Subject: no sender at all\r\n\r\nbody\r\n'), { source: 'pipe' });
     await page.goto(`${t.base}/dashboard/intake`);
     await page.getByText('no sender at all').waitFor();
     await snap(page, 'dashboard-07-quarantine');

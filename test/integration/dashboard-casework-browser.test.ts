@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { escalateCase } from '../../src/cases/customer-side';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { snap } from '../support/artifacts';
 import { launchBrowser } from '../support/browser';
@@ -34,7 +34,7 @@ describe('working a case on the dashboard in a real Chromium', () => {
       'Since Monday every label comes out twice. We restarted it already.',
       '',
     ].join('\r\n');
-    const taken = await takeIn(t.app.ctx.intake, Buffer.from(raw), { source: 'pipe' });
+    const taken = await fileRawMessage(t.app.ctx.intake, Buffer.from(raw), { source: 'pipe' });
     if (taken.outcome !== 'case') throw new Error(taken.outcome);
     ref = taken.reference;
     await t.caseIn(ref, 'open');

@@ -1,5 +1,5 @@
 import { escalateCase } from '../../src/cases/customer-side';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
@@ -35,7 +35,7 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
   /** Erin's case (a user of Acme Production, where Bob has "CC in all cases"), Cc'ing two people: matched open. */
   const openCase = async (subject: string) => {
     const raw = [`From: Erin <erin@mail.test>`, 'To: support@support.example.com', 'Cc: dave@acme.test, pat@mail.test', `Subject: ${subject}`, `Message-ID: <dash-work-${n++}@tests.case-intake.test>`, `Date: ${new Date().toUTCString()}`, '', `${subject}, please help.`, ''];
-    const result = await takeIn(t.app.ctx.intake, Buffer.from(raw.join('\r\n')), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, Buffer.from(raw.join('\r\n')), { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     await t.caseIn(result.reference, 'open');
     return result.reference;

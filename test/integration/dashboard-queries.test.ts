@@ -10,7 +10,7 @@ import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { loadDirectory } from '../../src/directory/listing';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { loadOverview, type Overview } from '../../src/ops/overview';
 import { createTestApp, type TestApp } from '../support/env';
 
@@ -41,7 +41,7 @@ describe('dashboard queries', () => {
   const db = () => app.ctx.db;
   const at = (msAgo: number) => new Date(ref.getTime() - msAgo);
   const intake = async (name: string, raw: Buffer, match = true) => {
-    const r = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    const r = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
     if (r.outcome !== 'case') throw new Error(`${name}: expected a case, got ${r.outcome}`);
     if (match) await jobHandlers(app.ctx).match({ caseIds: [r.caseId] });
     refs[name] = r.reference;
@@ -57,7 +57,7 @@ describe('dashboard queries', () => {
 
     // A: bob, open, HTML + attachment, a Cc participant, then a reply. B, C: a stranger, authorized.
     await intake('A', mail({ from: 'Bob Builder <bob@acme.test>', to: 'acme-prod@support.example.com', cc: 'zoe@partner.test', subject: 'Disk full', id: 'a', html: '<p>Disk <b>full</b></p>', attachment: NOTES }));
-    const reply = await takeIn(app.ctx.intake, mail({ from: 'bob@acme.test', subject: 'Re: Disk full', id: 'a-reply', inReplyTo: 'a' }), { source: 'pipe' });
+    const reply = await fileRawMessage(app.ctx.intake, mail({ from: 'bob@acme.test', subject: 'Re: Disk full', id: 'a-reply', inReplyTo: 'a' }), { source: 'pipe' });
     expect(reply.outcome).toBe('reply');
     await intake('B', mail({ from: 'Mallory <mallory@acme.test>', subject: 'Cannot log in', id: 'b' }));
     await intake('C', mail({ from: 'mallory@acme.test', subject: 'Also the VPN', id: 'c' }));
@@ -72,9 +72,9 @@ describe('dashboard queries', () => {
     expect(await decideApproval(app.ctx.approvals, { approvalId: await approvalOf('G'), decision: 'ignore', channel: 'staff', actor: 'staff:ops@vendor.test', approverContactId: null })).toMatchObject({ result: 'decided' });
 
     // Not cases: one quarantined, two kept auto-replies (one of them 30 h old, below).
-    expect((await takeIn(app.ctx.intake, await readFile(join(FIXTURES, 'intake/no-sender.eml')), { source: 'pipe' })).outcome).toBe('quarantined');
+    expect((await fileRawMessage(app.ctx.intake, await readFile(join(FIXTURES, 'intake/no-sender.eml')), { source: 'pipe' })).outcome).toBe('quarantined');
     for (const id of ['ooo-1', 'ooo-2']) {
-      const kept = await takeIn(app.ctx.intake, mail({ from: 'alice@acme.test', subject: 'Out of office', id, extraHeaders: ['Auto-Submitted: auto-replied'] }), { source: 'pipe' });
+      const kept = await fileRawMessage(app.ctx.intake, mail({ from: 'alice@acme.test', subject: 'Out of office', id, extraHeaders: ['Auto-Submitted: auto-replied'] }), { source: 'pipe' });
       expect(kept.outcome).toBe('kept');
     }
 

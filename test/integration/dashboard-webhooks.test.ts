@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { relayEvents } from '../../src/events/relay';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { markDelivered, markFailedAttempt, type StreamHead } from '../../src/webhooks/deliveries';
 import { addEndpoint } from '../../src/webhooks/endpoints';
 import { createTestApp, type TestApp } from '../support/env';
@@ -34,7 +34,7 @@ describe('the dashboard’s webhooks page', () => {
   let n = 0;
   const newCase = async (subject: string) => {
     const raw = [`From: Erin <erin${n}@mail.test>`, 'To: support@support.example.com', `Subject: ${subject}`, `Message-ID: <hooks-dash-${n++}@tests.case-intake.test>`, `Date: ${new Date().toUTCString()}`, '', 'Hello.', ''];
-    const result = await takeIn(app.ctx.intake, Buffer.from(raw.join('\r\n')), { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, Buffer.from(raw.join('\r\n')), { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     return result.reference;
   };

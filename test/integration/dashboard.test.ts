@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
 import { csrfIn, signedInStaff, STAFF_PASSWORD, WebClient } from '../support/staff';
@@ -112,7 +112,7 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
   });
 
   it('renders hostile markup from mail inert, and serves the HTML body sandboxed', async () => {
-    const result = await takeIn(t.app.ctx.intake, hostileMessage('hostile-1'), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, hostileMessage('hostile-1'), { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     await t.caseIn(result.reference, 'suspended');
     for (const url of [`/dashboard/cases/${result.reference}`, `/dashboard/cases?q=${encodeURIComponent('script')}`]) {
@@ -217,7 +217,7 @@ describe('staff dashboard over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
   });
 
   it('lists quarantine with a raw download, the directory with permission sources, and Bull Board behind the login', async () => {
-    const bad = await takeIn(t.app.ctx.intake, Buffer.from('Subject: no sender\r\n\r\nbody\r\n'), { source: 'pipe' });
+    const bad = await fileRawMessage(t.app.ctx.intake, Buffer.from('Subject: no sender\r\n\r\nbody\r\n'), { source: 'pipe' });
     expect(bad.outcome).toBe('quarantined');
     const q = await staff.get('/dashboard/intake');
     expect(q.text).toMatch(/no sender/);

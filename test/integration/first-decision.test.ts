@@ -5,7 +5,7 @@ import { decideApproval } from '../../src/approvals/decide';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { loadOverview } from '../../src/ops/overview';
 import { jobHandlers } from '../../src/queue/handlers';
 import { intakeAlert } from '../../src/web/dashboard/overview-view';
@@ -25,7 +25,7 @@ describe('arrival -> decision counts intake, not the administrators (PostgreSQL,
 
   it('a case released 20 minutes after intake held it does not turn the overview red', async () => {
     const db = app.ctx.db;
-    const taken = await takeIn(app.ctx.intake, makeMessage({ from: 'Mallory <mallory@acme.test>', subject: 'Cannot log in', id: 'slow-admin' }), { source: 'pipe' });
+    const taken = await fileRawMessage(app.ctx.intake, makeMessage({ from: 'Mallory <mallory@acme.test>', subject: 'Cannot log in', id: 'slow-admin' }), { source: 'pipe' });
     if (taken.outcome !== 'case') throw new Error(`expected a case, got ${taken.outcome}`);
     await jobHandlers(app.ctx).match({ caseIds: [taken.caseId] });
     const held = await db.selectFrom('cases').select(['status', 'approval_id']).where('id', '=', taken.caseId).executeTakeFirstOrThrow();

@@ -1,6 +1,6 @@
 import { loadCaseDetail } from '../../src/cases/detail';
+import { fileRawMessage } from '../../src/intake/ingest';
 import type { IntakeResult } from '../../src/intake/filing';
-import { takeIn } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { portalClient } from '../support/portal';
 import { startTestService, type TestService } from '../support/service';
@@ -26,7 +26,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
   let replyAddress = '';
   beforeAll(async () => {
     t = await startTestService({ INBOUND_AUTHSERV_ID: AUTHSERV });
-    const opened = await takeIn(
+    const opened = await fileRawMessage(
       t.app.ctx.intake,
       mail([PASS, 'From: Bob <bob@acme.test>', 'To: support@support.example.com', 'Subject: VPN credentials', 'Message-ID: <forged-0@acme.test>'], 'The VPN password is hunter2'),
       { source: 'pipe' },
@@ -42,7 +42,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
 
   const participants = async () => (await t.app.ctx.db.selectFrom('case_participants as p').innerJoin('cases as c', 'c.id', 'p.case_id').select('p.email').where('c.reference', '=', reference).execute()).map((p) => p.email);
   const forge = (n: string, clue: { subject?: string; to?: string; inReplyTo?: string }, auth = FAIL): Promise<IntakeResult> =>
-    takeIn(
+    fileRawMessage(
       t.app.ctx.intake,
       mail(
         [
@@ -87,7 +87,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
   });
 
   it('holds it too when DMARC passed for another From domain (several From, Sender: the requester)', async () => {
-    const result = await takeIn(
+    const result = await fileRawMessage(
       t.app.ctx.intake,
       mail(
         [
@@ -108,7 +108,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
   });
 
   it('does not let a held reply’s own Message-ID lead a later, verified message into the case', async () => {
-    const result = await takeIn(
+    const result = await fileRawMessage(
       t.app.ctx.intake,
       mail(
         [
@@ -154,7 +154,7 @@ describe('replies from an unverified sender (INBOUND_AUTHSERV_ID set)', () => {
 
   it('opens no case as carol when DMARC passed for the other From domain', async () => {
     // carol@acme.test has a permission on acme-prod: verified, her case would open at once.
-    const result = await takeIn(
+    const result = await fileRawMessage(
       t.app.ctx.intake,
       mail(
         [

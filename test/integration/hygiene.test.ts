@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { makeMessage } from '../support/messages';
 import { startTestService, type TestService } from '../support/service';
@@ -15,7 +15,7 @@ describe('oversize mail and unverified senders', () => {
   const verified = (from: string, subject: string, id: string, body?: string) =>
     Buffer.concat([Buffer.from(`Authentication-Results: ${AUTHSERV}; dkim=pass header.d=acme.test; dmarc=pass header.from=acme.test\r\n`), makeMessage({ from, subject, id, body })]);
   const caseOf = async (raw: Buffer) => {
-    const result = await takeIn(t.app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, raw, { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     return result.reference;
   };
@@ -68,7 +68,7 @@ describe('oversize mail and unverified senders', () => {
         '',
       ].join('\r\n'),
     );
-    expect(await takeIn(t.app.ctx.intake, ooo, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'auto_reply' });
+    expect(await fileRawMessage(t.app.ctx.intake, ooo, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'auto_reply' });
     await new Promise((r) => setTimeout(r, 300));
     expect((await t.app.ctx.db.selectFrom('cases').select('id').execute()).length).toBe(cases);
     expect(t.sink.to('bob@acme.test')).toHaveLength(sentToBob);
@@ -112,7 +112,7 @@ describe('oversize mail and unverified senders', () => {
         '',
       ].join('\r\n'),
     );
-    expect(await takeIn(t.app.ctx.intake, dsn, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'bounce' });
+    expect(await fileRawMessage(t.app.ctx.intake, dsn, { source: 'pipe' })).toMatchObject({ outcome: 'kept', kind: 'bounce' });
     const row = await t.app.ctx.db
       .selectFrom('outbox')
       .select(['status', 'bounce_recipient', 'bounce_status'])

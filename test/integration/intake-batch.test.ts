@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { takeIn, takeInBatch, type BatchItem } from '../../src/intake/ingest';
+import { fileRawMessage, fileBatch, type BatchItem } from '../../src/intake/ingest';
+import { caseReplyAddress } from '../../src/cases/reply-address';
 import { createTestApp, type TestApp } from '../support/env';
 
 function mail(id: string, headers: Record<string, string> = {}, from = 'bob@acme.test'): Buffer {
@@ -13,7 +14,7 @@ function mail(id: string, headers: Record<string, string> = {}, from = 'bob@acme
  * same cases, same duplicates, same kept mail, same threads, and a failure in the batch must not
  * lose or double anything.
  */
-describe('takeInBatch (one fetch of messages in a few statements)', () => {
+describe('fileBatch (one fetch of messages in a few statements)', () => {
   let app: TestApp;
   let uid = 1;
   const items = (raws: Buffer[]): BatchItem[] => raws.map((raw) => ({ raw, origin: { source: 'imap', mailbox: 'batch', uidvalidity: '1', uid: uid++ } }));
@@ -23,7 +24,7 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
   afterAll(() => app.close());
 
   it('gives each message of a mixed fetch its own outcome, in order, and queues one match per new case', async () => {
-    const first = await takeIn(app.ctx.intake, mail('root'), { source: 'pipe' });
+    const first = await fileRawMessage(app.ctx.intake, mail('root'), { source: 'pipe' });
     if (first.outcome !== 'case') throw new Error(first.outcome);
     const raws = [
       mail('a1'),
@@ -34,7 +35,7 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
       mail('root'), // already stored by the one-message path
       mail('a3'),
     ];
-    const { results, error } = await takeInBatch(app.ctx.intake, items(raws));
+    const { results, error } = await fileBatch(app.ctx.intake, items(raws));
     expect(error).toBeNull();
     expect(results.map((r) => r.outcome)).toEqual(['case', 'kept', 'reply', 'case', 'duplicate', 'duplicate', 'case']);
     const reply = results[2]!;
@@ -58,11 +59,32 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
     expect(jobs.filter((j) => (j.data as { caseIds: string[] }).caseIds.includes(cases[0]!.id)).map((j) => j.data)).toEqual([{ caseIds: cases.map((c) => c.id) }]);
   });
 
+  it('finds each reply its case by the rules of the one-message path, and one reply does not lend its clue to another', async () => {
+    const root = await fileRawMessage(app.ctx.intake, mail('t-root', { Cc: 'carol@acme.test' }), { source: 'pipe' });
+    if (root.outcome !== 'case') throw new Error(root.outcome);
+    const address = caseReplyAddress(root.caseId, app.ctx.intake.replySecrets[0]!, app.ctx.intake.supportAddress);
+    const tagged = (id: string, from: string) => Buffer.from(mail(id, {}, from).toString().replace(`Subject: batch ${id}`, `Subject: Re: [${root.reference}] ${id}`));
+    const raws = [
+      mail('t-by-id', { References: '<elsewhere@batch.test> <t-root@batch.test>' }),
+      mail('t-plain'),
+      Buffer.from(mail('t-by-address').toString().replace('To: support@vendor.test', `To: ${address}`)),
+      tagged('t-tag-requester', 'bob@acme.test'),
+      tagged('t-tag-participant', 'carol@acme.test'),
+      tagged('t-tag-stranger', 'mallory@evil.test'),
+      mail('t-unknown', { 'In-Reply-To': '<nowhere@batch.test>' }),
+    ];
+    const { results, error } = await fileBatch(app.ctx.intake, items(raws));
+    expect(error).toBeNull();
+    expect(results.map((r) => r.outcome)).toEqual(['reply', 'case', 'reply', 'reply', 'reply', 'case', 'case']);
+    expect(results.map((r) => (r.outcome === 'reply' ? r.via : r.outcome === 'case' && r.caseId !== root.caseId ? 'new' : 'wrong'))).toEqual(['message_id', 'new', 'reply_address', 'subject_tag', 'subject_tag', 'new', 'new']);
+    for (const r of results) if (r.outcome === 'reply') expect(r.caseId).toBe(root.caseId);
+  });
+
   it('stores a fetch of several large messages, each whole and in order', async () => {
     // Three 3 MB messages: over the per-statement byte limit together (MAX_STATEMENT_BYTES).
     const big = (id: string) => Buffer.concat([mail(id).subarray(0, -2), Buffer.alloc(3_000_000, 'x'), Buffer.from('\r\n')]);
     const raws = [big('e1'), mail('e2'), big('e3'), big('e4')];
-    const { results, error } = await takeInBatch(app.ctx.intake, items(raws));
+    const { results, error } = await fileBatch(app.ctx.intake, items(raws));
     expect(error).toBeNull();
     expect(results.map((r) => r.outcome)).toEqual(['case', 'case', 'case', 'case']);
     for (const [i, r] of results.entries()) {
@@ -78,10 +100,10 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
       begin if new.subject = 'batch poison' then raise exception 'refused' using errcode = '22023'; end if; return new; end $$`.execute(app.ctx.db);
     await sql`create trigger refuse_poison before insert on cases for each row execute function refuse_poison()`.execute(app.ctx.db);
     try {
-      const { results, error } = await takeInBatch(app.ctx.intake, items([mail('c1'), mail('poison'), mail('c3')]));
+      const { results, error } = await fileBatch(app.ctx.intake, items([mail('c1'), mail('poison'), mail('c3')]));
       expect(error).toBeNull();
       expect(results.map((r) => r.outcome)).toEqual(['case', 'quarantined', 'case']);
-      const again = await takeInBatch(app.ctx.intake, items([mail('c1'), mail('poison'), mail('c3')]));
+      const again = await fileBatch(app.ctx.intake, items([mail('c1'), mail('poison'), mail('c3')]));
       expect(again.results.map((r) => r.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
       const n = await app.ctx.db.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('subject', 'in', ['batch c1', 'batch c3']).executeTakeFirstOrThrow();
       expect(n.n).toBe('2');
@@ -98,7 +120,7 @@ describe('takeInBatch (one fetch of messages in a few statements)', () => {
       begin if new.message_id = 'unstorable@batch.test' then raise exception 'disk full'; end if; return new; end $$`.execute(app.ctx.db);
     await sql`create trigger refuse_raw before insert on raw_messages for each row execute function refuse_raw()`.execute(app.ctx.db);
     try {
-      const { results, error } = await takeInBatch(app.ctx.intake, items([mail('d1'), mail('d2'), mail('unstorable'), mail('d4')]));
+      const { results, error } = await fileBatch(app.ctx.intake, items([mail('d1'), mail('d2'), mail('unstorable'), mail('d4')]));
       expect(results.map((r) => r.outcome)).toEqual(['case', 'case']);
       expect(String(error)).toContain('disk full');
       const stored = await app.ctx.db.selectFrom('raw_messages').select('message_id').where('message_id', 'in', ['d1@batch.test', 'd2@batch.test', 'd4@batch.test']).orderBy('id').execute();

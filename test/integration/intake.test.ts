@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getCaseByReference } from '../../src/cases/api-view';
 import { loadAttachment } from '../../src/cases/detail';
-import { takeIn, takeInBatch } from '../../src/intake/ingest';
+import { fileRawMessage, fileBatch } from '../../src/intake/ingest';
 import { recoverInterrupted } from '../../src/intake/recovery';
 import { createTestApp, type TestApp } from '../support/env';
 
 const fixture = (name: string) => readFile(join(__dirname, '../../fixtures/intake', name));
 
-describe('takeIn (the intake path shared by the watcher, the MTA pipe and the dev SMTP server)', () => {
+describe('fileRawMessage (the intake path shared by the watcher, the MTA pipe and the dev SMTP server)', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await createTestApp();
@@ -48,9 +48,9 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
           '',
         ].join('\r\n'),
       );
-    // Both ways a case is created: alone (takeIn) and in a fetch's batch (takeInBatch).
-    const alone = await takeIn(app.ctx.intake, message('lo-alone'), { source: 'pipe' });
-    const batch = await takeInBatch(app.ctx.intake, [{ raw: message('lo-batch'), origin: { source: 'imap', mailbox: 'INBOX', uidvalidity: '7', uid: 1 } }]);
+    // Both ways a case is created: alone (fileRawMessage) and in a fetch's batch (fileBatch).
+    const alone = await fileRawMessage(app.ctx.intake, message('lo-alone'), { source: 'pipe' });
+    const batch = await fileBatch(app.ctx.intake, [{ raw: message('lo-batch'), origin: { source: 'imap', mailbox: 'INBOX', uidvalidity: '7', uid: 1 } }]);
     for (const result of [alone, batch.results[0]!]) {
       if (result.outcome !== 'case') throw new Error(result.outcome);
       const rows = await app.ctx.db
@@ -73,7 +73,7 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
 
   it('stores the raw message with its hash and turns it into a case with attachments', async () => {
     const raw = await fixture('with-attachments.eml');
-    const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(result.outcome);
     expect(result.reference).toMatch(/^CASE-\d{6}$/);
 
@@ -97,10 +97,10 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
 
   it('de-duplicates on Message-ID: the same message delivered twice is one case', async () => {
     const raw = await fixture('html-only.eml');
-    const first = await takeIn(app.ctx.intake, raw, { source: 'imap', mailbox: 'm1', uidvalidity: '7', uid: 10 });
+    const first = await fileRawMessage(app.ctx.intake, raw, { source: 'imap', mailbox: 'm1', uidvalidity: '7', uid: 10 });
     // Appended again: new UID, same Message-ID, different trace headers.
     const again = Buffer.concat([Buffer.from('Received: by relay.test; Mon, 23 Nov 2026 09:06:00 +0000\r\n'), raw]);
-    const second = await takeIn(app.ctx.intake, again, { source: 'imap', mailbox: 'm1', uidvalidity: '7', uid: 11 });
+    const second = await fileRawMessage(app.ctx.intake, again, { source: 'imap', mailbox: 'm1', uidvalidity: '7', uid: 11 });
     expect(first.outcome).toBe('case');
     expect(second).toEqual({ outcome: 'duplicate' });
     const count = await app.ctx.db.selectFrom('cases').select((eb) => eb.fn.countAll<string>().as('n')).where('subject', '=', 'Écran blanc').executeTakeFirstOrThrow();
@@ -110,9 +110,9 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
   it('de-duplicates on mailbox UID', async () => {
     const raw = await fixture('no-message-id.eml');
     const origin = { source: 'imap', mailbox: 'm2', uidvalidity: '1', uid: 5 } as const;
-    expect((await takeIn(app.ctx.intake, raw, origin)).outcome).toBe('case');
+    expect((await fileRawMessage(app.ctx.intake, raw, origin)).outcome).toBe('case');
     const edited = Buffer.from(raw.toString().replace('forget', 'often forget'));
-    expect(await takeIn(app.ctx.intake, edited, origin)).toEqual({ outcome: 'duplicate' });
+    expect(await fileRawMessage(app.ctx.intake, edited, origin)).toEqual({ outcome: 'duplicate' });
   });
 
   it('keeps HTML-only mail readable as text', async () => {
@@ -123,7 +123,7 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
 
   it('quarantines a message it cannot make a case of, keeping the raw bytes and the reason', async () => {
     const raw = await fixture('no-sender.eml');
-    const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
     expect(result).toMatchObject({ outcome: 'quarantined', error: expect.stringMatching(/no sender/) });
     const row = await app.ctx.db.selectFrom('raw_messages').selectAll().where('message_id', '=', 'no-sender@fixtures.test').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'quarantined', case_id: null });
@@ -132,7 +132,7 @@ describe('takeIn (the intake path shared by the watcher, the MTA pipe and the de
 
   it('takes binary garbage in without crashing', async () => {
     const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256));
-    const result = await takeIn(app.ctx.intake, garbage, { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, garbage, { source: 'pipe' });
     expect(['quarantined', 'case']).toContain(result.outcome);
   });
 

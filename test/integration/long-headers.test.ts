@@ -1,5 +1,5 @@
 import { matchCases } from '../../src/directory/match-case';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { createTestApp, type TestApp } from '../support/env';
 import { longHeaderLine, LONG_HEADER_KINDS, withLongBody, withLongHeader } from '../support/long-headers';
 
@@ -30,7 +30,7 @@ describe('long header lines', () => {
     for (let i = 0; i < runs; i++) {
       const raw = build(`long-${n++}`);
       const before = process.cpuUsage();
-      const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+      const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
       const used = process.cpuUsage(before);
       best = Math.min(best, used.user + used.system);
       outcome = result.outcome;
@@ -62,7 +62,7 @@ describe('long header lines', () => {
 
   it('quarantines a header past what the MIME parser reads, with its reason, and keeps the message', async () => {
     const raw = withLongHeader('long-kept', longHeaderLine('Delivered-To', 1024 * 1024));
-    const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
     if (result.outcome !== 'quarantined') throw new Error(result.outcome);
     expect(result.error).toMatch(/header/i);
     const row = await app.ctx.db.selectFrom('raw_messages').select(['raw', 'status']).where('id', '=', result.rawId).executeTakeFirstOrThrow();

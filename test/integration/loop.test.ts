@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { makeMessage } from '../support/messages';
 import { startTestService, type TestService } from '../support/service';
@@ -17,7 +17,7 @@ describe('mail loops end within the ceilings', () => {
       const incoming = t.sink.to('erin@mail.test');
       while (answered < incoming.length) {
         answered++;
-        void takeIn(t.app.ctx.intake, makeMessage({ from: 'erin@mail.test', subject: `Thanks for your message #${answered}`, id: `bot-${answered}` }), { source: 'pipe' });
+        void fileRawMessage(t.app.ctx.intake, makeMessage({ from: 'erin@mail.test', subject: `Thanks for your message #${answered}`, id: `bot-${answered}` }), { source: 'pipe' });
       }
     }, 50);
     try {

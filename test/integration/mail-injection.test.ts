@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
 
@@ -30,7 +30,7 @@ describe('what a stranger writes stays inside our lines', () => {
         '',
       ].join('\r\n'),
     );
-    const result = await takeIn(t.app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, raw, { source: 'pipe' });
     expect(result.outcome).toBe('case');
     const request = await eventually(async () => t.sink.to('bob@acme.test').find((m) => (m.parsed.subject ?? '').includes('rex@acme.test')));
     const lines = String(request.parsed.text).split(/\r?\n|\u2028/).map((l) => l.trim());

@@ -5,7 +5,7 @@ import { lockApproval } from '../../src/approvals/repository';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
-import { takeInBatch } from '../../src/intake/ingest';
+import { fileBatch } from '../../src/intake/ingest';
 import { addAllToOutbox } from '../../src/mail/outbox';
 import { jobHandlers } from '../../src/queue/handlers';
 import { createTestApp, eventually, type TestApp } from '../support/env';
@@ -42,7 +42,7 @@ function message(from: string, subject: string, to = 'support@support.example.co
 /** Takes the messages in as one fetch and runs its match job here, not on a worker. */
 async function decideTogether(app: TestApp, raws: Buffer[]): Promise<string[]> {
   const unqueued = { ...app.ctx.intake, jobs: { enqueueMany: async () => {}, requeueMany: async () => {} } };
-  const { results, error } = await takeInBatch(unqueued, raws.map((raw) => ({ raw, origin: { source: 'pipe' as const } })));
+  const { results, error } = await fileBatch(unqueued, raws.map((raw) => ({ raw, origin: { source: 'pipe' as const } })));
   expect(error).toBeNull();
   const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
   const outcomes = (await jobHandlers(app.ctx).match({ caseIds })) as Array<{ result: string }>;

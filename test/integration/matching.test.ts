@@ -7,7 +7,7 @@ import { getCaseByReference } from '../../src/cases/api-view';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
-import { takeIn, takeInBatch } from '../../src/intake/ingest';
+import { fileRawMessage, fileBatch } from '../../src/intake/ingest';
 import { BullWorkers } from '../../src/queue/bullmq';
 import { createTestApp, eventually, TEST_REDIS, type TestApp } from '../support/env';
 
@@ -50,7 +50,7 @@ describe('matching through the match queue', () => {
 
   it.each(expectations)('%s → %s / %s on %s', async (file, status, holdReason, infrastructure, company) => {
     const raw = await readFile(join(FIXTURES, 'matching', file));
-    const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+    const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
     const decided = await eventually(async () => {
       const c = await getCaseByReference(app.ctx.db, result.reference);
@@ -69,7 +69,7 @@ describe('matching through the match queue', () => {
     // A fresh Message-ID for each (the cases above hold the originals), then one batch: one
     // job whose look-ups cover every sender at once must still give each its own decision.
     const raws = await Promise.all(expectations.map(async ([file]) => Buffer.from((await readFile(join(FIXTURES, 'matching', file))).toString().replace(/^Message-ID: </m, 'Message-ID: <batch-'))));
-    const { results, error } = await takeInBatch(app.ctx.intake, raws.map((raw) => ({ raw, origin: { source: 'pipe' } })));
+    const { results, error } = await fileBatch(app.ctx.intake, raws.map((raw) => ({ raw, origin: { source: 'pipe' } })));
     expect(error).toBeNull();
     const references = results.map((r) => (r.outcome === 'case' ? r.reference : `not a case: ${r.outcome}`));
     const decided = await eventually(async () => {
@@ -92,7 +92,7 @@ describe('matching through the match queue', () => {
     const message = (tag: string) => Buffer.from(`From: carol@acme.test\r\nTo: support@support.example.com\r\nSubject: Fallback ${tag}\r\nMessage-ID: <fallback-${tag}-${Date.now()}@acme.test>\r\n\r\nStill down.\r\n`);
     // Taken in without queueing a match job: the workers must not decide these first.
     const unqueued = { ...app.ctx.intake, jobs: { enqueueMany: async () => {}, requeueMany: async () => {} } };
-    const { results } = await takeInBatch(unqueued, ['a', 'b', 'c'].map((tag) => ({ raw: message(tag), origin: { source: 'pipe' as const } })));
+    const { results } = await fileBatch(unqueued, ['a', 'b', 'c'].map((tag) => ({ raw: message(tag), origin: { source: 'pipe' as const } })));
     const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
     const calls: string[][] = [];
     const told: string[] = [];
@@ -123,7 +123,7 @@ describe('matching through the match queue', () => {
     const message = (from: string, tag: string) =>
       Buffer.from(`From: ${from}\r\nTo: support@support.example.com\r\nSubject: CC ${tag}\r\nMessage-ID: <cc-${tag}-${Date.now()}@acme.test>\r\n\r\nThe dashboard is down.\r\n`);
     const senders = ['bob@acme.test', 'carol@acme.test', 'erin@mail.test'];
-    const { results, error } = await takeInBatch(app.ctx.intake, senders.map((from, i) => ({ raw: message(from, `sender${i}`), origin: { source: 'pipe' as const } })));
+    const { results, error } = await fileBatch(app.ctx.intake, senders.map((from, i) => ({ raw: message(from, `sender${i}`), origin: { source: 'pipe' as const } })));
     expect(error).toBeNull();
     const caseIds = results.map((r) => (r.outcome === 'case' ? r.caseId : `not a case: ${r.outcome}`));
     await eventually(async () => (await Promise.all(results.map((r) => (r.outcome === 'case' ? getCaseByReference(app.ctx.db, r.reference) : null)))).every((c) => c?.status === 'open'), 15000, 'the three cases open');
@@ -136,7 +136,7 @@ describe('matching through the match queue', () => {
 
   it('decides once: a re-run of the job for a decided case changes nothing', async () => {
     const raw = await readFile(join(FIXTURES, 'matching', 'stranger-unknown-domain.eml'));
-    const again = await takeIn(app.ctx.intake, Buffer.from(raw.toString().replace('stranger-unknown-domain@', 'rerun@')), { source: 'pipe' });
+    const again = await fileRawMessage(app.ctx.intake, Buffer.from(raw.toString().replace('stranger-unknown-domain@', 'rerun@')), { source: 'pipe' });
     if (again.outcome !== 'case') throw new Error('expected a case');
     await eventually(async () => (await getCaseByReference(app.ctx.db, again.reference))?.status === 'suspended');
     // Make the directory say something else now: a decided case must not be re-decided.

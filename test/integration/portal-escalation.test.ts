@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { apiOk } from '../support/api';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { eventually } from '../support/env';
@@ -59,7 +59,7 @@ describe('portal escalation (PostgreSQL, Redis, SMTP sink)', () => {
   const api = (method: string, url: string, body: unknown) => apiOk(t.base, TOKEN, method, url, body);
   let n = 0;
   const erinsCase = async (subject: string) => {
-    const r = await takeIn(t.app.ctx.intake, withCc(`${subject} ${n}`, `esc-${n++}`), { source: 'pipe' });
+    const r = await fileRawMessage(t.app.ctx.intake, withCc(`${subject} ${n}`, `esc-${n++}`), { source: 'pipe' });
     if (r.outcome !== 'case') throw new Error(r.outcome);
     await t.caseIn(r.reference, 'open');
     return r.reference;

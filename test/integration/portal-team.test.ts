@@ -5,7 +5,7 @@ import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { DomainError } from '../../src/errors';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { checkSignInLink } from '../../src/portal/links';
 import { loadPerson } from '../../src/portal/people';
 import { loadTeam, parseMemberForm, removeMember, saveMember, TEAM_REFUSAL_STATUS, type TeamOutcome, type TeamRefusal } from '../../src/portal/team';
@@ -42,7 +42,7 @@ function team(t: () => TestService) {
       const raw = makeMessage({ from, subject, id });
       const domain = from.split('@')[1];
       const header = verified ? `Authentication-Results: ${AUTHSERV}; dkim=pass header.d=${domain}; dmarc=pass header.from=${domain}\r\n` : `Authentication-Results: mx.elsewhere.test; dmarc=pass\r\n`;
-      const result = await takeIn(t().app.ctx.intake, Buffer.concat([Buffer.from(header), raw]), { source: 'pipe' });
+      const result = await fileRawMessage(t().app.ctx.intake, Buffer.concat([Buffer.from(header), raw]), { source: 'pipe' });
       if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
       return result.reference;
     },

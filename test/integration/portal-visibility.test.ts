@@ -3,7 +3,7 @@ import { runApprovalClock } from '../../src/approvals/maintenance';
 import { isStillApprover } from '../../src/approvals/repository';
 import { loadCaseDetail } from '../../src/cases/detail';
 import type { CaseStatus } from '../../src/db/schema';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { pendingApprovalsFor, portalDecide } from '../../src/portal/decisions';
 import { loadPerson, type PortalPerson } from '../../src/portal/people';
 import { listVisibleCases, loadVisibleCase, mayDecide, type DecidableCase } from '../../src/portal/visibility';
@@ -42,7 +42,7 @@ interface Made {
 }
 
 async function make(t: TestService, m: { from: string; to: string; subject: string; cc?: string }, status: CaseStatus): Promise<Made> {
-  const r = await takeIn(t.app.ctx.intake, mail(m), { source: 'pipe' });
+  const r = await fileRawMessage(t.app.ctx.intake, mail(m), { source: 'pipe' });
   if (r.outcome !== 'case') throw new Error(`${m.subject}: expected a case, got ${r.outcome}`);
   await t.caseIn(r.reference, status);
   return { ref: r.reference, id: r.caseId };

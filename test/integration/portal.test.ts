@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { portalClient } from '../support/portal';
 import { startTestService, type TestService } from '../support/service';
 import { csrfIn, type WebClient } from '../support/staff';
@@ -43,7 +43,7 @@ describe('the customer portal over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
     t = await startTestService();
     held = await t.write('Mallory <mallory@acme.test>', `Let me in ${HOSTILE}`);
     await t.caseIn(held, 'suspended');
-    const r = await takeIn(t.app.ctx.intake, withAttachment('Erin <erin@mail.test>', 'Pat Partner <pat@partner.test>', 'erin-1'), { source: 'pipe' });
+    const r = await fileRawMessage(t.app.ctx.intake, withAttachment('Erin <erin@mail.test>', 'Pat Partner <pat@partner.test>', 'erin-1'), { source: 'pipe' });
     if (r.outcome !== 'case') throw new Error(r.outcome);
     erins = r.reference;
     await t.caseIn(erins, 'open');
@@ -107,7 +107,7 @@ describe('the customer portal over HTTP (PostgreSQL, Redis, SMTP sink)', () => {
   });
 
   it('refuses, with 403, a decision from someone who sees the held case but may not decide it', async () => {
-    const r = await takeIn(t.app.ctx.intake, withAttachment('Oscar <oscar@acme.test>', 'pat@partner.test', 'oscar-1'), { source: 'pipe' });
+    const r = await fileRawMessage(t.app.ctx.intake, withAttachment('Oscar <oscar@acme.test>', 'pat@partner.test', 'oscar-1'), { source: 'pipe' });
     if (r.outcome !== 'case') throw new Error(r.outcome);
     await t.caseIn(r.reference, 'suspended');
     const pat = await portalClient(t, 'pat@partner.test');

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { fileRawMessage } from '../../src/intake/ingest';
 import type { IntakeDeps } from '../../src/intake/filing';
-import { takeIn } from '../../src/intake/ingest';
 import { sha256 } from '../../src/intake/headers';
 import { decodeEncodedWords, listQuarantine, loadRawMessage, retryQuarantined } from '../../src/intake/quarantine';
 import { runCli } from '../support/cli';
@@ -31,7 +31,7 @@ async function giveSender(app: TestApp, id: string): Promise<void> {
 
 async function quarantineOne(app: TestApp, tag: string): Promise<{ id: string; raw: Buffer }> {
   const raw = senderless(tag);
-  const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+  const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
   if (result.outcome !== 'quarantined') throw new Error(`expected quarantined, got ${result.outcome}`);
   return { id: result.rawId, raw };
 }

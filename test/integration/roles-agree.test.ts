@@ -5,7 +5,7 @@ import { directoryEffects } from '../../src/approvals/admissions';
 import { routeCase } from '../../src/approvals/staff-actions';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { loadPerson } from '../../src/portal/people';
 import { loadTeam, parseMemberForm, saveMember } from '../../src/portal/team';
 import { enqueueDeliveries } from '../../src/queue/handlers';
@@ -200,7 +200,7 @@ describe('a role does not vouch for a message', () => {
   /** Dave's mail, with our server's dmarc=pass or with none. */
   async function fromDave(subject: string, verified: boolean): Promise<string> {
     const header = verified ? `Authentication-Results: ${AUTHSERV}; dmarc=pass header.from=acme.test\r\n` : '';
-    const result = await takeIn(t.app.ctx.intake, Buffer.concat([Buffer.from(header), makeMessage({ from: 'dave@acme.test', subject, id: `rv-${subject.length}-${Date.now()}` })]), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, Buffer.concat([Buffer.from(header), makeMessage({ from: 'dave@acme.test', subject, id: `rv-${subject.length}-${Date.now()}` })]), { source: 'pipe' });
     if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
     return result.reference;
   }

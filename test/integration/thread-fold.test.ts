@@ -1,4 +1,4 @@
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { portalClient } from '../support/portal';
 import { appleMail, exchangeOnline, gmail, htmlOnly, outlookDesktop, plain, thunderbird, type Shape } from '../support/reply-shapes';
 import { startTestService, type TestService } from '../support/service';
@@ -49,7 +49,7 @@ describe('a reply shows what was written on top, the rest folded', () => {
   it.each(clients)('%s', async (_name, shape) => {
     const top = `Still burning after the reset (${_name}).\nThe smoke is blue now.`;
     const raw = await shape(top, { from: 'Bob Builder <bob@acme.test>', to: 'acme-prod@support.example.com', inReplyTo: firstMessageId, messageId: `fold-${n}@acme.test` });
-    const result = await takeIn(t.app.ctx.intake, Buffer.from(raw.toString('latin1').replace(/CASE-000001/g, ref), 'latin1'), { source: 'pipe' });
+    const result = await fileRawMessage(t.app.ctx.intake, Buffer.from(raw.toString('latin1').replace(/CASE-000001/g, ref), 'latin1'), { source: 'pipe' });
     expect(result).toMatchObject({ outcome: 'reply', reference: ref });
     n += 1;
     for (const client of [staff, portal]) {

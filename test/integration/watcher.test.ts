@@ -1,7 +1,7 @@
 import { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
 import { sha256 } from '../../src/intake/headers';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { loadCheckpoint } from '../../src/intake/checkpoints';
 import { MailboxWatcher } from '../../src/intake/watcher';
 import { appendMessage, startDovecot, type DovecotServer } from '../support/dovecot';
@@ -137,7 +137,7 @@ describe('a message over MAX_MESSAGE_BYTES through the real mailbox', () => {
     expect(whole.rows[0]!.data.equals(big)).toBe(true);
     expect(row.sha256).toBe(sha256(big));
     // A second delivery of the same large message is recognised as one, streamed or not.
-    expect(await takeIn(app.ctx.intake, big, { source: 'pipe' })).toEqual({ outcome: 'duplicate' });
+    expect(await fileRawMessage(app.ctx.intake, big, { source: 'pipe' })).toEqual({ outcome: 'duplicate' });
     const flags = await flagsByUid(dovecot);
     expect([...flags.values()].every((f) => f.has('\\Seen'))).toBe(true);
   });

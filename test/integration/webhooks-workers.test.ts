@@ -7,7 +7,7 @@ import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
 import { eventsAfter } from '../../src/events/feed';
 import { relayEvents } from '../../src/events/relay';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { addEndpoint } from '../../src/webhooks/endpoints';
 import { BIN, ROOT } from '../support/cli';
 import { createTestApp, eventually, within, type TestApp } from '../support/env';
@@ -73,7 +73,7 @@ describe('webhooks across worker processes', () => {
     const refs: string[] = [];
     for (let i = 0; i < CASES; i++) {
       const raw = makeMessage({ from: 'Bob Builder <bob@acme.test>', to: 'acme-prod@support.example.com', subject: `Worker case ${i}`, id: `ww-${i}-${Date.now()}` });
-      const taken = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+      const taken = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
       if (taken.outcome !== 'case') throw new Error(`expected a case, got ${taken.outcome}`);
       refs.push(taken.reference);
     }

@@ -5,7 +5,7 @@ import { getCaseByReference } from '../../src/cases/api-view';
 import { parseDirectoryFile } from '../../src/directory/file-format';
 import { importDirectory } from '../../src/directory/import';
 import { NO_DIRECTORY_EFFECTS } from '../../src/directory/changes';
-import { takeIn } from '../../src/intake/ingest';
+import { fileRawMessage } from '../../src/intake/ingest';
 import { createTestApp, eventually, type TestApp } from './env';
 import { makeMessage } from './messages';
 import { freePort, startSmtpSink, type SmtpSink } from './smtp-sink';
@@ -40,7 +40,7 @@ export async function startTestService(overrides: Record<string, string> = {}, l
     base,
     async write(from, subject, extra = {}) {
       const raw = makeMessage({ from, subject, id: extra.id ?? `t${Date.now()}-${counter++}`, to: extra.to, body: extra.body });
-      const result = await takeIn(app.ctx.intake, raw, { source: 'pipe' });
+      const result = await fileRawMessage(app.ctx.intake, raw, { source: 'pipe' });
       if (result.outcome !== 'case') throw new Error(`expected a case, got ${result.outcome}`);
       return result.reference;
     },
