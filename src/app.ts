@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { useDisplayTimeZone } from './display-time';
 import type { Logger } from 'pino';
 import type { ApprovalDeps } from './approvals/context';
 import type { CaseworkDeps } from './cases/work-common';
@@ -47,7 +48,8 @@ export interface AppContext {
 }
 
 export async function createContext(config: Config, log: Logger): Promise<AppContext> {
-  const renderer = await MailRenderer.load(TEMPLATES_DIR);
+  useDisplayTimeZone(config.display.timeZone);
+  const renderer = await MailRenderer.load(TEMPLATES_DIR, config.display.vendor);
   const db = createDb(config.databaseUrl);
   const commitPool = createPool(config.databaseUrl, { max: config.sendConcurrency + 1, asyncCommit: true });
   const jobs = new BullQueues(config.redisUrl, config.queuePrefix);
@@ -182,7 +184,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
     return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
-  const pages = await PageRenderer.load(TEMPLATES_DIR);
+  const pages = await PageRenderer.load(TEMPLATES_DIR, config.display);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, sendLater: (ids) => sendLater(ctx, ids),
     matchLater: (ids) => enqueueOrLeave(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,

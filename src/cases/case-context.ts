@@ -1,11 +1,11 @@
 /** What mail and pages say about a case: its context (first message, infrastructure) and how dates read. */
 import type { DbOrTx } from '../db/connection';
 import type { CaseView, InfrastructureView } from '../mail/kinds';
+import { displayTimeZone, formatInstant } from '../display-time';
 
-const DATE_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', hour12: false });
-
+/** An instant as mails say it: DISPLAY_TIME_ZONE (else UTC), named, with the year. */
 export function formatDate(d: Date): string {
-  return `${DATE_FORMAT.format(d)} UTC`;
+  return formatInstant(d, displayTimeZone());
 }
 
 /** The first lines a person wrote, without quoted text: enough to recognise the request. */

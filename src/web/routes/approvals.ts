@@ -3,9 +3,9 @@ import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type Decision } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { formatDate } from '../../cases/case-context';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
+import { when } from '../dashboard/words';
 
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
@@ -67,11 +67,11 @@ export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRoute
       action: `/approvals/${token}`,
       chooseAuthorize: chosen === 'authorize',
       chooseIgnore: chosen === 'ignore',
-      expiresAt: formatDate(view.expiresAt),
+      expiresAt: when(view.expiresAt),
       outcome: OUTCOME_WORDS[view.status] ?? view.status,
       decidedBy: view.decidedBy ?? '',
       channel: CHANNEL_WORDS[view.channel ?? ''] ?? '',
-      decidedAt: view.decidedAt ? formatDate(view.decidedAt) : '',
+      decidedAt: view.decidedAt ? when(view.decidedAt) : '',
     });
   }
 
