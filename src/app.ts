@@ -105,7 +105,7 @@ export async function startService(ctx: AppContext, roles: ReadonlySet<Role> = n
     log.info({ roles: [...roles], mailboxes: mailboxIds, devSmtp: config.devSmtp }, 'case-intake started');
     return { address: null, health, metrics, stop: stopper(log, { stopping, recoveryTimer, relay, server: null, watchers, workers, devSmtp, transport: ctx.transport, redis }) };
   }
-  const pages = await PageRenderer.load(TEMPLATES_DIR);
+  const pages = await PageRenderer.load(TEMPLATES_DIR, config.display);
   const server = await buildServer({ db: ctx.db, log, apiToken: config.apiToken, health, approvals: ctx.approvals, casework: ctx.casework, pages, enqueueDeliveries: (ids) => enqueueDeliveries(ctx, ids),
     matchLater: (ids) => enqueueOrLeaveForSweep(ctx.intake, 'match', [{ caseIds: ids }], { cases: ids }),
     devMail: devSmtp?.captured,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ApprovalDeps } from './approvals/context';
 import type { CaseworkDeps } from './cases/work-common';
 import type { Config } from './config/config';
+import { useDisplayTimeZone } from './dates';
 import { createDb, createPool, type Db, type Pool } from './db/connection';
 import type { IntakeDeps } from './intake/filing';
 import { OutboxSealer } from './mail/sealed-secrets';
@@ -38,7 +39,8 @@ export interface AppContext {
 }
 
 export async function createContext(config: Config, log: Logger): Promise<AppContext> {
-  const renderer = await MailRenderer.load(TEMPLATES_DIR);
+  useDisplayTimeZone(config.display.timeZone);
+  const renderer = await MailRenderer.load(TEMPLATES_DIR, config.display.vendor);
   const db = createDb(config.databaseUrl);
   const commitPool = createPool(config.databaseUrl, { max: config.sendConcurrency + 1, asyncCommit: true });
   const jobs = new BullQueues(config.redisUrl, config.queuePrefix);

@@ -101,3 +101,41 @@ describe('parseDuration', () => {
     expect(loadConfig({ APPROVAL_TTL: '90s' }).approvalTtlMs).toBe(90_000);
   });
 });
+
+describe('DISPLAY_TIME_ZONE, VENDOR_NAME, VENDOR_LOGO_URL', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('defaults to no zone (UTC, the viewer’s on pages), "Support" and no logo', () => {
+    expect(loadConfig({}).display).toEqual({ timeZone: null, vendor: { name: 'Support', logoUrl: null } });
+    expect(loadConfig({ DISPLAY_TIME_ZONE: '', VENDOR_LOGO_URL: '' }).display).toEqual({ timeZone: null, vendor: { name: 'Support', logoUrl: null } });
+  });
+
+  it('takes an IANA zone, a name and a logo URL', () => {
+    const c = loadConfig({ DISPLAY_TIME_ZONE: 'Europe/Berlin', VENDOR_NAME: ' Acme Hosting ', VENDOR_LOGO_URL: 'http://cdn.example.test/logo.png' });
+    expect(c.display).toEqual({ timeZone: 'Europe/Berlin', vendor: { name: 'Acme Hosting', logoUrl: 'http://cdn.example.test/logo.png' } });
+  });
+
+  it('refuses a zone Intl does not know, an empty name and a logo that is not a web URL', () => {
+    expect(problemsOf({ DISPLAY_TIME_ZONE: 'Europe/Atlantis', VENDOR_NAME: '  ', VENDOR_LOGO_URL: 'ftp://x.test/logo.png' })).toEqual([
+      expect.stringMatching(/^DISPLAY_TIME_ZONE: must be an IANA time zone name/),
+      expect.stringMatching(/^VENDOR_NAME:/),
+      expect.stringMatching(/^VENDOR_LOGO_URL:/),
+    ]);
+  });
+
+  it('wants the logo over https in production, with the other problems', () => {
+    const production = { NODE_ENV: 'production', LINK_SECRET: 'a-link-secret-of-the-operators-own-0123', API_TOKEN: 'own-token-0123456789abcdef' };
+    expect(problemsOf({ ...production, VENDOR_LOGO_URL: 'http://cdn.example.test/logo.png', DISPLAY_TIME_ZONE: 'Nowhere/Land' })).toEqual([
+      expect.stringMatching(/^DISPLAY_TIME_ZONE:/),
+      'VENDOR_LOGO_URL: must be https in production (a page over https cannot show an http image)',
+    ]);
+    expect(loadConfig({ ...production, VENDOR_LOGO_URL: 'https://cdn.example.test/logo.png' }).display.vendor.logoUrl).toBe('https://cdn.example.test/logo.png');
+  });
+});

@@ -4,6 +4,7 @@ import type { ImapTarget } from './imap-target';
 import { readMailAuth, type MailAuthConfig } from './mail-auth';
 import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-secrets';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
+import { isTimeZone } from '../dates';
 
 /** A configuration problem found at start; one line per problem, never a secret's value. */
 export class ConfigError extends Error {
@@ -122,6 +123,12 @@ const schema = z.object({
   /** A delivery is retried this long after its first failure, then marked failed. */
   WEBHOOK_RETRY_FOR: duration('24h'),
   QUEUE_PREFIX: z.string().min(1).default('case-intake'),
+  /** The zone pages and mails write times in; unset: UTC in mails, the viewer's own zone on pages. Empty is unset. */
+  DISPLAY_TIME_ZONE: z.string().refine((v) => v === '' || isTimeZone(v), { message: 'must be an IANA time zone name such as Europe/Berlin or UTC' }).optional(),
+  /** Who the customer deals with: named on every page and mail they see. */
+  VENDOR_NAME: z.string().trim().min(1, { message: 'must not be empty' }).default('Support'),
+  /** The vendor's logo beside the name (https in production; empty is unset). */
+  VENDOR_LOGO_URL: url(['https:', 'http:']).or(z.literal('')).optional(),
   /** host:port for the embedded development SMTP server (demo); unset in production. */
   DEV_SMTP_LISTEN: z.string().regex(/^[^:]+:\d+$/, { message: 'must be host:port' }).optional(),
 });
@@ -183,6 +190,14 @@ export interface Config {
   webhooks: { concurrency: number; timeoutMs: number; retry: { firstMs: number; maxMs: number; forMs: number } };
   queuePrefix: string;
   devSmtp: { host: string; port: number } | null;
+  /** DISPLAY_TIME_ZONE, VENDOR_NAME, VENDOR_LOGO_URL: how pages and mails name times and who sends them. */
+  display: Display;
+}
+
+export interface Display {
+  /** null: UTC in mails and in the server's page text, which the browser rewrites in the viewer's zone. */
+  timeZone: string | null;
+  vendor: { name: string; logoUrl: string | null };
 }
 
 /**
@@ -194,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   // Read from the raw environment, so these are listed with the schema's problems, not after a second start.
   if (env.NODE_ENV === 'production') problems.push(...productionSecretProblems(env));
+  if (env.NODE_ENV === 'production' && env.VENDOR_LOGO_URL?.startsWith('http:')) problems.push('VENDOR_LOGO_URL: must be https in production (a page over https cannot show an http image)');
   const mail = readMailAuth(env, { imap: splitUrls(env.IMAP_URL ?? DEFAULT_IMAP_URL), smtp: env.SMTP_URL ?? DEFAULT_SMTP_URL });
   problems.push(...mail.problems);
   if (!parsed.success || problems.length) throw new ConfigError(problems);
@@ -244,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: { concurrency: c.WEBHOOK_CONCURRENCY, timeoutMs: c.WEBHOOK_TIMEOUT, retry: { firstMs: c.WEBHOOK_RETRY_FIRST, maxMs: c.WEBHOOK_RETRY_MAX, forMs: c.WEBHOOK_RETRY_FOR } },
     queuePrefix: c.QUEUE_PREFIX,
     devSmtp,
+    display: { timeZone: c.DISPLAY_TIME_ZONE || null, vendor: { name: c.VENDOR_NAME, logoUrl: c.VENDOR_LOGO_URL || null } },
   };
 }
 

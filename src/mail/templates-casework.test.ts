@@ -59,7 +59,7 @@ describe('staff_reply', () => {
     const mail = renderer.render('staff_reply', reply());
     expect(mail.subject).toBe('Re: [CASE-000123] Backups fail since Monday');
     expect(mail.text).toBe(
-      "Hi Dave,\n\nthe quota of db-02 was full; I raised it to 200 GB.\nTonight's backup should run again.\n\nBest regards\n\nSam Engineer\nSupport\n\n--\nReply to this email to add to the case (CASE-000123).\n",
+      "Hi Dave,\n\nthe quota of db-02 was full; I raised it to 200 GB.\nTonight's backup should run again.\n\nBest regards\n\nSam Engineer\nSupport\n\n--\nReply to this email to add to the case (CASE-000123).\n\nSupport\n",
     );
     expect(mail.text).not.toMatch(/^>/m);
     expect(mail.text).not.toMatch(/Hello|automatic/);

@@ -38,7 +38,16 @@ type Format = 'text' | 'html';
 interface LayoutContext {
   subject: string;
   body: string;
+  vendor: Vendor;
 }
+
+/** VENDOR_NAME and VENDOR_LOGO_URL: who every mail comes from, at its head. */
+export interface Vendor {
+  name: string;
+  logoUrl: string | null;
+}
+
+export const DEFAULT_VENDOR: Vendor = { name: 'Support', logoUrl: null };
 
 interface KindTemplates {
   subject: Template;
@@ -181,10 +190,11 @@ export class MailRenderer {
   private constructor(
     private readonly kinds: ReadonlyMap<MailKind, KindTemplates>,
     private readonly layouts: Readonly<Record<Format, Template<LayoutContext>>>,
+    private readonly vendor: Vendor,
   ) {}
 
   /** Reads and compiles every template under `dir` (normally TEMPLATES_DIR); fails naming the first missing or broken file. */
-  static async load(dir: string = TEMPLATES_DIR): Promise<MailRenderer> {
+  static async load(dir: string = TEMPLATES_DIR, vendor: Vendor = DEFAULT_VENDOR): Promise<MailRenderer> {
     const hb = Handlebars.create();
     for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn);
 
@@ -214,7 +224,7 @@ export class MailRenderer {
         html: compile(hb, await readSource(dir, `${kind}/html.hbs`, 'html', why), partialNames),
       });
     }
-    return new MailRenderer(kinds, layouts);
+    return new MailRenderer(kinds, layouts, vendor);
   }
 
   render<K extends MailKind>(kind: K, given: MailProps[K]): RenderedMail {
@@ -223,8 +233,8 @@ export class MailRenderer {
     const props = oneLineProps(given) as MailProps[K];
     try {
       const subject = tidySubject(templates.subject(props));
-      const text = tidyText(this.layouts.text({ subject, body: tidyText(templates.text(props)) }));
-      const html = this.layouts.html({ subject, body: templates.html(props) });
+      const text = tidyText(this.layouts.text({ subject, body: tidyText(templates.text(props)), vendor: this.vendor }));
+      const html = this.layouts.html({ subject, body: templates.html(props), vendor: this.vendor });
       return { subject, text, html };
     } catch (err) {
       throw new Error(`rendering mail ${kind}: ${(err as Error).message}`, { cause: err });

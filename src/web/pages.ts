@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import type { Display } from '../config/config';
 
 /** A page's data: plain values, arrays and objects, escaped by handlebars when shown. */
 export type PageData = Record<string, unknown>;
@@ -23,6 +24,15 @@ export interface PortalFrame {
   manages: boolean;
 }
 
+/** Which app's frame an error page is shown in: by the path it was asked under. */
+export type ErrorFrame = 'dashboard' | 'portal' | 'public';
+
+const ERROR_HOME: Record<ErrorFrame, { href: string; label: string } | null> = {
+  dashboard: { href: '/dashboard', label: 'Back to the overview' },
+  portal: { href: '/portal', label: 'Back to the portal' },
+  public: null,
+};
+
 async function templateFiles(dir: string, prefix = ''): Promise<Array<[string, string]>> {
   const found: Array<[string, string]> = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -42,9 +52,12 @@ export class PageRenderer {
     private readonly pages: Map<string, Handlebars.TemplateDelegate>,
     readonly css: string,
     readonly script: string,
+    /** /static/times.js: writes every `<time>` in the viewer's zone (pages load it when DISPLAY_TIME_ZONE is unset). */
+    readonly timesScript: string,
+    private readonly display: Display,
   ) {}
 
-  static async load(templatesDir: string): Promise<PageRenderer> {
+  static async load(templatesDir: string, display: Display = { timeZone: null, vendor: { name: 'Support', logoUrl: null } }): Promise<PageRenderer> {
     const dir = path.join(templatesDir, 'pages');
     const hb = Handlebars.create();
     hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
@@ -57,8 +70,8 @@ export class PageRenderer {
       pages.set(name, hb.compile(source, { preventIndent: true }));
     }
     for (const layout of ['layout', 'dashboard/layout', 'portal/layout']) if (!pages.has(layout)) throw new Error(`missing ${path.join(dir, `${layout}.hbs`)}`);
-    const [css, script] = await Promise.all([readFile(path.join(dir, 'style.css'), 'utf8'), readFile(path.join(dir, 'dashboard', 'live.js'), 'utf8')]);
-    return new PageRenderer(pages, css, script);
+    const [css, script, timesScript] = await Promise.all(['style.css', 'dashboard/live.js', 'times.js'].map((file) => readFile(path.join(dir, file), 'utf8')));
+    return new PageRenderer(pages, css!, script!, timesScript!, display);
   }
 
   private template(name: string): Handlebars.TemplateDelegate {
@@ -67,8 +80,27 @@ export class PageRenderer {
     return page;
   }
 
+  /** VENDOR_LOGO_URL's origin: the one place besides us that pages load an image from (see registerSecurityHeaders). */
+  get logoOrigin(): string | null {
+    return this.display.vendor.logoUrl ? new URL(this.display.vendor.logoUrl).origin : null;
+  }
+
+  /** What every frame shows whoever is signed in: the vendor, and whether times are rewritten in the viewer's zone. */
+  private get frameData() {
+    return { vendor: this.display.vendor, localTimes: this.display.timeZone === null };
+  }
+
   render(name: string, title: string, data: PageData): string {
-    return this.template('layout')({ title, body: this.template(name)(data) });
+    return this.template('layout')({ ...this.frameData, title, body: this.template(name)(data) });
+  }
+
+  /**
+   * A 404 or error page inside the frame of the app it was asked under, for a visitor nobody
+   * signed in as yet (no name, no sign-out form): the same page whoever asks.
+   */
+  renderError(frame: ErrorFrame, status: number, page: { heading: string; message: string; requestId?: string }): string {
+    const layout = frame === 'dashboard' ? 'dashboard/layout' : frame === 'portal' ? 'portal/layout' : 'layout';
+    return this.template(layout)({ ...this.frameData, title: page.heading, body: this.template('error')({ ...page, status, home: ERROR_HOME[frame] }) });
   }
 
   /** A part of a page without its frame (the overview's live refresh sends one). */
@@ -82,7 +114,7 @@ export class PageRenderer {
 
   /** A signed-in page inside `layout` (the dashboard's or the portal's), its forms given the CSRF token. */
   renderFramed(layout: string, name: string, title: string, frame: PageFrame | PortalFrame, data: PageData): string {
-    return this.template(layout)({ title, ...frame, [`in_${frame.section}`]: true, body: this.template(name)({ ...data, csrf: frame.csrf }) });
+    return this.template(layout)({ ...this.frameData, title, ...frame, [`in_${frame.section}`]: true, body: this.template(name)({ ...data, csrf: frame.csrf }) });
   }
 }
 

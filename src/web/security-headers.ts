@@ -7,12 +7,14 @@ import type { FastifyInstance } from 'fastify';
  */
 
 /**
- * Headers for every public HTML page: no script at all, styles only from us, forms only to us,
- * never framed, never cached, and no Referer (an approval URL carries its token).
+ * Headers for every public HTML page: scripts and styles only from our files (the one script
+ * writes times in the viewer's zone), images from us and the vendor's logo only (added by
+ * `registerSecurityHeaders`), forms only to us, never framed, never cached, and no Referer (an
+ * approval URL carries its token).
  */
 export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
@@ -72,11 +74,14 @@ const HSTS = 'max-age=31536000';
  * answers): `nosniff`, so nothing is read as another type than it says (a JSON body as HTML);
  * `no-store` on JSON, whose case data and tokens must not stay in a cache; and, when PUBLIC_URL
  * is https, `Strict-Transport-Security`, so a browser never sends the cookies over plain HTTP.
+ * Our pages' `img-src 'self'` also allows `logoOrigin` (VENDOR_LOGO_URL's), and no other.
  */
-export function registerSecurityHeaders(app: FastifyInstance, publicUrl: string): void {
+export function registerSecurityHeaders(app: FastifyInstance, publicUrl: string, logoOrigin: string | null = null): void {
   const https = publicUrl.startsWith('https:');
   app.addHook('onSend', async (_request, reply, payload) => {
     if (!reply.hasHeader('x-content-type-options')) reply.header('x-content-type-options', 'nosniff');
+    const csp = reply.getHeader('content-security-policy');
+    if (logoOrigin && typeof csp === 'string' && csp.includes("img-src 'self';")) reply.header('content-security-policy', csp.replace("img-src 'self';", `img-src 'self' ${logoOrigin};`));
     const type = String(reply.getHeader('content-type') ?? '');
     if (/^application\/(.+\+)?json\b/i.test(type) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     if (https) reply.header('strict-transport-security', HSTS);

@@ -1,9 +1,7 @@
 import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../config/trust-proxy';
-import { DomainError, type DomainErrorCode } from '../errors';
 import { uploadLimits, type WebDeps } from './deps';
-import { PAGE_HEADERS } from './security-headers';
 import { registerApiRoutes } from './routes/api';
 import { registerApprovalRoutes } from './routes/approvals';
 import { registerDevMailRoutes } from './routes/dev-mail';
@@ -14,7 +12,8 @@ import { registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
 import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
-import { acceptUploads, uploadRefused } from './uploads';
+import { acceptUploads } from './uploads';
+import { registerErrorPages } from './error-pages';
 
 /**
  * TRUST_PROXY as Fastify takes it. A hop count is a function: Fastify reads a plain number as
@@ -27,33 +26,19 @@ function fastifyTrustProxy(t: TrustProxy): boolean | string[] | ((address: strin
   return false;
 }
 
-const STATUS_BY_CODE: Record<DomainErrorCode, number> = { invalid_input: 400, forbidden: 403, not_found: 404, conflict: 409, unavailable: 503 };
-
 /** The HTTP edge: routes call domain functions; domain errors become status codes here only. */
 export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
   // Per-request lines are noise at info level; errors still reach the log.
   const httpLog = deps.log.child({ component: 'http' }, { level: deps.log.level === 'silent' ? 'silent' : 'warn' });
   const app = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, trustProxy: fastifyTrustProxy(deps.trustProxy ?? { kind: 'none' }) });
-  registerSecurityHeaders(app, deps.approvals.settings.publicUrl);
-  app.setErrorHandler((thrown, request, reply) => {
-    const err = uploadRefused(thrown) ?? thrown;
-    if (err instanceof DomainError && /^\/(dashboard|portal)(\/|\?|$)/.test(request.url)) {
-      // Staff pages answer with a page; its text is ours (an id at most), escaped like any value.
-      const status = STATUS_BY_CODE[err.code];
-      return reply.status(status).headers(PAGE_HEADERS).send(deps.pages.render('notice', status === 404 ? 'Not found' : 'Cannot do that', { heading: status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'That did not work', message: err.message, error: true }));
-    }
-    if (err instanceof DomainError) return reply.status(STATUS_BY_CODE[err.code]).send({ error: err.code, message: err.message });
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status < 500) return reply.status(status).send({ error: 'bad_request', message: (err as Error).message });
-    request.log.error({ err, reqId: request.id }, 'unhandled error');
-    return reply.status(500).send({ error: 'internal', message: `internal error (request ${request.id})` });
-  });
+  registerSecurityHeaders(app, deps.approvals.settings.publicUrl, deps.pages.logoOrigin);
+  registerErrorPages(app, deps.pages);
   // HTML forms post urlencoded bodies; small ones only.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, parseForm(body as string));
   });
-  app.get('/static/pages.css', async (_request, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.css));
-  app.get('/static/live.js', async (_request, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(deps.pages.script));
+  const statics: Array<[string, string, string]> = [['pages.css', 'text/css', deps.pages.css], ['live.js', 'text/javascript', deps.pages.script], ['times.js', 'text/javascript', deps.pages.timesScript]];
+  for (const [file, type, body] of statics) app.get(`/static/${file}`, async (_request, reply) => reply.header('content-type', `${type}; charset=utf-8`).header('cache-control', 'public, max-age=3600').send(body));
 
   // Open to all: probes, the scrape endpoint (its own token), and the approval links.
   registerHealthRoutes(app, deps.health);

@@ -260,7 +260,7 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
     const ref = await openCase('Production down');
     await escalateCase(t.app.ctx.casework, ref, { email: 'erin@mail.test', name: null }, 'Nothing <works>');
     const { text } = await page(ref);
-    expect(text).toMatch(/<section class="card escalation" id="escalation">\s*<h2><span class="badge escalated">escalated<\/span> by erin@mail\.test · [^<]+UTC<\/h2>\s*<blockquote>Nothing &lt;works&gt;<\/blockquote>/);
+    expect(text).toMatch(/<section class="card escalation" id="escalation">\s*<h2><span class="badge escalated">escalated<\/span> by erin@mail\.test · <time datetime="[^"]+">[^<]+UTC<\/time><\/h2>\s*<blockquote>Nothing &lt;works&gt;<\/blockquote>/);
     const later = await openCase('Production down again');
     await db().updateTable('cases').set({ follows_case_id: (await caseRow(ref)).id }).where('reference', '=', later).execute();
     expect((await page(later)).text).toContain(`<dd id="follows"><a href="/dashboard/cases/${ref}">${ref}</a> Production down`);

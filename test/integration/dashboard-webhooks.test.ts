@@ -91,7 +91,7 @@ describe('the dashboard’s webhooks page', () => {
       ['Failed', `/dashboard/webhooks/${all.id}?status=failed`, 1],
       ['Delivered', `/dashboard/webhooks/${all.id}?status=delivered`, 1],
     ]);
-    expect(card(all.id)).toMatch(/<dt>Last delivered<\/dt><dd>\d+ \w+, \d\d:\d\d:\d\d UTC<\/dd>/);
+    expect(card(all.id)).toMatch(/<dt>Last delivered<\/dt><dd><time datetime="[^"]+">\d+ \w+ \d{4}, \d\d:\d\d:\d\d UTC<\/time><\/dd>/);
     expect(card(created.id)).toContain('<dt>Event types</dt><dd>case.created</dd>');
     expect(counts(card(created.id)).map((c) => c[2])).toEqual([3, 0, 0]);
     expect(card(created.id)).toContain('<dt>Last delivered</dt><dd>never</dd>');

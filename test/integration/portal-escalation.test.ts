@@ -100,7 +100,7 @@ describe('portal escalation (PostgreSQL, Redis, SMTP sink)', () => {
 
     const page = await erin.get(res.headers.get('location')!);
     expect(page.text).toContain('Escalated: our support team has been told');
-    expect(page.text).toMatch(/<dt>Escalated<\/dt><dd id="escalated-at"><span class="badge escalated">escalated<\/span> \d+ \w+, \d\d:\d\d:\d\d UTC<\/dd>/);
+    expect(page.text).toMatch(/<dt>Escalated<\/dt><dd id="escalated-at"><span class="badge escalated">escalated<\/span> <time datetime="[^"]+">\d+ \w+ \d{4}, \d\d:\d\d:\d\d UTC<\/time><\/dd>/);
     expect(page.text).toContain('This case was escalated on');
     expect(page.text).not.toContain(`action="/portal/cases/${ref}/escalation"`);
     // Nothing staff-internal: who was told, the dashboard link.

@@ -4,7 +4,7 @@ import type { FilterOptions, StaffCaseSearchResult } from '../../cases/search';
 import type { HoldReason } from '../../db/schema';
 import { HOLD_REASONS } from '../../ops/overview';
 import type { PageData } from '../pages';
-import { HOLD_WORDS, humanBytes, MESSAGE_HOLD_WORDS, STATUS_WORDS, when } from './words';
+import { HOLD_WORDS, humanBytes, MESSAGE_HOLD_WORDS, STATUS_WORDS, when, whenText } from './words';
 
 /** What a staff action's redirect may say; anything else in `?notice=` is ignored. */
 export const NOTICES: Record<string, { ok: boolean; text: string }> = {
@@ -60,7 +60,7 @@ export function caseRowsData(result: StaffCaseSearchResult): PageData {
       ...r,
       ...statusBadge(r.status),
       hold: r.holdReason ? HOLD_WORDS[r.holdReason] : null,
-      escalated: r.escalatedAt ? when(r.escalatedAt) : null,
+      escalated: r.escalatedAt ? whenText(r.escalatedAt) : null,
       assignee: r.assigneeEmail,
       created: when(r.createdAt),
       where: [r.companyName, r.infrastructureName].filter(Boolean).join(' / ') || '—',

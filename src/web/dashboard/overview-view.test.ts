@@ -31,7 +31,7 @@ describe('intakeAlert', () => {
     expect(intakeAlert(health('disconnected', FIVE_MIN - 1000), overview(1), FIVE_MIN, NOW).red).toBe(false);
     const alert = intakeAlert(health('disconnected', FIVE_MIN + 1000), overview(1), FIVE_MIN, NOW);
     expect(alert.red).toBe(true);
-    expect(alert.reasons[0]).toMatch(/^the mailbox has been disconnected since 23 Nov, 11:54:59 UTC \(ECONNREFUSED\)$/);
+    expect(alert.reasons[0]).toMatch(/^the mailbox has been disconnected since 23 Nov 2026, 11:54:59 UTC \(ECONNREFUSED\)$/);
   });
 
   it('turns red at once when the mailbox cannot log in, with the reason in words', () => {
@@ -39,7 +39,7 @@ describe('intakeAlert', () => {
     if ('mode' in report.mailbox) report.mailbox.lastError = 'Microsoft refused the client secret (AADSTS7000215): set OAUTH_CLIENT_SECRET to the secret\'s Value';
     const alert = intakeAlert(report, overview(1), FIVE_MIN, NOW);
     expect(alert.red).toBe(true);
-    expect(alert.reasons[0]).toMatch(/^the mailbox cannot log in \(since 23 Nov, 11:59:59 UTC\): Microsoft refused the client secret \(AADSTS7000215\)/);
+    expect(alert.reasons[0]).toMatch(/^the mailbox cannot log in \(since 23 Nov 2026, 11:59:59 UTC\): Microsoft refused the client secret \(AADSTS7000215\)/);
   });
 
   it('turns red when decisions lag past the threshold, or PostgreSQL or Redis is down', () => {

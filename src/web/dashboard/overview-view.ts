@@ -2,7 +2,7 @@ import type { HoldReason } from '../../db/schema';
 import type { HourBucket, Overview } from '../../ops/overview';
 import type { HealthReport } from '../routes/health';
 import type { PageData } from '../pages';
-import { ago, HOLD_WORDS, when } from './words';
+import { ago, HOLD_WORDS, when, whenText } from './words';
 
 export interface QueueCountsView {
   [queue: string]: { waiting: number; active: number; failed: number; delayed: number };
@@ -29,8 +29,8 @@ export function intakeAlert(health: HealthReport, overview: Overview, thresholdM
   if (m && m.state !== 'connected' && m.state !== 'standby') {
     const since = m.stateSince ? new Date(m.stateSince) : null;
     // Credentials that do not work will not mend by waiting: that alarm is raised at once.
-    if (m.state === 'auth_failed') reasons.push(`the mailbox cannot log in (since ${since ? when(since) : 'start-up'}): ${m.lastError ?? 'its credentials are refused'}`);
-    else if (!since || now.getTime() - since.getTime() >= thresholdMs) reasons.push(`the mailbox has been ${m.state} since ${since ? when(since) : 'start-up'}${m.lastError ? ` (${m.lastError})` : ''}`);
+    if (m.state === 'auth_failed') reasons.push(`the mailbox cannot log in (since ${since ? whenText(since) : 'start-up'}): ${m.lastError ?? 'its credentials are refused'}`);
+    else if (!since || now.getTime() - since.getTime() >= thresholdMs) reasons.push(`the mailbox has been ${m.state} since ${since ? whenText(since) : 'start-up'}${m.lastError ? ` (${m.lastError})` : ''}`);
   }
   const lag = overview.intake.lagLastHour.p95Seconds;
   if (lag !== null && lag * 1000 >= thresholdMs) reasons.push(`decisions lag: 95% of the last hour's cases took up to ${ago(lag)}`);
@@ -93,7 +93,7 @@ export function overviewData(overview: Overview, health: HealthReport, queues: Q
     redis: health.redis,
     intake: {
       backlog: overview.intake.backlog,
-      lastReceived: overview.intake.lastReceivedAt ? `${when(new Date(overview.intake.lastReceivedAt))} (${ago((now.getTime() - new Date(overview.intake.lastReceivedAt).getTime()) / 1000)} ago)` : 'nothing yet',
+      lastReceived: overview.intake.lastReceivedAt ? `${whenText(overview.intake.lastReceivedAt)} (${ago((now.getTime() - new Date(overview.intake.lastReceivedAt).getTime()) / 1000)} ago)` : 'nothing yet',
       quarantined: overview.intake.quarantined,
       keptLast24h: overview.intake.keptLast24h,
       decidedLastHour: overview.intake.lagLastHour.decided,

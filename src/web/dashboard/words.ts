@@ -1,3 +1,5 @@
+import Handlebars from 'handlebars';
+import { displayTimeZone, formatInstant } from '../../dates';
 import type { CaseStatus, HoldReason, MessageHoldReason } from '../../db/schema';
 
 /** What staff read for each hold reason. */
@@ -17,11 +19,23 @@ export const MESSAGE_HOLD_WORDS: Record<MessageHoldReason, string> = {
 
 export const STATUS_WORDS: Record<CaseStatus, string> = { new: 'new (being matched)', open: 'open', pending: 'pending (waiting for the customer)', solved: 'solved', closed: 'closed', suspended: 'held', ignored: 'ignored' };
 
-const STAMP = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC', hour12: false });
+const instant = (d: Date | string): Date => (typeof d === 'string' ? new Date(d) : d);
 
-export function when(d: Date | string | null): string {
+/** An instant inside a sentence: DISPLAY_TIME_ZONE (else UTC), named, with the year and seconds. */
+export function whenText(d: Date | string): string {
+  return formatInstant(instant(d), displayTimeZone(), { seconds: true });
+}
+
+/**
+ * An instant on a page: `<time datetime="…">` around `whenText`, which /static/times.js rewrites
+ * in the viewer's zone when DISPLAY_TIME_ZONE is unset. Our own markup, so handlebars prints it
+ * as it is; both parts come from a Date, nothing anyone typed.
+ */
+export function when(d: Date | string | null): Handlebars.SafeString | string {
   if (d === null) return '—';
-  return `${STAMP.format(typeof d === 'string' ? new Date(d) : d)} UTC`;
+  const at = instant(d);
+  const escape = Handlebars.Utils.escapeExpression;
+  return new Handlebars.SafeString(`<time datetime="${escape(at.toISOString())}">${escape(whenText(at))}</time>`);
 }
 
 /** A duration the way people say it: "45 s", "12 min", "3 h 5 min", "2 d 4 h". */

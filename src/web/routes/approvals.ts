@@ -6,6 +6,7 @@ import { loadApprovalView, type ApprovalView } from '../../approvals/views';
 import { formatDate } from '../../dates';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
+import { when } from '../dashboard/words';
 
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
@@ -67,11 +68,11 @@ export function registerApprovalRoutes(app: FastifyInstance, deps: ApprovalRoute
       action: `/approvals/${token}`,
       chooseAuthorize: chosen === 'authorize',
       chooseIgnore: chosen === 'ignore',
-      expiresAt: formatDate(view.expiresAt),
+      expiresAt: when(view.expiresAt),
       outcome: OUTCOME_WORDS[view.status] ?? view.status,
       decidedBy: view.decidedBy ?? '',
       channel: CHANNEL_WORDS[view.channel ?? ''] ?? '',
-      decidedAt: view.decidedAt ? formatDate(view.decidedAt) : '',
+      decidedAt: view.decidedAt ? when(view.decidedAt) : '',
     });
   }
 
