@@ -26,6 +26,7 @@ import type { SecretBox } from './security/secret-box';
 import { webhookSecretBox } from './webhooks/endpoints';
 import type { WebhookRetryPolicy } from './webhooks/retry';
 import { queueStreams, relayAndDeliver, startEventRelay } from './queue/webhooks';
+import { ROLES, type Role } from './roles';
 
 /** Everything a process shares, built once here and passed down; nothing else holds connections. */
 export interface AppContext {
@@ -106,9 +107,7 @@ export interface RunningService {
 const RECOVERY_INTERVAL_MS = 30_000;
 const RECOVERY_GRACE_MS = 10_000;
 
-/** What one `start` process runs; any number of processes of any roles share Redis and PostgreSQL. */
-export type Role = 'watcher' | 'worker' | 'web';
-export const ROLES: readonly Role[] = ['watcher', 'worker', 'web'];
+export { ROLES, type Role };
 
 /**
  * `start`: migrations, then what the roles ask for: `watcher` (one per mailbox across all
