@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config/config';
+import type { Config } from '../config/config';
 import { asksForHelp, COMMANDS, commandsNamed, findCommand, parseCommandLine, type CommandSpec } from './commands';
 import { EXIT } from './exit-codes';
 import { describeFailure } from './failures';
@@ -63,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) return usageError(err.message, usageReminder(group));
     throw err;
   }
+  // Loaded only now: the configuration's schema (zod) is most of what help would otherwise load.
+  const { ConfigError, loadConfig, loadDotEnv } = await import('../config/config.js');
   loadDotEnv();
   let config: Config;
   try {
