@@ -17,6 +17,7 @@ import { buildServer } from './web/server';
 import type { HealthReport } from './web/routes/health';
 import { errorMessage } from './errors';
 import { queueStreams, relayAndDeliver, startEventRelay } from './queue/webhooks';
+import { ROLES, type Role } from './roles';
 
 export interface RunningService {
   address: string | null;
@@ -29,9 +30,6 @@ export interface RunningService {
 const RECOVERY_INTERVAL_MS = 30_000;
 const RECOVERY_GRACE_MS = 10_000;
 
-/** What one `start` process runs; any number of processes of any roles share Redis and PostgreSQL. */
-export type Role = 'watcher' | 'worker' | 'web';
-export const ROLES: readonly Role[] = ['watcher', 'worker', 'web'];
 
 /**
  * `start`: migrations, then what the roles ask for: `watcher` (one per mailbox across all

@@ -18,14 +18,14 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The src/ files a file imports (import, import type, export … from, import()), by relative path only. */
+/** The src/ files a file imports (import, import type, export … from, import(), whose specifier may end in .js), by relative path only. */
 function importsOf(file: string): string[] {
   const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
   return importedFiles
     .map((ref) => ref.fileName)
     .filter((spec) => spec.startsWith('.'))
     .map((spec) => {
-      const base = resolve(dirname(file), spec);
+      const base = resolve(dirname(file), spec.replace(/\.js$/, ''));
       const found = [`${base}.ts`, join(base, 'index.ts')].find((candidate) => existsSync(candidate));
       if (!found) throw new Error(`${relative(SRC, file)} imports ${spec}, which is no .ts file`);
       return found;

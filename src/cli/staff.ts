@@ -1,17 +1,10 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Config } from '../config/config';
-import { createDb } from '../db/connection';
-import { migrateToLatest } from '../db/migrate';
 import { DomainError } from '../errors';
 import { listStaff, removeStaff, setStaffPassword } from '../staff/accounts';
-import { UsageError } from './usage-error';
-
-export const STAFF_USAGE = `  staff add EMAIL                  add a dashboard account, or set a new password for one
-                                   (prompted twice on a terminal, else the first line of
-                                   standard input); a new password ends its sessions
-  staff remove EMAIL               remove an account and end its sessions
-  staff list                       list accounts (email, created, last sign-in)`;
+import { EXIT } from './exit-codes';
+import { withMigratedDb } from './database';
 
 /** Reads a password without echoing it on a terminal, or the first line of piped input. */
 async function readPassword(): Promise<string> {
@@ -39,31 +32,30 @@ async function readPassword(): Promise<string> {
   return first;
 }
 
-export async function staffCommand(args: string[], config: Config): Promise<number> {
-  const [sub, email, ...extra] = args;
-  if (extra.length || !sub || (sub !== 'list' && !email) || (sub === 'list' && email)) throw new UsageError(`usage:\n${STAFF_USAGE}`);
-  const password = sub === 'add' ? await readPassword() : '';
-  const db = createDb(config.databaseUrl, { max: 1 });
-  try {
-    await migrateToLatest(db);
-    switch (sub) {
-      case 'add':
-        console.log(`${await setStaffPassword(db, email!, password)} ${email!.trim().toLowerCase()}`);
-        return 0;
-      case 'remove':
-        if (!(await removeStaff(db, email!))) throw new DomainError('invalid_input', `no staff account ${email!}`);
-        console.log(`removed ${email!.trim().toLowerCase()}`);
-        return 0;
-      case 'list': {
-        const accounts = await listStaff(db);
-        if (!accounts.length) console.log('no staff accounts');
-        for (const a of accounts) console.log([a.email, a.createdAt.toISOString(), a.lastLoginAt?.toISOString() ?? '-'].join('\t'));
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown staff command "${sub}"\nusage:\n${STAFF_USAGE}`);
-    }
-  } finally {
-    await db.destroy();
-  }
+/** `staff add EMAIL` */
+export async function staffAdd(config: Config, email: string): Promise<number> {
+  const password = await readPassword();
+  return withMigratedDb(config, async (db) => {
+    console.log(`${await setStaffPassword(db, email, password)} ${email.trim().toLowerCase()}`);
+    return EXIT.ok;
+  });
+}
+
+/** `staff remove EMAIL` */
+export async function staffRemove(config: Config, email: string): Promise<number> {
+  return withMigratedDb(config, async (db) => {
+    if (!(await removeStaff(db, email))) throw new DomainError('invalid_input', `no staff account ${email}`);
+    console.log(`removed ${email.trim().toLowerCase()}`);
+    return EXIT.ok;
+  });
+}
+
+/** `staff list` */
+export async function staffList(config: Config): Promise<number> {
+  return withMigratedDb(config, async (db) => {
+    const accounts = await listStaff(db);
+    if (!accounts.length) console.log('no staff accounts');
+    for (const a of accounts) console.log([a.email, a.createdAt.toISOString(), a.lastLoginAt?.toISOString() ?? '-'].join('\t'));
+    return EXIT.ok;
+  });
 }

@@ -1,71 +1,54 @@
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/config';
-import { createDb } from '../db/connection';
-import { migrateToLatest } from '../db/migrate';
-import { DomainError, errorMessage } from '../errors';
+import { DomainError } from '../errors';
 import { sendTestEvent } from '../webhooks/deliver';
 import { addEndpoint, listEndpoints, removeEndpoint, webhookSecretBox } from '../webhooks/endpoints';
-import { UsageError } from './usage-error';
+import { EXIT } from './exit-codes';
+import { withMigratedDb } from './database';
 
-export const WEBHOOKS_USAGE = `  webhooks add URL [--events TYPE[,TYPE]]
-                                   send events to URL (all types unless --events); prints the
-                                   endpoint's id and its signing secret, shown only this once
-  webhooks list                    list endpoints (id, URL, event types, pending, failed,
-                                   delivered, last delivered; tab-separated)
-  webhooks remove ID               remove an endpoint; its undelivered events are not sent
-  webhooks test ID                 send a signed webhook.test event now; exits 0 on a 2xx
-                                   answer, 69 otherwise`;
+const secrets = (config: Config) => webhookSecretBox([config.linkSecret, config.linkSecretPrevious]);
+const noSuchEndpoint = (id: string) => new DomainError('not_found', `no webhook endpoint ${id} (see \`case-intake webhooks list\`)`);
 
-const usage = () => new UsageError(`usage:\n${WEBHOOKS_USAGE}`);
+/** `webhooks add URL [--events TYPE[,TYPE]]` */
+export async function webhooksAdd(config: Config, url: string, events: string | undefined): Promise<number> {
+  const eventTypes = events === undefined ? null : events.split(',').map((t) => t.trim()).filter(Boolean);
+  return withMigratedDb(config, async (db) => {
+    const { id, secret } = await addEndpoint(db, secrets(config), { url, eventTypes });
+    console.log(`added endpoint ${id} (${eventTypes ? eventTypes.join(', ') : 'all events'})`);
+    console.log(`secret: ${secret}`);
+    console.log('Store the secret with the receiver now: it is not shown again. The receiver checks each request with it (README, "Connecting a help desk").');
+    return EXIT.ok;
+  });
+}
 
-/** `webhooks add|list|remove|test`: returns the exit code. */
-export async function webhooksCommand(args: string[], config: Config): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { events: { type: 'string' } } });
-  } catch (err) {
-    throw new UsageError(errorMessage(err));
-  }
-  const { positionals, values } = parsed;
-  const [sub, arg, ...extra] = positionals;
-  if (extra.length || !sub || (sub === 'list') !== (arg === undefined) || (values.events !== undefined && sub !== 'add')) throw usage();
-  const db = createDb(config.databaseUrl, { max: 1 });
-  const box = webhookSecretBox([config.linkSecret, config.linkSecretPrevious]);
-  try {
-    await migrateToLatest(db);
-    switch (sub) {
-      case 'add': {
-        const eventTypes = values.events === undefined ? null : values.events.split(',').map((t) => t.trim()).filter(Boolean);
-        const { id, secret } = await addEndpoint(db, box, { url: arg!, eventTypes });
-        console.log(`added endpoint ${id} (${eventTypes ? eventTypes.join(', ') : 'all events'})`);
-        console.log(`secret: ${secret}`);
-        console.log('Store the secret with the receiver now: it is not shown again. The receiver checks each request with it (README, "Connecting a help desk").');
-        return 0;
-      }
-      case 'list': {
-        const endpoints = await listEndpoints(db);
-        if (!endpoints.length) console.log('no webhook endpoints (add one with `case-intake webhooks add URL`)');
-        for (const e of endpoints) console.log([e.id, e.url, e.eventTypes?.join(',') ?? 'all', e.pending, e.failed, e.delivered, e.lastDeliveredAt?.toISOString() ?? '-'].join('\t'));
-        return 0;
-      }
-      case 'remove':
-        if (!(await removeEndpoint(db, arg!))) throw new DomainError('not_found', `no webhook endpoint ${arg!} (see \`case-intake webhooks list\`)`);
-        console.log(`removed endpoint ${arg!}`);
-        return 0;
-      case 'test': {
-        const outcome = await sendTestEvent(db, box, arg!, config.webhooks.timeoutMs);
-        if (!outcome) throw new DomainError('not_found', `no webhook endpoint ${arg!} (see \`case-intake webhooks list\`)`);
-        if (outcome.ok) {
-          console.log(`delivered: HTTP ${outcome.status} in ${outcome.ms} ms`);
-          return 0;
-        }
-        console.log(`not delivered: ${outcome.error}`);
-        return 69;
-      }
-      default:
-        throw usage();
+/** `webhooks list` */
+export async function webhooksList(config: Config): Promise<number> {
+  return withMigratedDb(config, async (db) => {
+    const endpoints = await listEndpoints(db);
+    if (!endpoints.length) console.log('no webhook endpoints (add one with `case-intake webhooks add URL`)');
+    for (const e of endpoints) console.log([e.id, e.url, e.eventTypes?.join(',') ?? 'all', e.pending, e.failed, e.delivered, e.lastDeliveredAt?.toISOString() ?? '-'].join('\t'));
+    return EXIT.ok;
+  });
+}
+
+/** `webhooks remove ID` */
+export async function webhooksRemove(config: Config, id: string): Promise<number> {
+  return withMigratedDb(config, async (db) => {
+    if (!(await removeEndpoint(db, id))) throw noSuchEndpoint(id);
+    console.log(`removed endpoint ${id}`);
+    return EXIT.ok;
+  });
+}
+
+/** `webhooks test ID`: 0 on a 2xx answer, 69 otherwise. */
+export async function webhooksTest(config: Config, id: string): Promise<number> {
+  return withMigratedDb(config, async (db) => {
+    const outcome = await sendTestEvent(db, secrets(config), id, config.webhooks.timeoutMs);
+    if (!outcome) throw noSuchEndpoint(id);
+    if (outcome.ok) {
+      console.log(`delivered: HTTP ${outcome.status} in ${outcome.ms} ms`);
+      return EXIT.ok;
     }
-  } finally {
-    await db.destroy();
-  }
+    console.log(`not delivered: ${outcome.error}`);
+    return EXIT.unavailable;
+  });
 }

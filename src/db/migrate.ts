@@ -17,7 +17,8 @@ export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     const message = errorMessage(error);
-    throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}`);
+    // The driver's error stays the cause: its code (3D000, ECONNREFUSED) says what to do about it.
+    throw new MigrationError(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${message}`, { cause: error });
   }
   return results ?? [];
 }
