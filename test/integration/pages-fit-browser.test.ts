@@ -82,7 +82,7 @@ describe('every page fits a 390 px phone and a 1280 px desktop', () => {
       await page.goto(`${t.base}${path}`);
       await snap(page, `fit-${width}-${name}`);
       const fit = await pageFit(page);
-      if (fit.scrollWidth > fit.viewport || fit.squeezed.length > 0) unfit.push({ page: name, scrollWidth: fit.scrollWidth, squeezed: fit.squeezed });
+      if (fit.scrollWidth > fit.viewport || fit.squeezed.length > 0 || fit.brokenWords.length > 0) unfit.push({ page: name, scrollWidth: fit.scrollWidth, squeezed: fit.squeezed, brokenWords: fit.brokenWords });
     }
     expect(unfit).toEqual([]);
   }
