@@ -7,6 +7,8 @@ import { formatDate } from '../../cases/case-context';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 
+/** What the module uses of the web's dependencies. */
+export const APPROVAL_ROUTE_DEPS = ['approvals', 'pages', 'sendLater'] as const;
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
   pages: PageRenderer;

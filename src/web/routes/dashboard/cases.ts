@@ -14,7 +14,11 @@ import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 
-export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+/** What the module uses of the web's dependencies. */
+export const CASE_DEPS = ['db', 'pages', 'approvals', 'sendLater', 'log'] as const;
+export type CaseDeps = Pick<WebDeps, (typeof CASE_DEPS)[number]>;
+
+export function registerCaseRoutes(app: FastifyInstance, deps: CaseDeps, auth: StaffAuth): void {
   app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/dashboard/cases/:reference', async (request, reply) => {
     await recordCaseView(deps.db, request.staff!.id, request.params.reference);
     const detail = await loadCaseDetail(deps.db, request.params.reference);

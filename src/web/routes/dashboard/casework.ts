@@ -25,7 +25,11 @@ const statusForm = z.object({ status: workStatus });
 
 type Params = { Params: { reference: string } };
 
-export function registerCaseworkRoutes(app: FastifyInstance, deps: WebDeps): void {
+/** What the module uses of the web's dependencies. */
+export const DASHBOARD_CASEWORK_DEPS = ['casework', 'sendLater', 'onFirstResponse', 'log'] as const;
+export type DashboardCaseworkDeps = Pick<WebDeps, (typeof DASHBOARD_CASEWORK_DEPS)[number]>;
+
+export function registerCaseworkRoutes(app: FastifyInstance, deps: DashboardCaseworkDeps): void {
   const actor = (request: FastifyRequest): Actor => ({ email: request.staff!.email, channel: 'dashboard' });
 
   function done(request: FastifyRequest<Params>, reply: FastifyReply, notice: string) {

@@ -35,7 +35,11 @@ const DECISION_NOTICES: Record<string, { ok: boolean; text: string }> = {
 const notFound = (reference: string) => new DomainError('not_found', `no case ${reference}`);
 
 /** Cases the signed-in person may see, their messages and attachments, and held cases' decisions. */
-export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
+/** What the module uses of the web's dependencies. */
+export const PORTAL_CASE_DEPS = ['db', 'pages', 'approvals', 'casework', 'sendLater', 'log'] as const;
+export type PortalCaseDeps = Pick<WebDeps, (typeof PORTAL_CASE_DEPS)[number]>;
+
+export function registerPortalCaseRoutes(app: FastifyInstance, deps: PortalCaseDeps, auth: PortalAuth): void {
   const page = (reply: FastifyReply, name: string, title: string, frame: ReturnType<PortalAuth['frame']>, data: Record<string, unknown>) =>
     reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderFramed('portal/layout', name, title, frame, data));
 

@@ -74,7 +74,11 @@ export function caseworkView(c: PortalCaseView, reopenWindowMs: number, notice: 
   };
 }
 
-export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: WebDeps): void {
+/** What the module uses of the web's dependencies. */
+export const PORTAL_CASEWORK_DEPS = ['db', 'casework', 'sendLater', 'matchLater', 'log'] as const;
+export type PortalCaseworkDeps = Pick<WebDeps, (typeof PORTAL_CASEWORK_DEPS)[number]>;
+
+export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: PortalCaseworkDeps): void {
   const back = (reference: string, notice: string) => `/portal/cases/${encodeURIComponent(reference)}?notice=${notice}`;
 
   app.post<{ Params: { reference: string } }>('/portal/cases/:reference/comments', async (request, reply) => {
