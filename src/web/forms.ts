@@ -52,3 +52,38 @@ export function field(body: unknown, name: string): string {
   const v = (body as Record<string, unknown> | undefined)?.[name];
   return typeof v === 'string' ? v : '';
 }
+
+/**
+ * A form shown again after it was refused: what was typed, so nothing has to be typed twice, and
+ * each field's problem, shown at the field (templates: `value="{{form.values.x}}"`,
+ * `{{fieldAttrs form "x" "id"}}` on the control and `{{fieldError form "x" "id"}}` after it).
+ */
+export interface FormEcho {
+  values: Record<string, string>;
+  errors: Record<string, string>;
+}
+
+/** Never shown again, whatever the form: secrets and the CSRF token (the page carries a fresh one). */
+const NOT_ECHOED = new Set(['password', '_csrf']);
+
+/** The typed string fields of `body` (passwords left out) with `errors` by field name. */
+export function formEcho(body: unknown, errors: Record<string, string>): FormEcho {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries((body as Record<string, unknown> | undefined) ?? {})) if (typeof value === 'string' && !NOT_ECHOED.has(name)) values[name] = value;
+  return { values, errors };
+}
+
+/**
+ * A refusal's details ("field: what is wrong", as parseInput and the domain's form parsers write
+ * them) by field; a detail naming no field of the form goes under `fallback`.
+ */
+export function fieldErrors(details: readonly string[], fields: readonly string[], fallback: string): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const detail of details) {
+    const at = detail.indexOf(': ');
+    const named = at > 0 ? detail.slice(0, at) : '';
+    const [name, text] = fields.includes(named) ? [named, detail.slice(at + 2)] : [fallback, detail];
+    errors[name] = errors[name] ? `${errors[name]}; ${text}` : text;
+  }
+  return errors;
+}
