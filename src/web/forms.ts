@@ -77,12 +77,12 @@ export function formEcho(body: unknown, errors: Record<string, string>): FormEch
  * A refusal's details ("field: what is wrong", as parseInput and the domain's form parsers write
  * them) by field; a detail naming no field of the form goes under `fallback`.
  */
-export function fieldErrors(details: readonly string[], fields: readonly string[], fallback: string): Record<string, string> {
+export function fieldErrors(details: readonly string[], isField: (name: string) => boolean, fallback: string): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const detail of details) {
     const at = detail.indexOf(': ');
     const named = at > 0 ? detail.slice(0, at) : '';
-    const [name, text] = fields.includes(named) ? [named, detail.slice(at + 2)] : [fallback, detail];
+    const [name, text] = named && isField(named) ? [named, detail.slice(at + 2)] : [fallback, detail];
     errors[name] = errors[name] ? `${errors[name]}; ${text}` : text;
   }
   return errors;

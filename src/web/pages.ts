@@ -48,6 +48,8 @@ export class PageRenderer {
     const dir = path.join(templatesDir, 'pages');
     const hb = Handlebars.create();
     hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    // Handlebars passes its options object last: join the arguments before it.
+    hb.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
     // A refused form's problem at its field (see FormEcho): the control says it is invalid and
     // which text describes it; the text follows the control.
     const problem = (form: unknown, name: string): string | undefined => (form as { errors?: Record<string, string> } | undefined)?.errors?.[name];

@@ -3,7 +3,7 @@ import { pick } from '../../pick';
 import type { WebDeps } from '../../server';
 import type { StaffAuth } from '../../staff-auth';
 import { CASE_LIST_DEPS, registerCaseListRoutes } from './case-list';
-import { CASE_DEPS, registerCaseRoutes } from './cases';
+import { CASE_DEPS, casePage, registerCaseRoutes } from './cases';
 import { DASHBOARD_CASEWORK_DEPS, registerCaseworkRoutes } from './casework';
 import { DIRECTORY_ROUTE_DEPS, registerDirectoryRoutes } from './directory';
 import { INTAKE_ROUTE_DEPS, registerIntakeRoutes } from './intake';
@@ -19,7 +19,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
   registerOverviewRoutes(app, pick(deps, OVERVIEW_DEPS), auth);
   registerCaseListRoutes(app, pick(deps, CASE_LIST_DEPS), auth);
   registerCaseRoutes(app, pick(deps, CASE_DEPS), auth);
-  registerCaseworkRoutes(app, pick(deps, DASHBOARD_CASEWORK_DEPS));
+  registerCaseworkRoutes(app, pick(deps, DASHBOARD_CASEWORK_DEPS), casePage(pick(deps, CASE_DEPS), auth));
   registerIntakeRoutes(app, pick(deps, INTAKE_ROUTE_DEPS), auth);
   registerDirectoryRoutes(app, pick(deps, DIRECTORY_ROUTE_DEPS), auth);
   registerWebhookRoutes(app, pick(deps, WEBHOOK_ROUTE_DEPS), auth);
