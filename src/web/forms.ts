@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../errors';
 import { mac, sameText } from '../security/signing';
 import { readCookie, setCookie } from './cookies';
 
@@ -86,4 +87,17 @@ export function fieldErrors(details: readonly string[], isField: (name: string) 
     errors[name] = errors[name] ? `${errors[name]}; ${text}` : text;
   }
   return errors;
+}
+
+/**
+ * Runs a one-text-field form's `work`; when it refuses the input, `showAgain` gets the form as
+ * typed with the problem at `textField`, instead of a page that loses what was typed.
+ */
+export async function orShowAgain<T>(body: unknown, textField: string, work: () => Promise<T>, showAgain: (echo: FormEcho) => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.code !== 'invalid_input') throw err;
+    return showAgain(formEcho(body, fieldErrors(err.details.length ? err.details : [err.message], (name) => name === textField, textField)));
+  }
 }

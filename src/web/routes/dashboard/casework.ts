@@ -8,9 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { addNote, changeCase, replyToCase } from '../../../cases/work';
 import type { Actor } from '../../../cases/work-common';
-import { DomainError } from '../../../errors';
 import { afterReply, caseText, parseInput, workStatus } from '../../casework';
-import { fieldErrors, formEcho } from '../../forms';
+import { orShowAgain, type FormEcho } from '../../forms';
 import type { CasePage } from './cases';
 import type { WebDeps } from '../../server';
 
@@ -35,26 +34,15 @@ export type DashboardCaseworkDeps = Pick<WebDeps, (typeof DASHBOARD_CASEWORK_DEP
 export function registerCaseworkRoutes(app: FastifyInstance, deps: DashboardCaseworkDeps, show: CasePage): void {
   const actor = (request: FastifyRequest): Actor => ({ email: request.staff!.email, channel: 'dashboard' });
 
-  /**
-   * Runs a text form's work; refused input brings the case page back with the text as typed and
-   * the problem at the field, instead of a page that loses it.
-   */
-  async function orShowAgain(request: FastifyRequest<Params>, reply: FastifyReply, form: 'reply' | 'note', work: () => Promise<FastifyReply>): Promise<FastifyReply> {
-    try {
-      return await work();
-    } catch (err) {
-      if (!(err instanceof DomainError) || err.code !== 'invalid_input') throw err;
-      const errors = fieldErrors(err.details.length ? err.details : [err.message], (name) => name === 'text', 'text');
-      return show(request, reply, request.params.reference, undefined, { status: 400, forms: { [form]: formEcho(request.body, errors) } });
-    }
-  }
+  /** A refused reply or note: the case page again, the text as typed. */
+  const refused = (request: FastifyRequest<Params>, reply: FastifyReply, form: 'reply' | 'note') => (echo: FormEcho) => show(request, reply, request.params.reference, undefined, { status: 400, forms: { [form]: echo } });
 
   function done(request: FastifyRequest<Params>, reply: FastifyReply, notice: string) {
     deps.log.info({ event: 'staff_casework', case: request.params.reference, staff: request.staff?.email, outcome: notice }, 'staff worked a case');
     return reply.redirect(`/dashboard/cases/${encodeURIComponent(request.params.reference)}?notice=${notice}`, 303);
   }
 
-  app.post<Params>('/dashboard/cases/:reference/replies', async (request, reply) => orShowAgain(request, reply, 'reply', async () => {
+  app.post<Params>('/dashboard/cases/:reference/replies', async (request, reply) => orShowAgain(request.body, 'text', async () => {
     const form = parseInput(replyForm, request.body);
     const outcome = await replyToCase(
       deps.casework,
@@ -64,13 +52,13 @@ export function registerCaseworkRoutes(app: FastifyInstance, deps: DashboardCase
     );
     await afterReply(deps, outcome);
     return done(request, reply, 'replied');
-  }));
+  }, refused(request, reply, 'reply')));
 
-  app.post<Params>('/dashboard/cases/:reference/notes', async (request, reply) => orShowAgain(request, reply, 'note', async () => {
+  app.post<Params>('/dashboard/cases/:reference/notes', async (request, reply) => orShowAgain(request.body, 'text', async () => {
     const form = parseInput(noteForm, request.body);
     await addNote(deps.casework, request.params.reference, form.text, actor(request));
     return done(request, reply, 'noted');
-  }));
+  }, refused(request, reply, 'note')));
 
   app.post<Params>('/dashboard/cases/:reference/assignee', async (request, reply) => {
     const form = parseInput(assigneeForm, request.body);

@@ -4,7 +4,7 @@ import { PortalAuth } from '../../portal-auth';
 import { pick } from '../../pick';
 import { uploadLimits, type WebDeps } from '../../server';
 import { acceptUploads } from '../../uploads';
-import { PORTAL_CASE_DEPS, registerPortalCaseRoutes } from './cases';
+import { PORTAL_CASE_DEPS, portalCasePage, registerPortalCaseRoutes } from './cases';
 import { PORTAL_CASEWORK_DEPS, registerPortalCaseworkRoutes } from './casework';
 import { PORTAL_TEAM_DEPS, registerPortalTeamRoutes } from './team';
 
@@ -45,7 +45,7 @@ export async function registerPortal(app: FastifyInstance, deps: PortalDeps): Pr
         );
       });
       registerPortalCaseRoutes(signedIn, pick(deps, PORTAL_CASE_DEPS), auth);
-      registerPortalCaseworkRoutes(signedIn, pick(deps, PORTAL_CASEWORK_DEPS));
+      registerPortalCaseworkRoutes(signedIn, pick(deps, PORTAL_CASEWORK_DEPS), portalCasePage(pick(deps, PORTAL_CASE_DEPS), auth));
       registerPortalTeamRoutes(signedIn, pick(deps, PORTAL_TEAM_DEPS), auth);
     });
   });
