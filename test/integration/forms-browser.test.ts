@@ -2,8 +2,8 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { snap } from '../support/artifacts';
 import { launchBrowser } from '../support/browser';
-import { eventually } from '../support/env';
-import { linkIn, startTestService, type TestService } from '../support/service';
+import { startTestService, type TestService } from '../support/service';
+import { signInToPortal } from '../support/portal';
 import { STAFF_PASSWORD } from '../support/staff';
 
 const STAFF = 'agent@support.example.com';
@@ -62,13 +62,7 @@ describe('forms keep what was typed and show errors at the field, in a real Chro
 
   describe('the portal, signed in as a company administrator', () => {
     beforeAll(async () => {
-      const before = t.sink.to('bob@acme.test').length;
-      await page.goto(`${t.base}/portal/login`);
-      await page.getByLabel('Your email address').fill('bob@acme.test');
-      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Email me a sign-in link' }).click()]);
-      const mail = await eventually(async () => t.sink.to('bob@acme.test').slice(before).find((m) => /sign-in link/i.test(m.parsed.subject ?? '')));
-      await page.goto(linkIn(String(mail.parsed.html), `${t.base}/portal/login/`));
-      await Promise.all([page.waitForURL(`${t.base}/portal`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await signInToPortal(page, t, 'bob@acme.test');
     });
 
     it('team: adding a member with a blank name keeps the email and the role chosen, the problem at the name', async () => {

@@ -7,6 +7,7 @@ import { launchBrowser } from '../support/browser';
 import { eventually } from '../support/env';
 import { pageFit } from '../support/page-fit';
 import { linkIn, startTestService, type TestService } from '../support/service';
+import { signInToPortal } from '../support/portal';
 import { STAFF_PASSWORD } from '../support/staff';
 
 const STAFF = 'agent@support.example.com';
@@ -114,13 +115,7 @@ describe('every page fits a 390 px phone and a 1280 px desktop', () => {
     });
 
     it('fits every portal page', async () => {
-      const before = t.sink.to('bob@acme.test').length;
-      await page.goto(`${t.base}/portal/login`);
-      await page.getByLabel('Your email address').fill('bob@acme.test');
-      await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Email me a sign-in link' }).click()]);
-      const mail = await eventually(async () => t.sink.to('bob@acme.test').slice(before).find((m) => /sign-in link/i.test(m.parsed.subject ?? '')));
-      await page.goto(linkIn(String(mail.parsed.html), `${t.base}/portal/login/`));
-      await Promise.all([page.waitForURL(`${t.base}/portal`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await signInToPortal(page, t, 'bob@acme.test');
       await expectAllFit(page, width, portalPages());
     });
   });
