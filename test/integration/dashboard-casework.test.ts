@@ -136,7 +136,7 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
       const res = await reply(ref, fields);
       expect([JSON.stringify(fields), res.status]).toEqual([JSON.stringify(fields), 400]);
       // The case page again, the problem at the reply's text (what was typed kept there).
-      expect(await res.text()).toMatch(/aria-describedby="reply-text-error">[^<]*<\/textarea><span class="field-error" id="reply-text-error">[^<]+<\/span>/);
+      expect(await res.text()).toMatch(/aria-describedby="reply-text-error">[^<]*<\/textarea><\/label><span class="field-error" id="reply-text-error">[^<]+<\/span>/);
     }
     expect(await stateOf(ref)).toEqual(before);
   });
