@@ -30,11 +30,11 @@ function invalid(error: z.ZodError): DomainError {
   return new DomainError('invalid_input', 'invalid query', error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
 }
 
-/** The case list and its live updates. */
 /** What the module uses of the web's dependencies. */
 export const CASE_LIST_DEPS = ['db', 'pages', 'caseFeed', 'log'] as const;
 export type CaseListDeps = Pick<WebDeps, (typeof CASE_LIST_DEPS)[number]>;
 
+/** The case list and its live updates. */
 export function registerCaseListRoutes(app: FastifyInstance, deps: CaseListDeps, auth: StaffAuth): void {
   app.get('/dashboard/cases', async (request, reply) => {
     const parsed = listQuery.safeParse(request.query);

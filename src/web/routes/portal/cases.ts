@@ -75,11 +75,11 @@ export function portalCasePage(deps: Pick<PortalCaseDeps, 'db' | 'pages' | 'case
   };
 }
 
-/** Cases the signed-in person may see, their messages and attachments, and held cases' decisions. */
 /** What the module uses of the web's dependencies. */
 export const PORTAL_CASE_DEPS = ['db', 'pages', 'approvals', 'casework', 'sendLater', 'log'] as const;
 export type PortalCaseDeps = Pick<WebDeps, (typeof PORTAL_CASE_DEPS)[number]>;
 
+/** Cases the signed-in person may see, their messages and attachments, and held cases' decisions. */
 export function registerPortalCaseRoutes(app: FastifyInstance, deps: PortalCaseDeps, auth: PortalAuth): void {
   const page = framedPage(deps);
 

@@ -79,11 +79,11 @@ function teamData(team: TeamView, companies: Array<{ key: string; name: string }
   };
 }
 
-/** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
 /** What the module uses of the web's dependencies. */
 export const PORTAL_TEAM_DEPS = ['db', 'pages', 'approvals', 'sendLater', 'log'] as const;
 export type PortalTeamDeps = Pick<WebDeps, (typeof PORTAL_TEAM_DEPS)[number]>;
 
+/** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
 export function registerPortalTeamRoutes(app: FastifyInstance, deps: PortalTeamDeps, auth: PortalAuth): void {
   async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, more: { added?: { email: string; released: string }; echo?: MemberEcho } = {}) {
     const { added, echo } = more;
