@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../errors';
 import { mac, sameText } from '../security/signing';
 import { readCookie, setCookie } from './cookies';
 
@@ -51,4 +52,52 @@ export class FormTokens {
 export function field(body: unknown, name: string): string {
   const v = (body as Record<string, unknown> | undefined)?.[name];
   return typeof v === 'string' ? v : '';
+}
+
+/**
+ * A form shown again after it was refused: what was typed, so nothing has to be typed twice, and
+ * each field's problem, shown at the field (templates: `value="{{form.values.x}}"`,
+ * `{{fieldAttrs form "x" "id"}}` on the control and `{{fieldError form "x" "id"}}` after it).
+ */
+export interface FormEcho {
+  values: Record<string, string>;
+  errors: Record<string, string>;
+}
+
+/** Never shown again, whatever the form: secrets and the CSRF token (the page carries a fresh one). */
+const NOT_ECHOED = new Set(['password', '_csrf']);
+
+/** The typed string fields of `body` (passwords left out) with `errors` by field name. */
+export function formEcho(body: unknown, errors: Record<string, string>): FormEcho {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries((body as Record<string, unknown> | undefined) ?? {})) if (typeof value === 'string' && !NOT_ECHOED.has(name)) values[name] = value;
+  return { values, errors };
+}
+
+/**
+ * A refusal's details ("field: what is wrong", as parseInput and the domain's form parsers write
+ * them) by field; a detail naming no field of the form goes under `fallback`.
+ */
+export function fieldErrors(details: readonly string[], isField: (name: string) => boolean, fallback: string): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const detail of details) {
+    const at = detail.indexOf(': ');
+    const named = at > 0 ? detail.slice(0, at) : '';
+    const [name, text] = named && isField(named) ? [named, detail.slice(at + 2)] : [fallback, detail];
+    errors[name] = errors[name] ? `${errors[name]}; ${text}` : text;
+  }
+  return errors;
+}
+
+/**
+ * Runs a one-text-field form's `work`; when it refuses the input, `showAgain` gets the form as
+ * typed with the problem at `textField`, instead of a page that loses what was typed.
+ */
+export async function orShowAgain<T>(body: unknown, textField: string, work: () => Promise<T>, showAgain: (echo: FormEcho) => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof DomainError) || err.code !== 'invalid_input') throw err;
+    return showAgain(formEcho(body, fieldErrors(err.details.length ? err.details : [err.message], (name) => name === textField, textField)));
+  }
 }

@@ -61,6 +61,16 @@ export class PageRenderer {
     const dir = path.join(templatesDir, 'pages');
     const hb = Handlebars.create();
     hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    // Handlebars passes its options object last: join the arguments before it.
+    hb.registerHelper('concat', (...parts: unknown[]) => parts.slice(0, -1).join(''));
+    // A refused form's problem at its field (see FormEcho): the control says it is invalid and
+    // which text describes it; the text follows the control.
+    const problem = (form: unknown, name: string): string | undefined => (form as { errors?: Record<string, string> } | undefined)?.errors?.[name];
+    hb.registerHelper('fieldAttrs', (form: unknown, name: string, id: string) => (problem(form, name) ? new hb.SafeString(` aria-invalid="true" aria-describedby="${hb.escapeExpression(id)}-error"`) : ''));
+    hb.registerHelper('fieldError', (form: unknown, name: string, id: string) => {
+      const text = problem(form, name);
+      return text ? new hb.SafeString(`<span class="field-error" id="${hb.escapeExpression(id)}-error">${hb.escapeExpression(text)}</span>`) : '';
+    });
     const pages = new Map<string, Handlebars.TemplateDelegate>();
     for (const [name, file] of await templateFiles(dir)) {
       const source = await readFile(file, 'utf8');

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { loadPerson, personName, type PortalPerson } from '../portal/people';
@@ -9,6 +10,8 @@ import { errorMessage } from '../errors';
 import { clearCookie, readCookie, setCookie } from './cookies';
 import { field, FormTokens } from './forms';
 import { type PageRenderer, type PortalFrame } from './pages';
+
+const ADDRESS = z.email().max(254);
 import { PAGE_HEADERS } from './security-headers';
 
 export const PORTAL_COOKIE = 'case_intake_portal';
@@ -103,17 +106,19 @@ export class PortalAuth {
     app.addHook('onClose', async () => {
       await Promise.all([...this.running]);
     });
-    const loginPage = (request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; sent?: boolean }) =>
+    const loginPage = (request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; emailError?: string; sent?: boolean }) =>
       reply
         .status(status)
         .headers(PAGE_HEADERS)
-        .send(this.deps.pages.render('portal/login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LINK_FORM_COOKIE, '/portal/login'), email: data.email ?? '', error: data.error ?? null, sent: data.sent ?? false, validMinutes: Math.round(this.deps.linkTtlMs / 60_000) }));
+        .send(this.deps.pages.render('portal/login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LINK_FORM_COOKIE, '/portal/login'), email: data.email ?? '', error: data.error ?? null, form: { errors: data.emailError ? { email: data.emailError } : {} }, sent: data.sent ?? false, validMinutes: Math.round(this.deps.linkTtlMs / 60_000) }));
 
     app.get('/portal/login', async (request, reply) => (request.portal ? reply.redirect('/portal', 303) : loginPage(request, reply, 200, {})));
 
     app.post('/portal/login', async (request, reply) => {
       const email = field(request.body, 'email').trim();
       if (!this.forms.beforeSessionOk(request, LINK_FORM_COOKIE)) return loginPage(request, reply, 403, { email, error: 'This form had expired. Please try again.' });
+      // Said of any text that is no address, on file or not: it tells nobody who has an account.
+      if (!ADDRESS.safeParse(email).success) return loginPage(request, reply, 400, { email, emailError: 'Enter the email address you write to support from, such as name@company.com.' });
       const outcome = await countSignInRequest(this.db, email, request.ip);
       if (outcome.result === 'client_limited') {
         reply.header('retry-after', '900');

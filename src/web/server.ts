@@ -1,14 +1,15 @@
 import { parse as parseForm } from 'node:querystring';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../config/trust-proxy';
+import { pick } from './pick';
 import { uploadLimits, type WebDeps } from './deps';
-import { registerApiRoutes } from './routes/api';
-import { registerApprovalRoutes } from './routes/approvals';
+import { API_DEPS, registerApiRoutes } from './routes/api';
+import { APPROVAL_ROUTE_DEPS, registerApprovalRoutes } from './routes/approvals';
 import { registerDevMailRoutes } from './routes/dev-mail';
 import { registerMetricsRoute } from './routes/metrics';
 import { registerHealthRoutes } from './routes/health';
-import { registerDashboardRoutes } from './routes/dashboard';
-import { registerPortal } from './routes/portal';
+import { DASHBOARD_DEPS, registerDashboardRoutes } from './routes/dashboard';
+import { PORTAL_DEPS, registerPortal } from './routes/portal';
 import { registerQueueBoard } from './routes/queues';
 import { registerSecurityHeaders } from './security-headers';
 import { StaffAuth } from './staff-auth';
@@ -42,7 +43,7 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
 
   // Open to all: probes, the scrape endpoint (its own token), and the approval links.
   registerHealthRoutes(app, deps.health);
-  registerApprovalRoutes(app, deps);
+  registerApprovalRoutes(app, pick(deps, APPROVAL_ROUTE_DEPS));
   if (deps.metrics) registerMetricsRoute(app, deps.metrics, deps.metricsToken ?? null);
 
   // Everything else needs a staff session (or, for /api, the API token).
@@ -53,12 +54,12 @@ export async function buildServer(deps: WebDeps): Promise<FastifyInstance> {
     staff.addHook('onRequest', auth.requirePage);
     staff.addHook('preHandler', auth.requireCsrf);
     await acceptUploads(staff, uploadLimits(deps));
-    registerDashboardRoutes(staff, deps, auth);
+    registerDashboardRoutes(staff, pick(deps, DASHBOARD_DEPS), auth);
     if (deps.devMail) registerDevMailRoutes(staff, deps.devMail, deps.pages);
     const queues = deps.queues;
     if (queues) await staff.register(async (board) => registerQueueBoard(board, queues.boardQueues()));
   });
-  await app.register(async (api) => registerApiRoutes(api, deps), { prefix: '/api' });
-  await registerPortal(app, deps);
+  await app.register(async (api) => registerApiRoutes(api, pick(deps, API_DEPS)), { prefix: '/api' });
+  await registerPortal(app, pick(deps, PORTAL_DEPS));
   return app;
 }

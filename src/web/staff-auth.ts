@@ -88,11 +88,12 @@ export class StaffAuth {
     return undefined;
   };
 
-  private loginPage(request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; next?: string }) {
+  /** `error` is the page's; `fieldError` is shown at the password (the password is never shown again). */
+  private loginPage(request: FastifyRequest, reply: FastifyReply, status: number, data: { email?: string; error?: string; fieldError?: string; next?: string }) {
     return reply
       .status(status)
       .headers(PAGE_HEADERS)
-      .send(this.deps.pages.render('login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LOGIN_COOKIE, '/login'), email: data.email ?? '', error: data.error ?? null, next: safeNext(data.next) }));
+      .send(this.deps.pages.render('login', 'Sign in', { csrf: this.forms.beforeSession(request, reply, LOGIN_COOKIE, '/login'), email: data.email ?? '', error: data.error ?? null, form: { errors: data.fieldError ? { password: data.fieldError } : {} }, next: safeNext(data.next) }));
   }
 
   private registerLogin(app: FastifyInstance): void {
@@ -121,7 +122,7 @@ export class StaffAuth {
       const staff = await checkStaffLogin(this.deps.db, email, form('password'));
       if (!staff) {
         this.deps.log.warn({ event: 'staff_login_failed', client }, 'staff sign-in failed');
-        return this.loginPage(request, reply, 401, { email, error: 'That email and password do not match an account.', next: form('next') });
+        return this.loginPage(request, reply, 401, { email, fieldError: 'That email and password do not match an account.', next: form('next') });
       }
       await forgetAttempts(this.deps.db, LOGIN_BY_EMAIL.scope, emailKey);
       await refundAttempt(this.deps.db, attempt, LOGIN_BY_CLIENT.scope);

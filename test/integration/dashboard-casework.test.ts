@@ -135,7 +135,8 @@ describe('working a case from the dashboard (PostgreSQL, Redis, SMTP sink, the w
     for (const fields of <Array<Record<string, string>>>[{ text: '  \n ', status: '' }, { text: 'hi', status: 'closed' }, { text: 'hi', status: 'suspended' }, { status: '' }]) {
       const res = await reply(ref, fields);
       expect([JSON.stringify(fields), res.status]).toEqual([JSON.stringify(fields), 400]);
-      expect(await res.text()).toMatch(/invalid body[\s\S]*(text|status)/);
+      // The case page again, the problem at the reply's text (what was typed kept there).
+      expect(await res.text()).toMatch(/aria-describedby="reply-text-error">[^<]*<\/textarea><\/label><span class="field-error" id="reply-text-error">[^<]+<\/span>/);
     }
     expect(await stateOf(ref)).toEqual(before);
   });

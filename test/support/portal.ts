@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { eventually } from './env';
 import { linkIn, type TestService } from './service';
 import { csrfIn, WebClient } from './staff';
@@ -14,4 +15,15 @@ export async function portalClient(t: TestService, email: string): Promise<WebCl
   const res = await client.post(path, { _csrf: csrfIn(page.text) });
   if (res.status !== 303) throw new Error(`portal sign-in for ${email} failed: ${res.status}`);
   return client;
+}
+
+/** Signs `page` in to the portal as `email` through the forms, the link taken from the captured mail. */
+export async function signInToPortal(page: Page, t: TestService, email: string): Promise<void> {
+  const before = t.sink.to(email).length;
+  await page.goto(`${t.base}/portal/login`);
+  await page.getByLabel('Your email address').fill(email);
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Email me a sign-in link' }).click()]);
+  const mail = await eventually(async () => t.sink.to(email).slice(before).find((m) => /sign-in link/i.test(m.parsed.subject ?? '')));
+  await page.goto(linkIn(String(mail.parsed.html), `${t.base}/portal/login/`));
+  await Promise.all([page.waitForURL(`${t.base}/portal`), page.getByRole('button', { name: 'Sign in' }).click()]);
 }

@@ -28,7 +28,7 @@ const changeBody = z
 type Params = { Params: { reference: string } };
 
 /** A case as GET /api/cases/:reference answers it. */
-export async function caseJson(deps: WebDeps, reference: string) {
+export async function caseJson(deps: Pick<WebDeps, 'db'>, reference: string) {
   const found = await getCaseByReference(deps.db, reference);
   if (!found) throw new DomainError('not_found', `no case ${reference}`);
   const { approvalId, ...rest } = found;
@@ -36,7 +36,11 @@ export async function caseJson(deps: WebDeps, reference: string) {
   return { ...rest, approval, heldBecause: heldBecause(found.status, approval, null) };
 }
 
-export function registerCaseworkApi(api: FastifyInstance, deps: WebDeps): void {
+/** What the module uses of the web's dependencies. */
+export const CASEWORK_API_DEPS = ['db', 'casework', 'enqueueDeliveries', 'onFirstResponse'] as const;
+export type CaseworkApiDeps = Pick<WebDeps, (typeof CASEWORK_API_DEPS)[number]>;
+
+export function registerCaseworkApi(api: FastifyInstance, deps: CaseworkApiDeps): void {
   api.post<Params>('/cases/:reference/replies', async (request, reply) => {
     const body = parse(replyBody, request.body);
     const outcome = await replyToCase(deps.casework, request.params.reference, body, API_ACTOR);

@@ -7,7 +7,8 @@ import { DomainError } from '../../errors';
 import { listQuarantine, listStored, loadRawMessage, retryQuarantined } from '../../intake/quarantine';
 import { bearerToken, sameSecret } from '../auth';
 import type { WebDeps } from '../deps';
-import { caseJson, registerCaseworkApi } from './api-casework';
+import { pick } from '../pick';
+import { CASEWORK_API_DEPS, caseJson, registerCaseworkApi } from './api-casework';
 import { registerEventsApi } from './api-events';
 
 const listQuery = z.object({
@@ -20,7 +21,11 @@ const quarantineQuery = z.object({
   before: z.string().regex(/^\d{1,19}$/).optional(),
 });
 
-export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Promise<void> {
+/** What the module uses of the web's dependencies, its casework routes' included. */
+export const API_DEPS = ['apiToken', 'db', 'relayEvents', 'intake', ...CASEWORK_API_DEPS] as const;
+export type ApiDeps = Pick<WebDeps, (typeof API_DEPS)[number]>;
+
+export async function registerApiRoutes(api: FastifyInstance, deps: ApiDeps): Promise<void> {
   api.addHook('onRequest', async (request, reply) => {
     const token = bearerToken(request.headers.authorization);
     // A signed-in staff member may read the API from the browser; changes need the token, so a
@@ -42,7 +47,7 @@ export async function registerApiRoutes(api: FastifyInstance, deps: WebDeps): Pr
   api.get<{ Params: { reference: string } }>('/cases/:reference', async (request) => caseJson(deps, request.params.reference));
 
   // Replies, notes, assignment and status (api-casework.ts), behind the same token.
-  registerCaseworkApi(api, deps);
+  registerCaseworkApi(api, pick(deps, CASEWORK_API_DEPS));
   registerEventsApi(api, deps.db, deps.relayEvents);
 
   // Messages that could not become a case, newest first; `before` (an id) pages on.

@@ -8,6 +8,8 @@ import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 import { when } from '../dashboard/words';
 
+/** What the module uses of the web's dependencies. */
+export const APPROVAL_ROUTE_DEPS = ['approvals', 'pages', 'enqueueDeliveries'] as const;
 export interface ApprovalRouteDeps {
   approvals: ApprovalDeps;
   pages: PageRenderer;

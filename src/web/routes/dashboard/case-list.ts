@@ -30,8 +30,12 @@ function invalid(error: z.ZodError): DomainError {
   return new DomainError('invalid_input', 'invalid query', error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
 }
 
+/** What the module uses of the web's dependencies. */
+export const CASE_LIST_DEPS = ['db', 'pages', 'caseFeed', 'log'] as const;
+export type CaseListDeps = Pick<WebDeps, (typeof CASE_LIST_DEPS)[number]>;
+
 /** The case list and its live updates. */
-export function registerCaseListRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+export function registerCaseListRoutes(app: FastifyInstance, deps: CaseListDeps, auth: StaffAuth): void {
   app.get('/dashboard/cases', async (request, reply) => {
     const parsed = listQuery.safeParse(request.query);
     if (!parsed.success) throw invalid(parsed.error);
@@ -68,7 +72,7 @@ export function registerCaseListRoutes(app: FastifyInstance, deps: WebDeps, auth
  * event's kind for every new case event (never its detail), `event: stale` when the client
  * missed some before it connected, and a heartbeat comment. One feed per process (CaseFeed).
  */
-function registerCaseLiveRoute(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+function registerCaseLiveRoute(app: FastifyInstance, deps: CaseListDeps, auth: StaffAuth): void {
   const options = { ...CASE_FEED_DEFAULTS, ...deps.caseFeed };
   const feed = new CaseFeed({ latestId: () => latestCaseEventId(deps.db), after: (id, limit) => caseEventsAfter(deps.db, id, limit) }, deps.log.child({ component: 'case-feed' }), options);
   // preClose ends the streams (the server waits for open connections before onClose runs);

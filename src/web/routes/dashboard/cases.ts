@@ -9,20 +9,37 @@ import { recordCaseView } from '../../../staff/case-views';
 import { caseDetailData, NOTICES } from '../../dashboard/case-views';
 import { caseworkData } from '../../dashboard/casework-view';
 import { sendAttachment } from '../../attachments';
-import { field } from '../../forms';
+import { field, type FormEcho } from '../../forms';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
-export function registerCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+/** What the module uses of the web's dependencies. */
+export const CASE_DEPS = ['db', 'pages', 'approvals', 'enqueueDeliveries', 'log'] as const;
+export type CaseDeps = Pick<WebDeps, (typeof CASE_DEPS)[number]>;
+
+/** Sends a case's page: `refused` is a form that was refused, shown again as typed with its problems (by form: reply, note). */
+export type CasePage = (request: FastifyRequest, reply: FastifyReply, reference: string, notice?: string, refused?: { status: number; forms: Record<string, FormEcho> }) => Promise<FastifyReply>;
+
+export function casePage(deps: Pick<CaseDeps, 'db' | 'pages'>, auth: Pick<StaffAuth, 'frame'>): CasePage {
+  return async (request, reply, reference, notice, refused) => {
+    const detail = await loadCaseDetail(deps.db, reference);
+    if (!detail) throw new DomainError('not_found', `no case ${reference}`);
+    const [options, work, staff] = await Promise.all([listFilterOptions(deps.db), loadCaseWork(deps.db, detail.id), listStaff(deps.db)]);
+    if (!work) throw new DomainError('not_found', `no case ${reference}`);
+    const data = { ...caseDetailData(detail, options, notice), ...caseworkData(detail, work, staff.map((s) => s.email), request.staff!.email), forms: refused?.forms ?? {} };
+    return reply
+      .status(refused?.status ?? 200)
+      .headers(DASHBOARD_HEADERS)
+      .send(deps.pages.renderDashboard('dashboard/case', `${detail.reference}: ${detail.subject}`, auth.frame(request, 'cases'), data));
+  };
+}
+
+export function registerCaseRoutes(app: FastifyInstance, deps: CaseDeps, auth: StaffAuth): void {
+  const show = casePage(deps, auth);
   app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/dashboard/cases/:reference', async (request, reply) => {
     await recordCaseView(deps.db, request.staff!.id, request.params.reference);
-    const detail = await loadCaseDetail(deps.db, request.params.reference);
-    if (!detail) throw new DomainError('not_found', `no case ${request.params.reference}`);
-    const [options, work, staff] = await Promise.all([listFilterOptions(deps.db), loadCaseWork(deps.db, detail.id), listStaff(deps.db)]);
-    if (!work) throw new DomainError('not_found', `no case ${request.params.reference}`);
-    const data = { ...caseDetailData(detail, options, request.query.notice), ...caseworkData(detail, work, staff.map((s) => s.email), request.staff!.email) };
-    return reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderDashboard('dashboard/case', `${detail.reference}: ${detail.subject}`, auth.frame(request, 'cases'), data));
+    return show(request, reply, request.params.reference, request.query.notice);
   });
 
   // A message's own HTML, for the sandboxed frame on the case page (see MAIL_HTML_HEADERS).

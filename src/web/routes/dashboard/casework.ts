@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { addNote, changeCase, replyToCase } from '../../../cases/work';
 import type { Actor } from '../../../cases/work-common';
 import { afterReply, caseText, parseInput, workStatus } from '../../casework';
+import { orShowAgain, type FormEcho } from '../../forms';
+import type { CasePage } from './cases';
 import type { WebDeps } from '../../deps';
 
 // Fields arrive as plain strings (urlencoded or multipart, see uploads.ts); `_csrf` is stripped.
@@ -25,15 +27,22 @@ const statusForm = z.object({ status: workStatus });
 
 type Params = { Params: { reference: string } };
 
-export function registerCaseworkRoutes(app: FastifyInstance, deps: WebDeps): void {
+/** What the module uses of the web's dependencies. */
+export const DASHBOARD_CASEWORK_DEPS = ['casework', 'enqueueDeliveries', 'onFirstResponse', 'log'] as const;
+export type DashboardCaseworkDeps = Pick<WebDeps, (typeof DASHBOARD_CASEWORK_DEPS)[number]>;
+
+export function registerCaseworkRoutes(app: FastifyInstance, deps: DashboardCaseworkDeps, show: CasePage): void {
   const actor = (request: FastifyRequest): Actor => ({ email: request.staff!.email, channel: 'dashboard' });
+
+  /** A refused reply or note: the case page again, the text as typed. */
+  const refused = (request: FastifyRequest<Params>, reply: FastifyReply, form: 'reply' | 'note') => (echo: FormEcho) => show(request, reply, request.params.reference, undefined, { status: 400, forms: { [form]: echo } });
 
   function done(request: FastifyRequest<Params>, reply: FastifyReply, notice: string) {
     deps.log.info({ event: 'staff_casework', case: request.params.reference, staff: request.staff?.email, outcome: notice }, 'staff worked a case');
     return reply.redirect(`/dashboard/cases/${encodeURIComponent(request.params.reference)}?notice=${notice}`, 303);
   }
 
-  app.post<Params>('/dashboard/cases/:reference/replies', async (request, reply) => {
+  app.post<Params>('/dashboard/cases/:reference/replies', async (request, reply) => orShowAgain(request.body, 'text', async () => {
     const form = parseInput(replyForm, request.body);
     const outcome = await replyToCase(
       deps.casework,
@@ -43,13 +52,13 @@ export function registerCaseworkRoutes(app: FastifyInstance, deps: WebDeps): voi
     );
     await afterReply(deps, outcome);
     return done(request, reply, 'replied');
-  });
+  }, refused(request, reply, 'reply')));
 
-  app.post<Params>('/dashboard/cases/:reference/notes', async (request, reply) => {
+  app.post<Params>('/dashboard/cases/:reference/notes', async (request, reply) => orShowAgain(request.body, 'text', async () => {
     const form = parseInput(noteForm, request.body);
     await addNote(deps.casework, request.params.reference, form.text, actor(request));
     return done(request, reply, 'noted');
-  });
+  }, refused(request, reply, 'note')));
 
   app.post<Params>('/dashboard/cases/:reference/assignee', async (request, reply) => {
     const form = parseInput(assigneeForm, request.body);

@@ -5,8 +5,12 @@ import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { WebDeps } from '../../deps';
 import type { StaffAuth } from '../../staff-auth';
 
+/** What the module uses of the web's dependencies. */
+export const DIRECTORY_ROUTE_DEPS = ['db', 'pages'] as const;
+export type DirectoryRouteDeps = Pick<WebDeps, (typeof DIRECTORY_ROUTE_DEPS)[number]>;
+
 /** The directory, read-only: it changes through `directory import` and approvals, not here. */
-export function registerDirectoryRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+export function registerDirectoryRoutes(app: FastifyInstance, deps: DirectoryRouteDeps, auth: StaffAuth): void {
   app.get('/dashboard/directory', async (request, reply) => {
     const companies = await loadDirectory(deps.db);
     const data = companies.map((c) => ({

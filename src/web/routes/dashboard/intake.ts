@@ -23,8 +23,12 @@ const RETRY_WORDS: Record<string, string> = {
   duplicate: 'The message was already taken in.',
 };
 
+/** What the module uses of the web's dependencies. */
+export const INTAKE_ROUTE_DEPS = ['db', 'pages', 'intake', 'log'] as const;
+export type IntakeRouteDeps = Pick<WebDeps, (typeof INTAKE_ROUTE_DEPS)[number]>;
+
 /** The messages that are not cases: the quarantine (with the error) and kept automatic mail. */
-export function registerIntakeRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeRouteDeps, auth: StaffAuth): void {
   app.get('/dashboard/intake', async (request, reply) => {
     const parsed = query.safeParse(request.query);
     if (!parsed.success) throw new DomainError('invalid_input', 'invalid query', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

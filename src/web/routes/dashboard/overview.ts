@@ -10,7 +10,11 @@ import { errorMessage } from '../../../errors';
 /** How often an open overview gets new numbers; tests shorten it. */
 const DEFAULT_REFRESH_MS = 5000;
 
-export function registerOverviewRoutes(app: FastifyInstance, deps: WebDeps, auth: StaffAuth): void {
+/** What the module uses of the web's dependencies. */
+export const OVERVIEW_DEPS = ['db', 'pages', 'health', 'queues', 'intakeAlertAfterMs', 'liveRefreshMs'] as const;
+export type OverviewDeps = Pick<WebDeps, (typeof OVERVIEW_DEPS)[number]>;
+
+export function registerOverviewRoutes(app: FastifyInstance, deps: OverviewDeps, auth: StaffAuth): void {
   const refreshMs = deps.liveRefreshMs ?? DEFAULT_REFRESH_MS;
 
   async function liveData(): Promise<PageData> {

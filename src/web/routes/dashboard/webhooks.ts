@@ -21,11 +21,13 @@ const pageQuery = z.object({ status: statusFilter, notice: z.string().max(40).op
 const redeliverForm = z.object({ status: statusFilter });
 const rowId = /^\d{1,18}$/;
 
-type Deps = Pick<WebDeps, 'db' | 'pages' | 'log' | 'deliverWebhooks'>;
+/** What the module uses of the web's dependencies. */
+export const WEBHOOK_ROUTE_DEPS = ['db', 'pages', 'log', 'deliverWebhooks'] as const;
+export type WebhookRouteDeps = Pick<WebDeps, (typeof WEBHOOK_ROUTE_DEPS)[number]>;
 type EndpointParams = { Params: { id: string } };
 type DeliveryParams = { Params: { id: string; deliveryId: string } };
 
-export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, auth: Pick<StaffAuth, 'frame'>): void {
+export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDeps, auth: Pick<StaffAuth, 'frame'>): void {
   /** The endpoint with its counts; an id that names none (or is no id) is not found. */
   async function endpointOr404(id: string): Promise<EndpointSummary> {
     const found = rowId.test(id) ? (await listEndpoints(deps.db)).find((e) => e.id === id) : undefined;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { caseReferenceOfAttachment, caseReferenceOfMessage, loadAttachment, loadMessageHtml } from '../../../cases/detail';
 import { CASE_STATUSES } from '../../../cases/repository';
@@ -8,7 +8,7 @@ import { pendingApprovalsFor, portalDecide } from '../../../portal/decisions';
 import { listVisibleCases, loadVisibleCase, visibleReference } from '../../../portal/visibility';
 import { sendAttachment } from '../../attachments';
 import { humanBytes, when } from '../../dashboard/words';
-import { field } from '../../forms';
+import { field, type FormEcho } from '../../forms';
 import { caseworkView } from './casework';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
@@ -34,10 +34,54 @@ const DECISION_NOTICES: Record<string, { ok: boolean; text: string }> = {
 
 const notFound = (reference: string) => new DomainError('not_found', `no case ${reference}`);
 
+const framedPage = (deps: Pick<WebDeps, 'pages'>) => (reply: FastifyReply, name: string, title: string, frame: ReturnType<PortalAuth['frame']>, data: Record<string, unknown>) =>
+  reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderFramed('portal/layout', name, title, frame, data));
+
+/** Sends a case's page; `refused` is a form that was refused, shown again as typed with its problems (by form: comment, escalation). */
+export type PortalCasePage = (request: FastifyRequest, reply: FastifyReply, reference: string, notice?: string, refused?: { status: number; forms: Record<string, FormEcho> }) => Promise<FastifyReply>;
+
+export function portalCasePage(deps: Pick<PortalCaseDeps, 'db' | 'pages' | 'casework'>, auth: Pick<PortalAuth, 'frame'>): PortalCasePage {
+  const page = framedPage(deps);
+  return async (request, reply, reference, notice, refused) => {
+    const c = await loadVisibleCase(deps.db, request.portal!.person, reference);
+    if (!c) throw notFound(reference);
+    const approvalPending = c.approval?.status === 'pending';
+    const casework = caseworkView(c, deps.casework.reopenWindowMs, notice);
+    // A customer sees the conversation and where it stands; not the staff trail or who approves.
+    return page(reply.status(refused?.status ?? 200), 'portal/case', `${c.reference}: ${c.subject}`, auth.frame(request, 'cases'), {
+      ...casework,
+      forms: refused?.forms ?? {},
+      notice: (notice ? DECISION_NOTICES[notice] : undefined) ?? casework.notice,
+      c: { reference: c.reference, subject: c.subject, requesterEmail: c.requesterEmail, requesterName: c.requesterName, infrastructureName: c.infrastructureName },
+      statusWords: customerStatus(c.status, c.holdReason, approvalPending),
+      where: [c.companyName, c.infrastructureName].filter(Boolean).join(' / ') || '—',
+      created: when(c.createdAt),
+      mayDecide: c.mayDecide,
+      heldBecause: c.heldBecause,
+      participants: c.participants,
+      messages: c.messages.map((m, i) => ({
+        n: i + 1,
+        from: m.from,
+        name: m.name,
+        subject: m.subject,
+        text: m.text,
+        written: m.written,
+        fromSupport: m.author === 'staff',
+        received: when(m.receivedAt),
+        htmlUrl: m.hasHtml ? `/portal/messages/${m.id}/html` : null,
+        attachments: m.attachments.map((a) => ({ name: a.filename ?? `attachment-${a.id}`, contentType: a.contentType, size: humanBytes(a.size), url: `/portal/attachments/${a.id}` })),
+      })),
+    });
+  };
+}
+
+/** What the module uses of the web's dependencies. */
+export const PORTAL_CASE_DEPS = ['db', 'pages', 'approvals', 'casework', 'enqueueDeliveries', 'log'] as const;
+export type PortalCaseDeps = Pick<WebDeps, (typeof PORTAL_CASE_DEPS)[number]>;
+
 /** Cases the signed-in person may see, their messages and attachments, and held cases' decisions. */
-export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
-  const page = (reply: FastifyReply, name: string, title: string, frame: ReturnType<PortalAuth['frame']>, data: Record<string, unknown>) =>
-    reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderFramed('portal/layout', name, title, frame, data));
+export function registerPortalCaseRoutes(app: FastifyInstance, deps: PortalCaseDeps, auth: PortalAuth): void {
+  const page = framedPage(deps);
 
   app.get('/portal/cases', async (request, reply) => {
     const parsed = listQuery.safeParse(request.query);
@@ -63,36 +107,8 @@ export function registerPortalCaseRoutes(app: FastifyInstance, deps: WebDeps, au
     });
   });
 
-  app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/portal/cases/:reference', async (request, reply) => {
-    const c = await loadVisibleCase(deps.db, request.portal!.person, request.params.reference);
-    if (!c) throw notFound(request.params.reference);
-    const approvalPending = c.approval?.status === 'pending';
-    const casework = caseworkView(c, deps.casework.reopenWindowMs, request.query.notice);
-    // A customer sees the conversation and where it stands; not the staff trail or who approves.
-    return page(reply, 'portal/case', `${c.reference}: ${c.subject}`, auth.frame(request, 'cases'), {
-      ...casework,
-      notice: (request.query.notice ? DECISION_NOTICES[request.query.notice] : undefined) ?? casework.notice,
-      c: { reference: c.reference, subject: c.subject, requesterEmail: c.requesterEmail, requesterName: c.requesterName, infrastructureName: c.infrastructureName },
-      statusWords: customerStatus(c.status, c.holdReason, approvalPending),
-      where: [c.companyName, c.infrastructureName].filter(Boolean).join(' / ') || '—',
-      created: when(c.createdAt),
-      mayDecide: c.mayDecide,
-      heldBecause: c.heldBecause,
-      participants: c.participants,
-      messages: c.messages.map((m, i) => ({
-        n: i + 1,
-        from: m.from,
-        name: m.name,
-        subject: m.subject,
-        text: m.text,
-        written: m.written,
-        fromSupport: m.author === 'staff',
-        received: when(m.receivedAt),
-        htmlUrl: m.hasHtml ? `/portal/messages/${m.id}/html` : null,
-        attachments: m.attachments.map((a) => ({ name: a.filename ?? `attachment-${a.id}`, contentType: a.contentType, size: humanBytes(a.size), url: `/portal/attachments/${a.id}` })),
-      })),
-    });
-  });
+  const show = portalCasePage(deps, auth);
+  app.get<{ Params: { reference: string }; Querystring: { notice?: string } }>('/portal/cases/:reference', async (request, reply) => show(request, reply, request.params.reference, request.query.notice));
 
   app.post<{ Params: { reference: string } }>('/portal/cases/:reference/decision', async (request, reply) => {
     const decision = field(request.body, 'decision');

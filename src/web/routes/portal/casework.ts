@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { commentOnCase, escalateCase } from '../../../cases/customer-side';
 import { isWorkable } from '../../../cases/lifecycle';
@@ -7,7 +7,8 @@ import { DomainError } from '../../../errors';
 import { personName } from '../../../portal/people';
 import { loadVisibleCase, mayEscalate, visibleReference, type PortalCaseView } from '../../../portal/visibility';
 import { ago, when } from '../../dashboard/words';
-import { field } from '../../forms';
+import { field, orShowAgain, type FormEcho } from '../../forms';
+import type { PortalCasePage } from './cases';
 import type { WebDeps } from '../../deps';
 
 /**
@@ -74,10 +75,16 @@ export function caseworkView(c: PortalCaseView, reopenWindowMs: number, notice: 
   };
 }
 
-export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: WebDeps): void {
-  const back = (reference: string, notice: string) => `/portal/cases/${encodeURIComponent(reference)}?notice=${notice}`;
+/** What the module uses of the web's dependencies. */
+export const PORTAL_CASEWORK_DEPS = ['db', 'casework', 'enqueueDeliveries', 'matchLater', 'log'] as const;
+export type PortalCaseworkDeps = Pick<WebDeps, (typeof PORTAL_CASEWORK_DEPS)[number]>;
 
-  app.post<{ Params: { reference: string } }>('/portal/cases/:reference/comments', async (request, reply) => {
+export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: PortalCaseworkDeps, show: PortalCasePage): void {
+  const back = (reference: string, notice: string) => `/portal/cases/${encodeURIComponent(reference)}?notice=${notice}`;
+  /** A refused comment or escalation: the case page again, the text as typed. */
+  const refused = (request: FastifyRequest<{ Params: { reference: string } }>, reply: FastifyReply, form: 'comment' | 'escalation') => (echo: FormEcho) => show(request, reply, request.params.reference, undefined, { status: 400, forms: { [form]: echo } });
+
+  app.post<{ Params: { reference: string } }>('/portal/cases/:reference/comments', async (request, reply) => orShowAgain(request.body, 'text', async () => {
     const person = request.portal!.person;
     const reference = await visibleReference(deps.db, person, request.params.reference);
     if (!reference) throw notFound(request.params.reference);
@@ -98,16 +105,18 @@ export function registerPortalCaseworkRoutes(app: FastifyInstance, deps: WebDeps
       return reply.redirect(back(reference, 'followed_up'), 303);
     }
     return reply.redirect(back(reference, 'commented'), 303);
-  });
+  }, refused(request, reply, 'comment')));
 
   app.post<{ Params: { reference: string } }>('/portal/cases/:reference/escalation', async (request, reply) => {
     const person = request.portal!.person;
     const c = await loadVisibleCase(deps.db, person, request.params.reference);
     if (!c) throw notFound(request.params.reference);
     if (!mayEscalate(person, c)) throw new DomainError('forbidden', 'only the person who opened this case, or an administrator of its company or infrastructure, can escalate it; nothing was changed');
-    const { outboxIds } = await escalateCase(deps.casework, c.reference, { email: person.email, name: personName(person) }, field(request.body, 'reason'));
-    deps.log.info({ event: 'portal_escalation', case: c.reference, person: person.email }, 'portal escalation');
-    await deps.enqueueDeliveries(outboxIds);
-    return reply.redirect(back(c.reference, 'escalated'), 303);
+    return orShowAgain(request.body, 'reason', async () => {
+      const { outboxIds } = await escalateCase(deps.casework, c.reference, { email: person.email, name: personName(person) }, field(request.body, 'reason'));
+      deps.log.info({ event: 'portal_escalation', case: c.reference, person: person.email }, 'portal escalation');
+      await deps.enqueueDeliveries(outboxIds);
+      return reply.redirect(back(c.reference, 'escalated'), 303);
+    }, refused(request, reply, 'escalation'));
   });
 }

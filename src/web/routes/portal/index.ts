@@ -1,17 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import { PortalAuth } from '../../portal-auth';
+import { pick } from '../../pick';
 import { uploadLimits, type WebDeps } from '../../deps';
 import { acceptUploads } from '../../uploads';
-import { registerPortalCaseRoutes } from './cases';
-import { registerPortalCaseworkRoutes } from './casework';
-import { registerPortalTeamRoutes } from './team';
+import { PORTAL_CASE_DEPS, portalCasePage, registerPortalCaseRoutes } from './cases';
+import { PORTAL_CASEWORK_DEPS, registerPortalCaseworkRoutes } from './casework';
+import { PORTAL_TEAM_DEPS, registerPortalTeamRoutes } from './team';
 
 const DEFAULT_LINK_TTL_MS = 15 * 60_000;
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 
+/** What the portal and its modules use of the web's dependencies. */
+export const PORTAL_DEPS = ['approvals', 'pages', 'enqueueDeliveries', 'portalLinkTtlMs', 'portalSessionTtlMs', 'uploadLimits', ...PORTAL_CASE_DEPS, ...PORTAL_CASEWORK_DEPS, ...PORTAL_TEAM_DEPS] as const;
+export type PortalDeps = Pick<WebDeps, (typeof PORTAL_DEPS)[number]>;
+
 /** The customer portal under /portal: sign-in by emailed link, then what the directory allows. */
-export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promise<void> {
+export async function registerPortal(app: FastifyInstance, deps: PortalDeps): Promise<void> {
   const auth = new PortalAuth({
     db: deps.db,
     log: deps.log,
@@ -43,9 +48,9 @@ export async function registerPortal(app: FastifyInstance, deps: WebDeps): Promi
           }),
         );
       });
-      registerPortalCaseRoutes(signedIn, deps, auth);
-      registerPortalCaseworkRoutes(signedIn, deps);
-      registerPortalTeamRoutes(signedIn, deps, auth);
+      registerPortalCaseRoutes(signedIn, pick(deps, PORTAL_CASE_DEPS), auth);
+      registerPortalCaseworkRoutes(signedIn, pick(deps, PORTAL_CASEWORK_DEPS), portalCasePage(pick(deps, PORTAL_CASE_DEPS), auth));
+      registerPortalTeamRoutes(signedIn, pick(deps, PORTAL_TEAM_DEPS), auth);
     });
   });
 }

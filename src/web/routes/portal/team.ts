@@ -4,7 +4,7 @@ import type { PortalPerson } from '../../../portal/people';
 import { adminCompanies, administeredInfrastructures } from '../../../portal/visibility';
 import { loadTeam, parseMemberForm, removeMember, ROLE_CHOICES, saveMember, TEAM_REFUSAL_STATUS, type MemberForm, type TeamOutcome, type TeamRefusal, type TeamView } from '../../../portal/team';
 import { mac, sameText } from '../../../security/signing';
-import { field } from '../../forms';
+import { field, fieldErrors, formEcho, type FormEcho } from '../../forms';
 import { DASHBOARD_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import type { WebDeps } from '../../deps';
@@ -41,23 +41,52 @@ function teamCompanies(person: PortalPerson): Array<{ key: string; name: string 
   return person.memberships.filter((m) => ids.has(m.companyId)).map((m) => ({ key: m.companyKey, name: m.companyName }));
 }
 
-function teamData(team: TeamView, companies: Array<{ key: string; name: string }>) {
+/** A refused member form, shown again as typed: the add form's (`member` null) or one member's. */
+interface MemberEcho {
+  member: string | null;
+  form: FormEcho;
+}
+
+const MEMBER_FIELDS = /^(email|name|phone|(role|ccAllCases)\..+)$/;
+
+/** Each problem of a refused member form at its field; what concerns no one field stays in the page's message. */
+function memberEcho(body: unknown, member: string | null, refusal: TeamRefusal & { details?: string[] }): MemberEcho {
+  const errors = refusal.reason === 'already_member' ? { email: refusal.message } : fieldErrors(refusal.details ?? [], (name) => MEMBER_FIELDS.test(name), 'form');
+  return { member, form: formEcho(body, errors) };
+}
+
+function teamData(team: TeamView, companies: Array<{ key: string; name: string }>, echo: MemberEcho | null) {
   const roleOptions = (selected: string) => ROLE_CHOICES.map((r) => ({ value: r, selected: r === selected }));
+  /** What the form shows for a field: as typed when it comes back refused, else as stored. */
+  const shown = (form: FormEcho | null, name: string, stored: string) => (form ? (form.values[name] ?? '') : stored);
+  const addForm = echo && echo.member === null ? echo.form : null;
   return {
     team,
+    addForm,
     companies: companies.length > 1 ? companies.map((c) => ({ ...c, current: c.key === team.company.key })) : [],
-    contacts: team.contacts.map((c) => ({
-      ...c,
-      formAction: `/portal/team/${encodeURIComponent(c.email)}`,
-      permissions: c.permissions.map((p) => ({ ...p, name: team.infrastructures.find((i) => i.key === p.infrastructureKey)?.name ?? p.infrastructureKey, options: roleOptions(p.role), isAdmin: p.role === 'administrator' })),
-    })),
-    newPermissions: team.infrastructures.filter((i) => i.mayManage).map((i) => ({ ...i, options: roleOptions('none') })),
+    contacts: team.contacts.map((c) => {
+      const form = echo && echo.member === c.email ? echo.form : null;
+      return {
+        ...c,
+        form,
+        nameShown: shown(form, 'name', c.name ?? ''),
+        phoneShown: shown(form, 'phone', c.phone ?? ''),
+        formAction: `/portal/team/${encodeURIComponent(c.email)}`,
+        permissions: c.permissions.map((p) => ({ ...p, name: team.infrastructures.find((i) => i.key === p.infrastructureKey)?.name ?? p.infrastructureKey, options: roleOptions(shown(form, `role.${p.infrastructureKey}`, p.role)), isAdmin: p.role === 'administrator' })),
+      };
+    }),
+    newPermissions: team.infrastructures.filter((i) => i.mayManage).map((i) => ({ ...i, options: roleOptions(addForm?.values[`role.${i.key}`] ?? 'none'), cc: Boolean(addForm?.values[`ccAllCases.${i.key}`]) })),
   };
 }
 
+/** What the module uses of the web's dependencies. */
+export const PORTAL_TEAM_DEPS = ['db', 'pages', 'approvals', 'enqueueDeliveries', 'log'] as const;
+export type PortalTeamDeps = Pick<WebDeps, (typeof PORTAL_TEAM_DEPS)[number]>;
+
 /** `/portal/team`: who may open cases for the company, kept right by its own administrators. */
-export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, auth: PortalAuth): void {
-  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, added?: { email: string; released: string }) {
+export function registerPortalTeamRoutes(app: FastifyInstance, deps: PortalTeamDeps, auth: PortalAuth): void {
+  async function show(request: FastifyRequest, reply: FastifyReply, companyKey: string | undefined, status: number, message: { ok: boolean; text: string } | null, more: { added?: { email: string; released: string }; echo?: MemberEcho } = {}) {
+    const { added, echo } = more;
     const person = request.portal!.person;
     const companies = teamCompanies(person);
     const key = companyKey ?? companies[0]?.key;
@@ -67,11 +96,12 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     return reply
       .status(status)
       .headers(DASHBOARD_HEADERS)
-      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies), message: message && added !== undefined ? { ...message, text: addedMessage(loaded.team, added.email, added.released) } : message }));
+      .send(deps.pages.renderFramed('portal/layout', 'portal/team', `Team: ${loaded.team.company.name}`, auth.frame(request, 'team'), { ...teamData(loaded.team, companies, echo ?? null), message: message && added !== undefined ? { ...message, text: addedMessage(loaded.team, added.email, added.released) } : message }));
   }
 
-  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string, member?: string) {
-    if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message });
+  /** `editing`: whose form was sent (null for the add form); a refused one comes back as typed. */
+  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome | (TeamRefusal & { details?: string[] }), done: string, editing: string | null, member?: string) {
+    if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message }, { echo: memberEcho(request.body, editing, outcome) });
     await deps.enqueueDeliveries(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
     const o: Outcome = { company: companyKey, done, ...(member ? { member } : {}), ...(outcome.releasedCaseIds.length ? { released: String(outcome.releasedCaseIds.length) } : {}) };
@@ -80,14 +110,14 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
   }
 
   /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
-  async function form(request: FastifyRequest, companyKey: string, email: string | null): Promise<{ ok: true; form: MemberForm } | TeamRefusal> {
+  async function form(request: FastifyRequest, companyKey: string, email: string | null): Promise<{ ok: true; form: MemberForm } | (TeamRefusal & { details?: string[] })> {
     const loaded = await loadTeam(deps.db, request.portal!.person, companyKey);
     if (!loaded.ok) return loaded;
     const body = { ...(request.body as Record<string, unknown>), ...(email ? { email } : {}) };
     try {
       return { ok: true, form: parseMemberForm(body, loaded.team.infrastructures.map((i) => i.key)) };
     } catch (err) {
-      if (err instanceof DomainError) return { ok: false, reason: 'invalid_input', message: err.message };
+      if (err instanceof DomainError) return { ok: false, reason: 'invalid_input', message: err.message, details: err.details };
       throw err;
     }
   }
@@ -102,22 +132,22 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: WebDeps, au
     const releasedWords = released ? ` ${released === 1 ? 'One held case was' : `${released} held cases were`} released: its requester may now open cases there.` : '';
     const done = request.query.done && SAVED[request.query.done] ? { ok: true, text: SAVED[request.query.done]! + releasedWords } : null;
     const added = request.query.done === 'added' && typeof request.query.member === 'string' ? { email: request.query.member.toLowerCase(), released: releasedWords } : undefined;
-    return show(request, reply, request.query.company || undefined, 200, done, added);
+    return show(request, reply, request.query.company || undefined, 200, done, { added });
   });
 
   app.post('/portal/team', async (request, reply) => {
     const companyKey = field(request.body, 'company') || teamCompanies(request.portal!.person)[0]?.key || '';
     const parsed = await form(request, companyKey, null);
-    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'added');
-    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: true }), 'added', parsed.form.email);
+    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'added', null);
+    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: true }), 'added', null, parsed.form.email);
   });
 
   app.post<{ Params: { email: string } }>('/portal/team/:email', async (request, reply) => {
     const companyKey = field(request.body, 'company') || teamCompanies(request.portal!.person)[0]?.key || '';
     const email = request.params.email.toLowerCase();
-    if (field(request.body, 'action') === 'remove') return answer(request, reply, companyKey, await removeMember(deps.approvals, request.portal!.person, companyKey, email), 'removed');
+    if (field(request.body, 'action') === 'remove') return answer(request, reply, companyKey, await removeMember(deps.approvals, request.portal!.person, companyKey, email), 'removed', email);
     const parsed = await form(request, companyKey, email);
-    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'saved');
-    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: false }), 'saved');
+    if (!parsed.ok) return answer(request, reply, companyKey, parsed, 'saved', email);
+    return answer(request, reply, companyKey, await saveMember(deps.approvals, request.portal!.person, companyKey, parsed.form, { create: false }), 'saved', email);
   });
 }
