@@ -3,7 +3,6 @@ import type { ApprovalDeps } from '../../approvals/context';
 import { decideApproval, type ApprovalChoice } from '../../approvals/decide';
 import { verifyApprovalToken } from '../../approvals/tokens';
 import { loadApprovalView, type ApprovalView } from '../../approvals/views';
-import { formatDate } from '../../dates';
 import { type PageData, type PageRenderer } from '../pages';
 import { PAGE_HEADERS } from '../security-headers';
 import { when } from '../dashboard/words';
