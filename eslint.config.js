@@ -12,9 +12,9 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // Scripts the browser runs (the overview's and the case list's live refresh).
+    // Scripts the browser runs (the overview's and the case list's live refresh, times in the viewer's zone).
     files: ['templates/**/*.js'],
-    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', fetch: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', fetch: 'readonly', setTimeout: 'readonly', MutationObserver: 'readonly', Intl: 'readonly' } },
   },
   {
     files: ['**/*.ts'],
