@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { caseReferenceOfAttachment, caseReferenceOfMessage, loadAttachment, loadMessageHtml } from '../../../cases/detail';
 import { CASE_STATUSES } from '../../../cases/repository';
@@ -8,8 +8,8 @@ import { pendingApprovalsFor, portalDecide } from '../../../portal/decisions';
 import { listVisibleCases, loadVisibleCase, visibleReference } from '../../../portal/visibility';
 import { sendAttachment } from '../../attachments';
 import { humanBytes, when } from '../../dashboard/words';
-import { field, type FormEcho } from '../../forms';
-import { caseworkView } from './casework';
+import { field } from '../../forms';
+import { caseworkView, type PortalCasePage } from './casework';
 import { DASHBOARD_HEADERS, MAIL_HTML_HEADERS } from '../../security-headers';
 import type { PortalAuth } from '../../portal-auth';
 import { customerStatus } from '../../portal-words';
@@ -37,8 +37,6 @@ const notFound = (reference: string) => new DomainError('not_found', `no case ${
 const framedPage = (deps: Pick<WebDeps, 'pages'>) => (reply: FastifyReply, name: string, title: string, frame: ReturnType<PortalAuth['frame']>, data: Record<string, unknown>) =>
   reply.headers(DASHBOARD_HEADERS).send(deps.pages.renderFramed('portal/layout', name, title, frame, data));
 
-/** Sends a case's page; `refused` is a form that was refused, shown again as typed with its problems (by form: comment, escalation). */
-export type PortalCasePage = (request: FastifyRequest, reply: FastifyReply, reference: string, notice?: string, refused?: { status: number; forms: Record<string, FormEcho> }) => Promise<FastifyReply>;
 
 export function portalCasePage(deps: Pick<PortalCaseDeps, 'db' | 'pages' | 'casework'>, auth: Pick<PortalAuth, 'frame'>): PortalCasePage {
   const page = framedPage(deps);

@@ -8,8 +8,10 @@ import { personName } from '../../../portal/people';
 import { loadVisibleCase, mayEscalate, visibleReference, type PortalCaseView } from '../../../portal/visibility';
 import { ago, when } from '../../dashboard/words';
 import { field, orShowAgain, type FormEcho } from '../../forms';
-import type { PortalCasePage } from './cases';
 import type { WebDeps } from '../../deps';
+
+/** Sends a case's page; `refused` is a form that was refused, shown again as typed with its problems (by form: comment, escalation). */
+export type PortalCasePage = (request: FastifyRequest, reply: FastifyReply, reference: string, notice?: string, refused?: { status: number; forms: Record<string, FormEcho> }) => Promise<FastifyReply>;
 
 /**
  * The customer's side of a worked case in the portal: comments (with files) and escalation.
