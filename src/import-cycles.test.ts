@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
+import { sourceFiles } from '../test/support/source-files';
 
 /**
  * No module of src/ imports itself through others, type-only imports included: a cycle means a
@@ -10,13 +11,6 @@ import ts from 'typescript';
 
 const SRC = __dirname;
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 /** The src/ files a file imports (import, import type, export … from, import(), whose specifier may end in .js), by relative path only. */
 function importsOf(file: string): string[] {

@@ -6,6 +6,21 @@ import { DEV_API_TOKEN, DEV_LINK_SECRET, publishedSecretsIn } from './published-
 import { parseTrustProxy, type TrustProxy } from './trust-proxy';
 import { isTimeZone } from '../dates';
 
+/** VENDOR_NAME and VENDOR_LOGO_URL: who the customer deals with, on their pages and at the head of every mail. */
+export interface Vendor {
+  name: string;
+  logoUrl: string | null;
+}
+
+export interface Display {
+  /** null: UTC in mails and in the server's page text, which the browser rewrites in the viewer's zone. */
+  timeZone: string | null;
+  vendor: Vendor;
+}
+
+/** With nothing set: UTC, and "Support" (today's "Support portal" and the mail From name's default). */
+export const DEFAULT_DISPLAY: Display = { timeZone: null, vendor: { name: 'Support', logoUrl: null } };
+
 /** A configuration problem found at start; one line per problem, never a secret's value. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -126,7 +141,7 @@ const schema = z.object({
   /** The zone pages and mails write times in; unset: UTC in mails, the viewer's own zone on pages. Empty is unset. */
   DISPLAY_TIME_ZONE: z.string().refine((v) => v === '' || isTimeZone(v), { message: 'must be an IANA time zone name such as Europe/Berlin or UTC' }).optional(),
   /** Who the customer deals with: named on every page and mail they see. */
-  VENDOR_NAME: z.string().trim().min(1, { message: 'must not be empty' }).default('Support'),
+  VENDOR_NAME: z.string().trim().min(1, { message: 'must not be empty' }).default(DEFAULT_DISPLAY.vendor.name),
   /** The vendor's logo beside the name (https in production; empty is unset). */
   VENDOR_LOGO_URL: url(['https:', 'http:']).or(z.literal('')).optional(),
   /** host:port for the embedded development SMTP server (demo); unset in production. */
@@ -192,12 +207,6 @@ export interface Config {
   devSmtp: { host: string; port: number } | null;
   /** DISPLAY_TIME_ZONE, VENDOR_NAME, VENDOR_LOGO_URL: how pages and mails name times and who sends them. */
   display: Display;
-}
-
-export interface Display {
-  /** null: UTC in mails and in the server's page text, which the browser rewrites in the viewer's zone. */
-  timeZone: string | null;
-  vendor: { name: string; logoUrl: string | null };
 }
 
 /**

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { TABLE_OWNERS } from './owners';
+import { sourceFiles } from '../../test/support/source-files';
 
 const SRC = join(__dirname, '..');
 
@@ -41,13 +42,6 @@ export function writesIn(source: string): Write[] {
   return writes;
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
-  });
-}
 
 /** The room of a file: its folder under src/ (`''` for src/app.ts and its neighbours). */
 function roomOf(path: string): string {

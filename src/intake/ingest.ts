@@ -1,6 +1,5 @@
 import { dedupeKey, derivedMessageId, headerValue, isDerivedMessageId, normaliseMessageId, sha256 } from './headers';
-import { decidePaths, fileDecided, fileNewCases, fileStoredMessage, leaveForSweepOnError, type IntakeDeps, type IntakeResult, type StoredRaw } from './filing';
-import type { ReadMessage } from './message-path';
+import { decidePaths, fileDecided, fileNewCases, fileStoredMessage, leaveForSweepOnError, type Decided, type IntakeDeps, type IntakeResult, type StoredRaw } from './filing';
 import { insertRaw, insertRaws, insertRawStreamed, loadRaw, type Origin, type RawInsert } from './raw-store';
 
 /**
@@ -103,15 +102,17 @@ export async function fileBatch(deps: IntakeDeps, items: BatchItem[]): Promise<B
     else results[index] = ignoredDuplicate(deps, item.origin);
   });
   const decided = await decidePaths(deps, stored.map((s) => s.message));
-  const newCases: Array<{ index: number; message: StoredRaw & { read: ReadMessage } }> = [];
+  const isNewCase = (k: number): boolean => {
+    const d = decided[k]!;
+    return 'path' in d && d.path.path === 'new_case';
+  };
+  // New cases go together (one transaction, one match job); every other path as one message does.
+  const newCases = stored.flatMap(({ index, message }, k) => (isNewCase(k) ? [{ index, message: { ...message, read: (decided[k] as Decided).read! } }] : []));
   await Promise.all(
     stored.map(async ({ index, message }, k) => {
-      const d = decided[k]!;
-      if ('path' in d && d.path.path === 'new_case') newCases.push({ index, message: { ...message, read: d.read! } });
-      else results[index] = await leaveForSweepOnError(deps, message.rawId, () => fileDecided(deps, message, d));
+      if (!isNewCase(k)) results[index] = await leaveForSweepOnError(deps, message.rawId, () => fileDecided(deps, message, decided[k]!));
     }),
   );
-  newCases.sort((a, b) => a.index - b.index);
   const filed = await fileNewCases(deps, newCases.map((n) => n.message));
   newCases.forEach((n, i) => (results[n.index] = filed[i]!));
   return { results, error: null };

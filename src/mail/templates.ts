@@ -25,6 +25,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import { DEFAULT_DISPLAY, type Vendor } from '../config/config';
 import { MAIL_KINDS, type MailKind, type MailProps, type RenderedMail } from './kinds';
 import { HELPERS, KEEPS_LINES, LINE_HELPERS, SHOWN_AS_LINES, oneLineProps } from './template-helpers';
 
@@ -41,13 +42,6 @@ interface LayoutContext {
   vendor: Vendor;
 }
 
-/** VENDOR_NAME and VENDOR_LOGO_URL: who every mail comes from, at its head. */
-export interface Vendor {
-  name: string;
-  logoUrl: string | null;
-}
-
-export const DEFAULT_VENDOR: Vendor = { name: 'Support', logoUrl: null };
 
 interface KindTemplates {
   subject: Template;
@@ -194,7 +188,7 @@ export class MailRenderer {
   ) {}
 
   /** Reads and compiles every template under `dir` (normally TEMPLATES_DIR); fails naming the first missing or broken file. */
-  static async load(dir: string = TEMPLATES_DIR, vendor: Vendor = DEFAULT_VENDOR): Promise<MailRenderer> {
+  static async load(dir: string = TEMPLATES_DIR, vendor: Vendor = DEFAULT_DISPLAY.vendor): Promise<MailRenderer> {
     const hb = Handlebars.create();
     for (const [name, fn] of Object.entries(HELPERS)) hb.registerHelper(name, fn);
 

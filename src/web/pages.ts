@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import type { Display } from '../config/config';
+import { DEFAULT_DISPLAY, type Display } from '../config/config';
 
 /** A page's data: plain values, arrays and objects, escaped by handlebars when shown. */
 export type PageData = Record<string, unknown>;
@@ -57,7 +57,7 @@ export class PageRenderer {
     private readonly display: Display,
   ) {}
 
-  static async load(templatesDir: string, display: Display = { timeZone: null, vendor: { name: 'Support', logoUrl: null } }): Promise<PageRenderer> {
+  static async load(templatesDir: string, display: Display = DEFAULT_DISPLAY): Promise<PageRenderer> {
     const dir = path.join(templatesDir, 'pages');
     const hb = Handlebars.create();
     hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { fileRawMessage } from '../../src/intake/ingest';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { snap } from '../support/artifacts';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, openPage } from '../support/browser';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
 import { STAFF_PASSWORD } from '../support/staff';
@@ -17,8 +17,7 @@ describe('support staff use the dashboard in a real Chromium', () => {
   beforeAll(async () => {
     [t, browser] = await Promise.all([startTestService({ DASHBOARD_REFRESH: '1s' }), launchBrowser()]);
     await setStaffPassword(t.app.ctx.db, STAFF, STAFF_PASSWORD);
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
+    page = await openPage(browser, { width: 1280, height: 900 });
     page.on('dialog', (d) => {
       alerts.push(d.message());
       void d.dismiss();

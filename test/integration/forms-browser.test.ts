@@ -1,7 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
 import { setStaffPassword } from '../../src/staff/accounts';
 import { snap } from '../support/artifacts';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, openPage } from '../support/browser';
 import { startTestService, type TestService } from '../support/service';
 import { signInToPortal } from '../support/portal';
 import { STAFF_PASSWORD } from '../support/staff';
@@ -27,8 +27,7 @@ describe('forms keep what was typed and show errors at the field, in a real Chro
     await setStaffPassword(t.app.ctx.db, STAFF, STAFF_PASSWORD);
     ref = await t.write('Bob Builder <bob@acme.test>', 'The scanner on floor two is offline', { to: 'acme-prod@support.example.com' });
     await t.caseIn(ref, 'open');
-    page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
-    page.setDefaultTimeout(10_000);
+    page = await openPage(browser, { width: 390, height: 844 });
   });
   afterAll(async () => {
     await browser?.close();

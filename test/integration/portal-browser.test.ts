@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { snap } from '../support/artifacts';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, openPage } from '../support/browser';
 import { eventually } from '../support/env';
 import { startTestService, type TestService } from '../support/service';
 
@@ -16,8 +16,7 @@ describe('an administrator uses the customer portal in a real Chromium', () => {
     [t, browser] = await Promise.all([startTestService(), launchBrowser()]);
     held = await t.write('Mallory Stranger <mallory@acme.test>', 'VPN is down for the night shift');
     await t.caseIn(held, 'suspended');
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
+    page = await openPage(browser, { width: 1280, height: 900 });
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { snap } from '../support/artifacts';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, openPage } from '../support/browser';
 import { eventually } from '../support/env';
 import { linkIn, startTestService, type TestService } from '../support/service';
 
@@ -32,8 +32,7 @@ describe('a customer works her cases in the portal in a real Chromium', () => {
     await api('POST', `/api/cases/${open}/replies`, { text: 'Which VPN client version do the laptops run?' });
     await api('POST', `/api/cases/${closed}/replies`, { text: 'We replaced the fuser unit.', status: 'closed' });
     await api('POST', `/api/cases/${solved}/replies`, { text: 'The account is ready.', status: 'solved' });
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(10_000);
+    page = await openPage(browser, { width: 1280, height: 900 });
   });
   afterAll(async () => {
     await browser?.close();

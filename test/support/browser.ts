@@ -54,6 +54,13 @@ export async function withPage<T>(fn: (page: Page) => Promise<T>, browser?: Brow
   }
 }
 
+/** A page of its own context at `viewport`, failing a step after 10 s rather than at the test's timeout. */
+export async function openPage(browser: Browser, viewport: { width: number; height: number }): Promise<Page> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  page.setDefaultTimeout(10_000);
+  return page;
+}
+
 /** How wide the page's content is: more than the viewport means it scrolls sideways. */
 export function scrollWidth(page: Page): Promise<number> {
   return page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
