@@ -41,6 +41,8 @@ export interface TeamRefusal {
   reason: TeamRefusalReason;
   /** One sentence for the person, naming what was refused and why. */
   message: string;
+  /** A refused form's problems, one "field: what is wrong" each, shown at their fields. */
+  details?: string[];
 }
 
 /** The HTTP status each refusal maps to. */

@@ -50,7 +50,7 @@ interface MemberEcho {
 const MEMBER_FIELDS = /^(email|name|phone|(role|ccAllCases)\..+)$/;
 
 /** Each problem of a refused member form at its field; what concerns no one field stays in the page's message. */
-function memberEcho(body: unknown, member: string | null, refusal: TeamRefusal & { details?: string[] }): MemberEcho {
+function memberEcho(body: unknown, member: string | null, refusal: TeamRefusal): MemberEcho {
   const errors = refusal.reason === 'already_member' ? { email: refusal.message } : fieldErrors(refusal.details ?? [], (name) => MEMBER_FIELDS.test(name), 'form');
   return { member, form: formEcho(body, errors) };
 }
@@ -100,7 +100,7 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: PortalTeamD
   }
 
   /** `editing`: whose form was sent (null for the add form); a refused one comes back as typed. */
-  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome | (TeamRefusal & { details?: string[] }), done: string, editing: string | null, member?: string) {
+  async function answer(request: FastifyRequest, reply: FastifyReply, companyKey: string, outcome: TeamOutcome, done: string, editing: string | null, member?: string) {
     if (!outcome.ok) return show(request, reply, companyKey, TEAM_REFUSAL_STATUS[outcome.reason], { ok: false, text: outcome.message }, { echo: memberEcho(request.body, editing, outcome) });
     await deps.enqueueDeliveries(outcome.outboxIds);
     deps.log.info({ event: 'portal_team_change', person: request.portal!.person.email, company: companyKey, actions: outcome.actions }, 'team changed in the portal');
@@ -110,7 +110,7 @@ export function registerPortalTeamRoutes(app: FastifyInstance, deps: PortalTeamD
   }
 
   /** Parses the form against the company's infrastructures; a bad form gets the page back with every problem. */
-  async function form(request: FastifyRequest, companyKey: string, email: string | null): Promise<{ ok: true; form: MemberForm } | (TeamRefusal & { details?: string[] })> {
+  async function form(request: FastifyRequest, companyKey: string, email: string | null): Promise<{ ok: true; form: MemberForm } | TeamRefusal> {
     const loaded = await loadTeam(deps.db, request.portal!.person, companyKey);
     if (!loaded.ok) return loaded;
     const body = { ...(request.body as Record<string, unknown>), ...(email ? { email } : {}) };
